@@ -1,0 +1,62 @@
+# Test registration. Every test is a ctest entry so the closing summary covers them all.
+# Labels: unit (pure C), fuzz (bounded libFuzzer runs), integration (live PG/Redis/rtserver),
+# cli, sdk-php, sdk-js, browser.
+
+# Unit tests: one executable per tests/unit/test_*.c, each a list of plain ASSERT functions.
+file(GLOB RT_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${RT_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${name} PRIVATE rtcore)
+  add_test(NAME unit.${name} COMMAND ${name})
+  set_tests_properties(unit.${name} PROPERTIES LABELS unit
+                       ENVIRONMENT "RT_VECTORS=${CMAKE_SOURCE_DIR}/tests/vectors")
+endforeach()
+
+# Fuzz targets: built only with clang and RT_FUZZ=ON; CI runs each for a bounded time.
+if(RT_FUZZ)
+  file(GLOB RT_FUZZERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
+  foreach(src ${RT_FUZZERS})
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src} ${RTCORE_SOURCES})
+    target_include_directories(${name} PRIVATE server/src/core)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${name} PRIVATE PkgConfig::JANSSON PkgConfig::SODIUM PkgConfig::OPENSSL)
+    add_test(NAME fuzz.${name} COMMAND ${name} -max_total_time=20 -rss_limit_mb=1024
+             ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+  endforeach()
+endif()
+
+# Black-box suites driven by node:test / phpunit against real processes. They need the
+# services from scripts/services (RT_TEST_PG_URL, RT_TEST_REDIS_URL) and the built binaries.
+set(RT_TEST_ENV "RT_BUILD_DIR=${CMAKE_BINARY_DIR}" "RT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+file(GLOB RT_NODE_TESTS CONFIGURE_DEPENDS
+     ${CMAKE_SOURCE_DIR}/tests/integration/*.test.mjs
+     ${CMAKE_SOURCE_DIR}/tests/cli/*.test.mjs)
+foreach(src ${RT_NODE_TESTS})
+  get_filename_component(dir ${src} DIRECTORY)
+  get_filename_component(kind ${dir} NAME)
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME ${kind}.${name} COMMAND node --test --test-reporter=spec ${src})
+  set_tests_properties(${kind}.${name} PROPERTIES LABELS ${kind} ENVIRONMENT "${RT_TEST_ENV}"
+                       TIMEOUT 300)
+endforeach()
+
+if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-js/tests)
+  file(GLOB RT_SDKJS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/sdk-js/tests/*.test.mjs)
+  foreach(src ${RT_SDKJS_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    add_test(NAME sdk-js.${name} COMMAND node --test --test-reporter=spec ${src})
+    set_tests_properties(sdk-js.${name} PROPERTIES LABELS sdk-js ENVIRONMENT "${RT_TEST_ENV}"
+                         TIMEOUT 300)
+  endforeach()
+endif()
+
+if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-php/phpunit.xml)
+  add_test(NAME sdk-php.phpunit COMMAND phpunit -c ${CMAKE_SOURCE_DIR}/sdk-php/phpunit.xml)
+  set_tests_properties(sdk-php.phpunit PROPERTIES LABELS sdk-php ENVIRONMENT "${RT_TEST_ENV}"
+                       TIMEOUT 300)
+endif()
