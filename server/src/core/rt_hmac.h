@@ -25,4 +25,9 @@ void rt_md5_hex(const char *data, size_t len, char out[RT_MD5_HEX_LEN + 1]);
 bool rt_digest_equal(const char expected[RT_SHA256_HEX_LEN + 1], const char *given,
                      size_t given_len);
 
+/* Constant-time equality of a computed digest of expected_len chars with untrusted input.
+ * False when the lengths differ or expected_len is 0 (a failed digest never matches). */
+bool rt_hex_equal(const char *expected, size_t expected_len, const char *given,
+                  size_t given_len);
+
 #endif

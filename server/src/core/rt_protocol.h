@@ -56,4 +56,8 @@ char *rt_encode_subscription_error(const char *channel, const char *type, const 
 char *rt_encode_connection_established(const char *socket_id, int activity_timeout,
                                        size_t *len);
 
+/* {"event":"pusher:signin_success","data":{"user_data":"<user_data verbatim>"}}: data is an
+ * object per §2.1 / §17.6, easy to get wrong with rt_encode_event. */
+char *rt_encode_signin_success(struct rt_str user_data, size_t *len);
+
 #endif

@@ -33,4 +33,7 @@ const char *rt_query_get(const struct rt_query *q, const char *key);
  * Returns the decoded length, or -1 on a malformed escape or decoded NUL. */
 long rt_url_decode(const char *in, size_t len, char *out);
 
+/* Same for a URL path: only %XX is decoded, '+' stays a literal '+'. */
+long rt_path_decode(const char *in, size_t len, char *out);
+
 #endif
