@@ -1,0 +1,8 @@
+// Public entry point of the Realtime JavaScript SDK.
+export { Realtime } from './realtime.js';
+export { AuthError } from './auth.js';
+export { Channel, PrivateChannel, PresenceChannel, EncryptedChannel } from './channels.js';
+export { Members } from './members.js';
+export { backoffDelay } from './backoff.js';
+export { VERSION } from './protocol.js';
+export { Realtime as default } from './realtime.js';
