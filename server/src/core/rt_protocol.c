@@ -51,7 +51,7 @@ int rt_msg_parse(const char *buf, size_t len, struct rt_msg *msg, char *err, siz
         set_err(err, err_cap, "Frame too large");
         return RT_ERR_TOO_LARGE;
     }
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
     if (root == NULL) {
         set_err(err, err_cap, "Invalid JSON");
         return RT_ERR_INVALID;
