@@ -1,16 +1,20 @@
 // Event dispatcher shared by the client, connections, channels, users and watchlists.
 
-/**
- * Calls a listener so that one throwing listener cannot break message processing: the
- * exception is re-thrown in a microtask, where the host reports it like any uncaught error.
- */
+/** Reports a listener's exception like an uncaught error, without unwinding our stack. */
+function report(err) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(err);
+  else
+    queueMicrotask(() => {
+      throw err;
+    });
+}
+
+/** Calls a listener so that one throwing listener cannot break message processing. */
 function callSafely(fn, context, args) {
   try {
     fn.apply(context, args);
   } catch (err) {
-    queueMicrotask(() => {
-      throw err;
-    });
+    report(err);
   }
 }
 

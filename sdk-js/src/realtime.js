@@ -65,10 +65,12 @@ export class Realtime {
         this.user.onDisconnected();
       }
     });
-    this.connect();
+    // Connect on the next microtask, so listeners bound right after construction see
+    // initialized → connecting too. A disconnect() before then cancels it.
+    queueMicrotask(() => this.connection.state === 'initialized' && this.connect());
   }
 
-  /** Opens the connection (done by the constructor; call again after disconnect()). */
+  /** Opens the connection (done after construction; call again after disconnect()). */
   connect() {
     this.connection.connect();
   }
