@@ -158,7 +158,7 @@ final class CurlTransport
             throw $this->connectionError($request, curl_error($this->handle), $errno, $started, $attempt);
         }
         $response = new Response((int) curl_getinfo($this->handle, CURLINFO_RESPONSE_CODE), (string) $body);
-        $this->logResponse($request, $response, $started, $attempt);
+        $this->logResponse($request, $response, $started, $attempt, (int) curl_getinfo($this->handle, CURLINFO_NUM_CONNECTS));
         return $response;
     }
 
@@ -197,7 +197,7 @@ final class CurlTransport
                         (int) curl_getinfo($handle, CURLINFO_RESPONSE_CODE),
                         (string) curl_multi_getcontent($handle)
                     );
-                    $this->logResponse($request, $response, $entry['started'], 1);
+                    $this->logResponse($request, $response, $entry['started'], 1, (int) curl_getinfo($handle, CURLINFO_NUM_CONNECTS));
                     $this->finished[$id] = $response;
                 }
                 curl_multi_remove_handle($this->multi, $handle);
@@ -251,15 +251,24 @@ final class CurlTransport
         );
     }
 
-    /** Logs method, path, status and timing; never the query (it holds the signature). */
-    private function logResponse(Request $request, Response $response, float $started, int $attempt): void
-    {
+    /**
+     * Logs method, path, status and timing; never the query (it holds the signature).
+     * new_connections is 0 when the request reused a kept-alive connection.
+     */
+    private function logResponse(
+        Request $request,
+        Response $response,
+        float $started,
+        int $attempt,
+        int $newConnections
+    ): void {
         $ok = $response->status === 200;
         ($this->log)($ok ? 'debug' : 'error', 'Realtime: {method} {path} -> {status}', [
             'method' => $request->method,
             'path' => $request->logPath,
             'status' => $response->status,
             'attempt' => $attempt,
+            'new_connections' => $newConnections,
             'duration_ms' => (int) round((microtime(true) - $started) * 1000),
         ] + ($ok ? [] : ['body' => substr($response->body, 0, 500)]));
     }

@@ -1,0 +1,19 @@
+<?php
+
+// PHPUnit bootstrap: the SDK through its no-Composer autoloader, plus the test helpers.
+
+declare(strict_types=1);
+
+error_reporting(E_ALL);
+
+require __DIR__ . '/../autoload.php';
+
+spl_autoload_register(static function (string $class): void {
+    $prefix = 'Realtime\\Tests\\';
+    if (strncmp($class, $prefix, strlen($prefix)) === 0) {
+        $file = __DIR__ . '/' . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';
+        if (is_file($file)) {
+            require $file;
+        }
+    }
+});
