@@ -12,10 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rt_str id = rt_server_to_user_id(name);
     (void)rt_channel_needs_auth(kind.type);
     (void)rt_user_id_valid(name, 128);
-    if (valid && size > RT_CHANNEL_NAME_MAX)
-        __builtin_trap();
-    if (valid && kind.type == RT_CHANNEL_SERVER_TO_USER && id.p == NULL)
-        __builtin_trap();
+    if (valid && size > RT_CHANNEL_NAME_MAX) __builtin_trap();
+    if (valid && kind.type == RT_CHANNEL_SERVER_TO_USER && id.p == NULL) __builtin_trap();
     if (valid && memchr(data, '#', size) != NULL && kind.type != RT_CHANNEL_SERVER_TO_USER)
         __builtin_trap();
     return 0;

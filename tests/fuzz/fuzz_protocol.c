@@ -8,8 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct rt_msg msg;
     char err[128];
-    if (rt_msg_parse((const char *)data, size, &msg, err, sizeof err) != 0)
-        return 0;
+    if (rt_msg_parse((const char *)data, size, &msg, err, sizeof err) != 0) return 0;
 
     size_t len = 0;
     const char *data_str = json_is_string(msg.data) ? json_string_value(msg.data) : NULL;

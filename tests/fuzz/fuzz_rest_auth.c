@@ -21,13 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t body_len = nl ? size - query_len - 1 : 0;
 
     struct rt_query q;
-    if (rt_query_parse(text, query_len, &q) != 0)
-        return 0;
+    if (rt_query_parse(text, query_len, &q) != 0) return 0;
     char key[64], err[128];
-    (void)rt_rest_verify("POST", "/apps/3/events", &q, body, body_len, 1353088179, secret_for,
-                         NULL, key, sizeof key, err, sizeof err);
-    (void)rt_rest_verify("GET", "/apps/3/channels/a%40b", &q, NULL, 0, 1353088179, secret_for,
-                         NULL, NULL, 0, NULL, 0);
+    (void)rt_rest_verify("POST", "/apps/3/events", &q, body, body_len, 1353088179, secret_for, NULL,
+                         key, sizeof key, err, sizeof err);
+    (void)rt_rest_verify("GET", "/apps/3/channels/a%40b", &q, NULL, 0, 1353088179, secret_for, NULL,
+                         NULL, 0, NULL, 0);
     free(rt_rest_string_to_sign("GET", "/p", &q));
     rt_query_free(&q);
     return 0;

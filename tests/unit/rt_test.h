@@ -9,13 +9,13 @@
  * some are signatures or secrets, which must never reach logs. */
 static int rt_test_failures;
 
-#define ASSERT(cond)                                                                           \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "  %s:%d: ASSERT(%s) failed\n", __FILE__, __LINE__, #cond);        \
-            rt_test_failures++;                                                                \
-            return;                                                                            \
-        }                                                                                      \
+#define ASSERT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: ASSERT(%s) failed\n", __FILE__, __LINE__, #cond);            \
+            rt_test_failures++;                                                                    \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 #define ASSERT_TRUE(a) ASSERT(a)
 #define ASSERT_FALSE(a) ASSERT(!(a))
@@ -24,15 +24,18 @@ static int rt_test_failures;
 #define ASSERT_NULL(a) ASSERT((a) == NULL)
 #define ASSERT_NOT_NULL(a) ASSERT((a) != NULL)
 #define ASSERT_STR_EQ(a, b) ASSERT((a) != NULL && (b) != NULL && strcmp((a), (b)) == 0)
-#define ASSERT_MEM_EQ(a, alen, b) ASSERT((a) != NULL && (alen) == strlen(b) &&                 \
-                                         memcmp((a), (b), (alen)) == 0)
+#define ASSERT_MEM_EQ(a, alen, b)                                                                  \
+    ASSERT((a) != NULL && (alen) == strlen(b) && memcmp((a), (b), (alen)) == 0)
 
 struct rt_test {
     const char *name;
     void (*fn)(void);
 };
 
-#define RT_TEST(fn) {#fn, fn}
+#define RT_TEST(fn)                                                                                \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Runs every test, prints failures by name and the summary; returns the exit status. */
 static inline int rt_test_run(const char *suite, const struct rt_test *tests, size_t n)
@@ -52,10 +55,10 @@ static inline int rt_test_run(const char *suite, const struct rt_test *tests, si
     return failed == 0 ? 0 : 1;
 }
 
-#define RT_TEST_MAIN(suite, list)                                                              \
-    int main(void)                                                                             \
-    {                                                                                          \
-        return rt_test_run(suite, list, sizeof(list) / sizeof((list)[0]));                     \
+#define RT_TEST_MAIN(suite, list)                                                                  \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        return rt_test_run(suite, list, sizeof(list) / sizeof((list)[0]));                         \
     }
 
 #endif

@@ -7,8 +7,7 @@
 static const struct rt_str SECRET = RT_STR_LIT("7ad3773142a6692b25b8");
 static const struct rt_str SOCKET = RT_STR_LIT("1234.1234");
 static const struct rt_str NO_DATA = {NULL, 0};
-static const char FOOBAR_SIG[] =
-    "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4";
+static const char FOOBAR_SIG[] = "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4";
 
 static void private_channel_signature_matches_protocol_md_example(void)
 {
@@ -43,8 +42,8 @@ static void truncated_or_uppercase_signature_is_rejected(void)
                                         (struct rt_str){FOOBAR_SIG, 63}));
     ASSERT_FALSE(rt_auth_verify_channel(SECRET, SOCKET, rt_str_c("private-foobar"), NO_DATA,
                                         rt_str_c(upper)));
-    ASSERT_FALSE(rt_auth_verify_channel(SECRET, SOCKET, rt_str_c("private-foobar"), NO_DATA,
-                                        rt_str_c("")));
+    ASSERT_FALSE(
+        rt_auth_verify_channel(SECRET, SOCKET, rt_str_c("private-foobar"), NO_DATA, rt_str_c("")));
 }
 
 static void presence_signature_covers_channel_data_bytes(void)
@@ -83,7 +82,8 @@ static void empty_channel_data_still_adds_separator(void)
 
 static void user_signin_signature_matches_openssl(void)
 {
-    const char data[] = "{\"id\":\"42\",\"user_info\":{\"name\":\"Ada\"},\"watchlist\":[\"7\",\"9\"]}";
+    const char data[] =
+        "{\"id\":\"42\",\"user_info\":{\"name\":\"Ada\"},\"watchlist\":[\"7\",\"9\"]}";
     char out[RT_SHA256_HEX_LEN + 1];
     rt_auth_sign_user(SECRET, SOCKET, rt_str_c(data), out);
     ASSERT_STR_EQ(out, "f642a84e33d7f5d9d1a1701db1b72827d7cf2c013b2c9641486693b0c56cf1a6");

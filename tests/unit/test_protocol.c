@@ -15,7 +15,8 @@ static void subscribe_with_object_data_exposes_data_obj(void)
 {
     struct rt_msg m;
     ASSERT_EQ(parse("{\"event\":\"pusher:subscribe\",\"data\":{\"channel\":\"private-x\","
-                    "\"auth\":\"k:s\"}}", &m, NULL, 0),
+                    "\"auth\":\"k:s\"}}",
+                    &m, NULL, 0),
               RT_OK);
     ASSERT_STR_EQ(m.event, "pusher:subscribe");
     ASSERT_NULL(m.channel);
@@ -28,9 +29,11 @@ static void subscribe_with_string_data_is_parsed_to_object(void)
 {
     struct rt_msg m;
     size_t len = 0;
-    ASSERT_EQ(parse("{\"event\":\"pusher:subscribe\",\"data\":\"{\\\"channel\\\":\\\"presence-r\\\","
-                    "\\\"channel_data\\\":\\\"{}\\\"}\"}", &m, NULL, 0),
-              RT_OK);
+    ASSERT_EQ(
+        parse("{\"event\":\"pusher:subscribe\",\"data\":\"{\\\"channel\\\":\\\"presence-r\\\","
+              "\\\"channel_data\\\":\\\"{}\\\"}\"}",
+              &m, NULL, 0),
+        RT_OK);
     ASSERT_EQ(m.data_owned, 1);
     ASSERT_TRUE(json_is_string(m.data));
     ASSERT_STR_EQ(rt_json_str(m.data_obj, "channel", NULL), "presence-r");
@@ -54,9 +57,10 @@ static void pusher_event_with_non_object_string_data_has_no_data_obj(void)
 static void client_event_keeps_data_verbatim_without_data_obj(void)
 {
     struct rt_msg m;
-    ASSERT_EQ(parse("{\"event\":\"client-typing\",\"channel\":\"private-x\",\"data\":\"{\\\"a\\\":1}\"}",
-                    &m, NULL, 0),
-              RT_OK);
+    ASSERT_EQ(
+        parse("{\"event\":\"client-typing\",\"channel\":\"private-x\",\"data\":\"{\\\"a\\\":1}\"}",
+              &m, NULL, 0),
+        RT_OK);
     ASSERT_STR_EQ(m.channel, "private-x");
     ASSERT_STR_EQ(json_string_value(m.data), "{\"a\":1}");
     ASSERT_NULL(m.data_obj);
@@ -103,8 +107,7 @@ static void non_string_channel_is_invalid_but_null_is_absent(void)
 {
     struct rt_msg m;
     char err[64] = "";
-    ASSERT_EQ(parse("{\"event\":\"client-x\",\"channel\":7}", &m, err, sizeof err),
-              RT_ERR_INVALID);
+    ASSERT_EQ(parse("{\"event\":\"client-x\",\"channel\":7}", &m, err, sizeof err), RT_ERR_INVALID);
     ASSERT_STR_EQ(err, "channel must be a string");
     ASSERT_EQ(parse("{\"event\":\"pusher:ping\",\"channel\":null}", &m, NULL, 0), RT_OK);
     ASSERT_NULL(m.channel);
@@ -143,8 +146,7 @@ static void frame_over_256k_is_too_large(void)
     memset(big, ' ', RT_FRAME_MAX + 1);
     memcpy(big, "{\"event\":\"pusher:ping\"}", 23);
     int at_max = rt_msg_parse(big, RT_FRAME_MAX, &m, NULL, 0);
-    if (at_max == RT_OK)
-        rt_msg_free(&m);
+    if (at_max == RT_OK) rt_msg_free(&m);
     int over = rt_msg_parse(big, RT_FRAME_MAX + 1, &m, err, sizeof err);
     free(big);
     ASSERT_EQ(at_max, RT_OK);
@@ -215,8 +217,8 @@ static void encode_error_with_zero_code_is_null_and_carries_channel(void)
 
 static void encode_subscription_error_shape(void)
 {
-    char *out = rt_encode_subscription_error("private-x", "AuthError", "Invalid signature", 401,
-                                             NULL);
+    char *out =
+        rt_encode_subscription_error("private-x", "AuthError", "Invalid signature", 401, NULL);
     ASSERT_STR_EQ(out, "{\"event\":\"pusher:subscription_error\",\"channel\":\"private-x\","
                        "\"data\":{\"type\":\"AuthError\",\"error\":\"Invalid signature\","
                        "\"status\":401}}");
@@ -226,8 +228,9 @@ static void encode_subscription_error_shape(void)
 static void encode_connection_established_data_is_a_string(void)
 {
     char *out = rt_encode_connection_established("123456.7890123", 120, NULL);
-    ASSERT_STR_EQ(out, "{\"event\":\"pusher:connection_established\",\"data\":"
-                       "\"{\\\"socket_id\\\":\\\"123456.7890123\\\",\\\"activity_timeout\\\":120}\"}");
+    ASSERT_STR_EQ(out,
+                  "{\"event\":\"pusher:connection_established\",\"data\":"
+                  "\"{\\\"socket_id\\\":\\\"123456.7890123\\\",\\\"activity_timeout\\\":120}\"}");
     free(out);
 }
 

@@ -10,11 +10,12 @@
 #define KEY "278d425bdf160c739803"
 #define SECRET "7ad3773142a6692b25b8"
 #define TS 1353088179
-#define DOCS_BODY "{\"name\":\"foo\",\"channels\":[\"project-3\"],\"data\":\"{\\\"some\\\":\\\"data\\\"}\"}"
+#define DOCS_BODY                                                                                  \
+    "{\"name\":\"foo\",\"channels\":[\"project-3\"],\"data\":\"{\\\"some\\\":\\\"data\\\"}\"}"
 #define DOCS_MD5 "ec365a775a4cd0599faeb73354201b6f"
 #define DOCS_SIG "da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c"
-#define DOCS_QUERY                                                                             \
-    "auth_key=" KEY "&auth_timestamp=1353088179&auth_version=1.0&body_md5=" DOCS_MD5           \
+#define DOCS_QUERY                                                                                 \
+    "auth_key=" KEY "&auth_timestamp=1353088179&auth_version=1.0&body_md5=" DOCS_MD5               \
     "&auth_signature=" DOCS_SIG
 
 static const char *secret_for(void *ctx, const char *key)
@@ -30,10 +31,9 @@ static int verify(const char *method, const char *path, const char *query, const
     struct rt_query q;
     char key[64] = "";
     int rc = rt_query_parse(query, strlen(query), &q);
-    if (rc != RT_OK)
-        return rc;
-    rc = rt_rest_verify(method, path, &q, body, body ? strlen(body) : 0, now, secret_for, NULL,
-                        key, sizeof key, err, err_cap);
+    if (rc != RT_OK) return rc;
+    rc = rt_rest_verify(method, path, &q, body, body ? strlen(body) : 0, now, secret_for, NULL, key,
+                        sizeof key, err, err_cap);
     rt_query_free(&q);
     return rc;
 }
@@ -52,8 +52,7 @@ static void string_to_sign_matches_protocol_md_example(void)
 static void protocol_md_example_verifies(void)
 {
     char err[128] = "";
-    ASSERT_EQ(verify("POST", "/apps/3/events", DOCS_QUERY, DOCS_BODY, TS, err, sizeof err),
-              RT_OK);
+    ASSERT_EQ(verify("POST", "/apps/3/events", DOCS_QUERY, DOCS_BODY, TS, err, sizeof err), RT_OK);
 }
 
 static void verify_copies_key_used(void)
@@ -129,20 +128,22 @@ static void timestamp_601_seconds_off_is_expired(void)
 static void non_integer_timestamp_is_invalid(void)
 {
     char q[512];
-    snprintf(q, sizeof q, "auth_key=" KEY "&auth_timestamp=1353088179.5&auth_version=1.0"
-                          "&body_md5=" DOCS_MD5 "&auth_signature=" DOCS_SIG);
+    snprintf(q, sizeof q,
+             "auth_key=" KEY "&auth_timestamp=1353088179.5&auth_version=1.0"
+             "&body_md5=" DOCS_MD5 "&auth_signature=" DOCS_SIG);
     ASSERT_EQ(verify("POST", "/apps/3/events", q, DOCS_BODY, TS, NULL, 0), RT_ERR_INVALID);
-    snprintf(q, sizeof q, "auth_key=" KEY "&auth_timestamp=-5&auth_version=1.0"
-                          "&body_md5=" DOCS_MD5 "&auth_signature=" DOCS_SIG);
+    snprintf(q, sizeof q,
+             "auth_key=" KEY "&auth_timestamp=-5&auth_version=1.0"
+             "&body_md5=" DOCS_MD5 "&auth_signature=" DOCS_SIG);
     ASSERT_EQ(verify("POST", "/apps/3/events", q, DOCS_BODY, TS, NULL, 0), RT_ERR_INVALID);
 }
 
 static void body_md5_mismatch_is_bad_signature(void)
 {
     char err[128] = "";
-    ASSERT_EQ(verify("POST", "/apps/3/events", DOCS_QUERY, "{\"name\":\"bar\"}", TS, err,
-                     sizeof err),
-              RT_ERR_BAD_SIGNATURE);
+    ASSERT_EQ(
+        verify("POST", "/apps/3/events", DOCS_QUERY, "{\"name\":\"bar\"}", TS, err, sizeof err),
+        RT_ERR_BAD_SIGNATURE);
     ASSERT_STR_EQ(err, "body_md5 does not match the request body");
 }
 
@@ -151,15 +152,13 @@ static void missing_body_md5_with_body_is_invalid(void)
     const char q[] = "auth_key=" KEY "&auth_timestamp=1353088179&auth_version=1.0"
                      "&auth_signature=" DOCS_SIG;
     char err[128] = "";
-    ASSERT_EQ(verify("POST", "/apps/3/events", q, DOCS_BODY, TS, err, sizeof err),
-              RT_ERR_INVALID);
+    ASSERT_EQ(verify("POST", "/apps/3/events", q, DOCS_BODY, TS, err, sizeof err), RT_ERR_INVALID);
     ASSERT_STR_EQ(err, "Missing body_md5 in query string");
 }
 
 static void body_md5_present_with_empty_body_must_match_empty_md5(void)
 {
-    ASSERT_EQ(verify("POST", "/apps/3/events", DOCS_QUERY, "", TS, NULL, 0),
-              RT_ERR_BAD_SIGNATURE);
+    ASSERT_EQ(verify("POST", "/apps/3/events", DOCS_QUERY, "", TS, NULL, 0), RT_ERR_BAD_SIGNATURE);
 }
 
 static void missing_auth_key_is_invalid(void)
@@ -174,16 +173,16 @@ static void missing_auth_key_is_invalid(void)
 static void unknown_key_is_unknown_key(void)
 {
     char err[128] = "";
-    ASSERT_EQ(verify("GET", "/p", "auth_key=nope&auth_timestamp=1353088179&auth_version=1.0",
-                     NULL, TS, err, sizeof err),
+    ASSERT_EQ(verify("GET", "/p", "auth_key=nope&auth_timestamp=1353088179&auth_version=1.0", NULL,
+                     TS, err, sizeof err),
               RT_ERR_UNKNOWN_KEY);
     ASSERT_STR_EQ(err, "Unknown auth_key");
 }
 
 static void missing_timestamp_version_or_signature_is_invalid(void)
 {
-    ASSERT_EQ(verify("GET", "/p", "auth_key=" KEY "&auth_version=1.0&auth_signature=x", NULL,
-                     TS, NULL, 0),
+    ASSERT_EQ(verify("GET", "/p", "auth_key=" KEY "&auth_version=1.0&auth_signature=x", NULL, TS,
+                     NULL, 0),
               RT_ERR_INVALID);
     ASSERT_EQ(verify("GET", "/p", "auth_key=" KEY "&auth_timestamp=1353088179&auth_signature=x",
                      NULL, TS, NULL, 0),
@@ -214,8 +213,9 @@ static void repeated_auth_parameter_is_invalid(void)
 
 static void wrong_signature_is_bad_signature_and_not_echoed(void)
 {
-    const char q[] = "auth_key=" KEY "&auth_timestamp=1353088179&auth_version=1.0&body_md5=" DOCS_MD5
-                     "&auth_signature=0000000000000000000000000000000000000000000000000000000000000000";
+    const char q[] =
+        "auth_key=" KEY "&auth_timestamp=1353088179&auth_version=1.0&body_md5=" DOCS_MD5
+        "&auth_signature=0000000000000000000000000000000000000000000000000000000000000000";
     char err[256] = "";
     ASSERT_EQ(verify("POST", "/apps/3/events", q, DOCS_BODY, TS, err, sizeof err),
               RT_ERR_BAD_SIGNATURE);
@@ -240,8 +240,8 @@ static void extra_param_not_signed_is_rejected(void)
 static void percent_encoded_path_also_verifies_decoded(void)
 {
     /* Signed over the decoded path, received encoded. */
-    char *query = rt_rest_sign("GET", "/apps/3/channels/presence-a@b", KEY, SECRET, NULL, 0, TS,
-                               NULL);
+    char *query =
+        rt_rest_sign("GET", "/apps/3/channels/presence-a@b", KEY, SECRET, NULL, 0, TS, NULL);
     ASSERT_NOT_NULL(query);
     int rc = verify("GET", "/apps/3/channels/presence-a%40b", query, NULL, TS, NULL, 0);
     free(query);
@@ -261,8 +261,8 @@ static void key_longer_than_key_cap_is_unknown(void)
 
 static void sign_reproduces_protocol_md_example(void)
 {
-    char *query = rt_rest_sign("POST", "/apps/3/events", KEY, SECRET, DOCS_BODY,
-                               strlen(DOCS_BODY), TS, NULL);
+    char *query =
+        rt_rest_sign("POST", "/apps/3/events", KEY, SECRET, DOCS_BODY, strlen(DOCS_BODY), TS, NULL);
     ASSERT_STR_EQ(query, DOCS_QUERY);
     free(query);
 }

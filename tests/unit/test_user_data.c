@@ -96,12 +96,12 @@ static void member_info_over_limit_is_too_large(void)
 {
     struct rt_member m;
     /* compact {"n":"xx"} is 10 bytes */
-    ASSERT_EQ(rt_member_parse(rt_str_c("{\"user_id\":\"1\",\"user_info\":{\"n\": \"xx\"}}"), 10,
-                              &m, NULL, 0),
+    ASSERT_EQ(rt_member_parse(rt_str_c("{\"user_id\":\"1\",\"user_info\":{\"n\": \"xx\"}}"), 10, &m,
+                              NULL, 0),
               RT_OK);
     rt_member_clear(&m);
-    ASSERT_EQ(rt_member_parse(rt_str_c("{\"user_id\":\"1\",\"user_info\":{\"n\":\"xxx\"}}"), 10,
-                              &m, NULL, 0),
+    ASSERT_EQ(rt_member_parse(rt_str_c("{\"user_id\":\"1\",\"user_info\":{\"n\":\"xxx\"}}"), 10, &m,
+                              NULL, 0),
               RT_ERR_TOO_LARGE);
     ASSERT_NULL(m.user_info);
 }
@@ -109,9 +109,9 @@ static void member_info_over_limit_is_too_large(void)
 static void signin_with_watchlist(void)
 {
     struct rt_signin s;
-    ASSERT_EQ(signin("{\"id\":\"42\",\"user_info\":{\"name\":\"Ada\"},\"watchlist\":[\"7\",\"9\"]}",
-                     &s),
-              RT_OK);
+    ASSERT_EQ(
+        signin("{\"id\":\"42\",\"user_info\":{\"name\":\"Ada\"},\"watchlist\":[\"7\",\"9\"]}", &s),
+        RT_OK);
     ASSERT_STR_EQ(s.user.user_id, "42");
     ASSERT_STR_EQ(s.user.user_info, "{\"name\":\"Ada\"}");
     ASSERT_EQ(s.watchlist_len, 2u);
@@ -125,8 +125,7 @@ static void signin_numeric_id_is_invalid(void)
 {
     struct rt_signin s;
     char err[160] = "";
-    ASSERT_EQ(rt_signin_parse(rt_str_c("{\"id\":42}"), 1024, &s, err, sizeof err),
-              RT_ERR_INVALID);
+    ASSERT_EQ(rt_signin_parse(rt_str_c("{\"id\":42}"), 1024, &s, err, sizeof err), RT_ERR_INVALID);
     ASSERT_STR_EQ(err, "user_data.id must be a non-empty string of at most 128 characters "
                        "[A-Za-z0-9_-=@,.;]");
     ASSERT_EQ(signin("{\"id\":\"\"}", &s), RT_ERR_INVALID);

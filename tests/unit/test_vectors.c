@@ -21,8 +21,7 @@ static const char *str(const json_t *e, const char *key)
 static struct rt_str jstr(const json_t *e, const char *key)
 {
     const json_t *v = json_object_get(e, key);
-    if (!json_is_string(v))
-        return (struct rt_str){NULL, 0};
+    if (!json_is_string(v)) return (struct rt_str){NULL, 0};
     return (struct rt_str){json_string_value(v), json_string_length(v)};
 }
 
@@ -35,8 +34,8 @@ static void check_channel_auth(const json_t *e)
     rt_auth_sign_channel(jstr(e, "secret"), jstr(e, "socket_id"), jstr(e, "channel"),
                          jstr(e, "channel_data"), out);
     ASSERT_MEM_EQ(sig.p, sig.n, out);
-    ASSERT_TRUE(rt_auth_verify_channel(jstr(e, "secret"), jstr(e, "socket_id"),
-                                       jstr(e, "channel"), jstr(e, "channel_data"), sig));
+    ASSERT_TRUE(rt_auth_verify_channel(jstr(e, "secret"), jstr(e, "socket_id"), jstr(e, "channel"),
+                                       jstr(e, "channel_data"), sig));
 }
 
 static void check_user_auth(const json_t *e)
@@ -47,8 +46,8 @@ static void check_user_auth(const json_t *e)
     ASSERT_MEM_EQ(key.p, key.n, str(e, "key"));
     rt_auth_sign_user(jstr(e, "secret"), jstr(e, "socket_id"), jstr(e, "user_data"), out);
     ASSERT_MEM_EQ(sig.p, sig.n, out);
-    ASSERT_TRUE(rt_auth_verify_user(jstr(e, "secret"), jstr(e, "socket_id"),
-                                    jstr(e, "user_data"), sig));
+    ASSERT_TRUE(
+        rt_auth_verify_user(jstr(e, "secret"), jstr(e, "socket_id"), jstr(e, "user_data"), sig));
 }
 
 static const char *secret_of_entry(void *ctx, const char *key)
@@ -93,10 +92,10 @@ static void check_rest(const json_t *e)
 
     snprintf(ts, sizeof ts, "%" JSON_INTEGER_FORMAT,
              json_integer_value(json_object_get(e, "timestamp")));
-    json_object_foreach((json_t *)json_object_get(e, "params"), pkey, pval) {
+    json_object_foreach((json_t *)json_object_get(e, "params"), pkey, pval)
+    {
         add(&q, pkey, json_string_value(pval));
-        if (extra[0])
-            strcat(extra, "&");
+        if (extra[0]) strcat(extra, "&");
         append_encoded(extra, pkey);
         strcat(extra, "=");
         append_encoded(extra, json_string_value(pval));
@@ -124,9 +123,9 @@ static void check_rest(const json_t *e)
                             secret_of_entry, (void *)e, NULL, 0, NULL, 0);
     rt_query_free(&q);
 
-    char *signed_query = rt_rest_sign(str(e, "method"), str(e, "path"), str(e, "key"),
-                                      str(e, "secret"), body, body_len, now,
-                                      extra[0] ? extra : NULL);
+    char *signed_query =
+        rt_rest_sign(str(e, "method"), str(e, "path"), str(e, "key"), str(e, "secret"), body,
+                     body_len, now, extra[0] ? extra : NULL);
     char needle[96];
     snprintf(needle, sizeof needle, "&auth_signature=%s", str(e, "auth_signature"));
     int sign_ok = signed_query != NULL && strstr(signed_query, needle) != NULL;
@@ -150,8 +149,7 @@ static void check_encrypted(const json_t *e)
 {
     unsigned char mk[64], digest[crypto_hash_sha256_BYTES];
     size_t mk_len = 0;
-    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-                                       sodium_base64_VARIANT_ORIGINAL)];
+    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
     const char *mk_b64 = str(e, "master_key_base64");
     ASSERT_EQ(sodium_base642bin(mk, sizeof mk, mk_b64, strlen(mk_b64), NULL, &mk_len, NULL,
                                 sodium_base64_VARIANT_ORIGINAL),
@@ -176,7 +174,8 @@ static void run_section(const char *section, void (*check)(const json_t *))
     ASSERT_TRUE(json_is_array(list));
     ASSERT_TRUE(json_array_size(list) > 0);
     int before = rt_test_failures;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         int entry_before = rt_test_failures;
         check(e);
         if (rt_test_failures != entry_before)
@@ -201,17 +200,33 @@ static void protocol_md_examples_are_in_the_vectors(void)
 {
     const json_t *c = json_array_get(json_object_get(vectors, "channel_auth"), 0);
     const json_t *r = json_array_get(json_object_get(vectors, "rest"), 0);
-    ASSERT_STR_EQ(str(c, "auth"), "278d425bdf160c739803:"
-                                  "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4");
+    ASSERT_STR_EQ(str(c, "auth"),
+                  "278d425bdf160c739803:"
+                  "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4");
     ASSERT_STR_EQ(str(r, "auth_signature"),
                   "da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c");
 }
 
-static void every_channel_auth_vector_matches(void) { run_section("channel_auth", check_channel_auth); }
-static void every_user_auth_vector_matches(void) { run_section("user_auth", check_user_auth); }
-static void every_rest_vector_matches(void) { run_section("rest", check_rest); }
-static void every_webhook_vector_matches(void) { run_section("webhook", check_webhook); }
-static void every_encrypted_vector_matches(void) { run_section("encrypted", check_encrypted); }
+static void every_channel_auth_vector_matches(void)
+{
+    run_section("channel_auth", check_channel_auth);
+}
+static void every_user_auth_vector_matches(void)
+{
+    run_section("user_auth", check_user_auth);
+}
+static void every_rest_vector_matches(void)
+{
+    run_section("rest", check_rest);
+}
+static void every_webhook_vector_matches(void)
+{
+    run_section("webhook", check_webhook);
+}
+static void every_encrypted_vector_matches(void)
+{
+    run_section("encrypted", check_encrypted);
+}
 
 static void release_vectors(void)
 {
@@ -232,7 +247,6 @@ static const struct rt_test tests[] = {
 
 int main(void)
 {
-    if (sodium_init() < 0)
-        return 1;
+    if (sodium_init() < 0) return 1;
     return rt_test_run("vectors", tests, sizeof tests / sizeof tests[0]);
 }

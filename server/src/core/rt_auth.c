@@ -10,11 +10,9 @@
 int rt_auth_split(struct rt_str auth, struct rt_str *key, struct rt_str *signature)
 {
     const char *colon = auth.p ? memchr(auth.p, ':', auth.n) : NULL;
-    if (colon == NULL)
-        return RT_ERR_INVALID;
+    if (colon == NULL) return RT_ERR_INVALID;
     size_t key_len = (size_t)(colon - auth.p);
-    if (key_len == 0 || key_len + 1 == auth.n)
-        return RT_ERR_INVALID;
+    if (key_len == 0 || key_len + 1 == auth.n) return RT_ERR_INVALID;
     *key = (struct rt_str){auth.p, key_len};
     *signature = (struct rt_str){colon + 1, auth.n - key_len - 1};
     return RT_OK;

@@ -9,16 +9,14 @@
 
 static bool name_char_ok(unsigned char c)
 {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        return true;
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
     return c == '_' || c == '-' || c == '=' || c == '@' || c == ',' || c == '.' || c == ';';
 }
 
 static bool charset_ok(struct rt_str s)
 {
     for (size_t i = 0; i < s.n; i++) {
-        if (!name_char_ok((unsigned char)s.p[i]))
-            return false;
+        if (!name_char_ok((unsigned char)s.p[i])) return false;
     }
     return true;
 }
@@ -40,11 +38,9 @@ struct rt_channel_kind rt_channel_kind_of(struct rt_str name)
         {"cache-", {RT_CHANNEL_PUBLIC, true}},
         {RT_SERVER_TO_USER_PREFIX, {RT_CHANNEL_SERVER_TO_USER, false}},
     };
-    if (name.p == NULL)
-        return (struct rt_channel_kind){RT_CHANNEL_PUBLIC, false};
+    if (name.p == NULL) return (struct rt_channel_kind){RT_CHANNEL_PUBLIC, false};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (rt_str_has_prefix(name, table[i].prefix))
-            return table[i].kind;
+        if (rt_str_has_prefix(name, table[i].prefix)) return table[i].kind;
     }
     return (struct rt_channel_kind){RT_CHANNEL_PUBLIC, false};
 }
@@ -53,10 +49,8 @@ struct rt_channel_kind rt_channel_kind_of(struct rt_str name)
  * fit in max_len and the id in RT_USER_ID_MAX. */
 bool rt_channel_name_valid(struct rt_str name, size_t max_len)
 {
-    if (max_len > RT_CHANNEL_NAME_MAX)
-        max_len = RT_CHANNEL_NAME_MAX;
-    if (name.p == NULL || name.n == 0 || name.n > max_len)
-        return false;
+    if (max_len > RT_CHANNEL_NAME_MAX) max_len = RT_CHANNEL_NAME_MAX;
+    if (name.p == NULL || name.n == 0 || name.n > max_len) return false;
     if (name.p[0] == '#') {
         struct rt_str id = rt_server_to_user_id(name);
         return id.p != NULL && rt_user_id_valid(id, RT_USER_ID_MAX);
@@ -72,8 +66,7 @@ bool rt_channel_needs_auth(enum rt_channel_type type)
 
 bool rt_user_id_valid(struct rt_str id, size_t max_len)
 {
-    if (id.p == NULL || id.n == 0 || id.n > max_len)
-        return false;
+    if (id.p == NULL || id.n == 0 || id.n > max_len) return false;
     return charset_ok(id);
 }
 
@@ -83,6 +76,5 @@ struct rt_str rt_server_to_user_id(struct rt_str name)
     if (name.p == NULL || !rt_str_has_prefix(name, RT_SERVER_TO_USER_PREFIX) ||
         name.n == SERVER_TO_USER_PREFIX_LEN)
         return (struct rt_str){NULL, 0};
-    return (struct rt_str){name.p + SERVER_TO_USER_PREFIX_LEN,
-                           name.n - SERVER_TO_USER_PREFIX_LEN};
+    return (struct rt_str){name.p + SERVER_TO_USER_PREFIX_LEN, name.n - SERVER_TO_USER_PREFIX_LEN};
 }

@@ -46,11 +46,9 @@ void rt_md5_hex(const char *data, size_t len, char out[RT_MD5_HEX_LEN + 1])
     rt_hex_encode(md, md_len, out);
 }
 
-bool rt_hex_equal(const char *expected, size_t expected_len, const char *given,
-                  size_t given_len)
+bool rt_hex_equal(const char *expected, size_t expected_len, const char *given, size_t given_len)
 {
-    if (expected_len == 0 || given == NULL || given_len != expected_len)
-        return false;
+    if (expected_len == 0 || given == NULL || given_len != expected_len) return false;
     return sodium_memcmp(expected, given, expected_len) == 0;
 }
 

@@ -27,7 +27,6 @@ bool rt_digest_equal(const char expected[RT_SHA256_HEX_LEN + 1], const char *giv
 
 /* Constant-time equality of a computed digest of expected_len chars with untrusted input.
  * False when the lengths differ or expected_len is 0 (a failed digest never matches). */
-bool rt_hex_equal(const char *expected, size_t expected_len, const char *given,
-                  size_t given_len);
+bool rt_hex_equal(const char *expected, size_t expected_len, const char *given, size_t given_len);
 
 #endif

@@ -1,4 +1,4 @@
-/* Pusher protocol 7 message codec (PROTOCOL.md §2): client frame parsing, server frame encoding. */
+/* Pusher protocol 7 codec (PROTOCOL.md §2): client frame parsing, server frame encoding. */
 #include "rt_protocol.h"
 
 #include <stdio.h>
@@ -9,8 +9,7 @@
 
 static void set_err(char *err, size_t err_cap, const char *msg)
 {
-    if (err != NULL && err_cap > 0)
-        snprintf(err, err_cap, "%s", msg);
+    if (err != NULL && err_cap > 0) snprintf(err, err_cap, "%s", msg);
 }
 
 static bool is_pusher_event(const char *event)
@@ -22,18 +21,15 @@ static bool is_pusher_event(const char *event)
  * object here. A string that is not a JSON object leaves data_obj NULL (not an error). */
 static void resolve_data_obj(struct rt_msg *msg)
 {
-    if (msg->data == NULL || !is_pusher_event(msg->event))
-        return;
+    if (msg->data == NULL || !is_pusher_event(msg->event)) return;
     if (json_is_object(msg->data)) {
         msg->data_obj = msg->data;
         return;
     }
-    if (!json_is_string(msg->data))
-        return;
+    if (!json_is_string(msg->data)) return;
     json_t *parsed = json_loadb(json_string_value(msg->data), json_string_length(msg->data),
                                 JSON_REJECT_DUPLICATES, NULL);
-    if (parsed == NULL)
-        return;
+    if (parsed == NULL) return;
     if (!json_is_object(parsed)) {
         json_decref(parsed);
         return;
@@ -83,8 +79,7 @@ fail:
 
 void rt_msg_free(struct rt_msg *msg)
 {
-    if (msg->data_owned)
-        json_decref(msg->data_obj);
+    if (msg->data_owned) json_decref(msg->data_obj);
     json_decref(msg->root);
     memset(msg, 0, sizeof *msg);
 }
@@ -92,10 +87,8 @@ void rt_msg_free(struct rt_msg *msg)
 const char *rt_json_str(const json_t *obj, const char *key, size_t *len)
 {
     const json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    if (!json_is_string(v))
-        return NULL;
-    if (len != NULL)
-        *len = json_string_length(v);
+    if (!json_is_string(v)) return NULL;
+    if (len != NULL) *len = json_string_length(v);
     return json_string_value(v);
 }
 
@@ -104,12 +97,10 @@ const char *rt_json_str(const json_t *obj, const char *key, size_t *len)
 /* Serialises and releases obj. NULL when obj is NULL (a failed build) or on dump failure. */
 static char *dump_and_free(json_t *obj, size_t *len)
 {
-    if (obj == NULL)
-        return NULL;
+    if (obj == NULL) return NULL;
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    if (text != NULL && len != NULL)
-        *len = strlen(text);
+    if (text != NULL && len != NULL) *len = strlen(text);
     return text;
 }
 
@@ -118,10 +109,8 @@ static json_t *event_frame(const char *event, const char *channel, json_t *data,
                            const char *user_id)
 {
     json_t *obj = json_object();
-    if (obj == NULL || data == NULL)
-        goto fail;
-    if (json_object_set_new(obj, "event", json_string(event)) != 0)
-        goto fail;
+    if (obj == NULL || data == NULL) goto fail;
+    if (json_object_set_new(obj, "event", json_string(event)) != 0) goto fail;
     if (channel != NULL && json_object_set_new(obj, "channel", json_string(channel)) != 0)
         goto fail;
     if (json_object_set_new(obj, "data", data) != 0) {
@@ -157,8 +146,7 @@ char *rt_encode_event_json(const char *event, const char *channel, const json_t 
 char *rt_encode_error(int code, const char *message, const char *channel, size_t *len)
 {
     json_t *data = json_object();
-    if (data == NULL)
-        return NULL;
+    if (data == NULL) return NULL;
     if (json_object_set_new(data, "code", code ? json_integer(code) : json_null()) != 0 ||
         json_object_set_new(data, "message", json_string(message ? message : "")) != 0) {
         json_decref(data);
@@ -175,15 +163,13 @@ char *rt_encode_subscription_error(const char *channel, const char *type, const 
     return dump_and_free(event_frame("pusher:subscription_error", channel, data, NULL), len);
 }
 
-char *rt_encode_connection_established(const char *socket_id, int activity_timeout,
-                                       size_t *len)
+char *rt_encode_connection_established(const char *socket_id, int activity_timeout, size_t *len)
 {
     json_t *inner = json_pack("{s:s, s:i}", "socket_id", socket_id ? socket_id : "",
                               "activity_timeout", activity_timeout);
     size_t inner_len = 0;
     char *inner_text = dump_and_free(inner, &inner_len);
-    if (inner_text == NULL)
-        return NULL;
+    if (inner_text == NULL) return NULL;
     char *out = rt_encode_event("pusher:connection_established", NULL,
                                 (struct rt_str){inner_text, inner_len}, NULL, len);
     free(inner_text);
@@ -193,10 +179,9 @@ char *rt_encode_connection_established(const char *socket_id, int activity_timeo
 char *rt_encode_signin_success(struct rt_str user_data, size_t *len)
 {
     json_t *data = json_object();
-    if (data == NULL)
-        return NULL;
-    if (json_object_set_new(data, "user_data", json_stringn(user_data.p ? user_data.p : "",
-                                                            user_data.n)) != 0) {
+    if (data == NULL) return NULL;
+    if (json_object_set_new(data, "user_data",
+                            json_stringn(user_data.p ? user_data.p : "", user_data.n)) != 0) {
         json_decref(data);
         return NULL;
     }

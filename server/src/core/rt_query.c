@@ -9,12 +9,9 @@
 
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -28,17 +25,14 @@ static long url_decode(const char *in, size_t len, char *out, bool plus_is_space
         if (c == '+' && plus_is_space) {
             c = ' ';
         } else if (c == '%') {
-            if (len - i < 3)
-                return -1;
+            if (len - i < 3) return -1;
             int hi = hex_value(in[i + 1]);
             int lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
+            if (hi < 0 || lo < 0) return -1;
             c = (char)(hi * 16 + lo);
             i += 2;
         }
-        if (c == '\0')
-            return -1;
+        if (c == '\0') return -1;
         out[o++] = c;
     }
     out[o] = '\0';
@@ -73,10 +67,8 @@ static char *decode_dup(const char *in, size_t len, int *err)
 int rt_query_parse(const char *raw, size_t len, struct rt_query *q)
 {
     q->count = 0;
-    if (raw == NULL || len == 0)
-        return RT_OK;
-    if (len > RT_QUERY_MAX_LEN)
-        return RT_ERR_TOO_LARGE;
+    if (raw == NULL || len == 0) return RT_OK;
+    if (len > RT_QUERY_MAX_LEN) return RT_ERR_TOO_LARGE;
 
     const char *end = raw + len;
     const char *seg = raw;
@@ -120,8 +112,7 @@ void rt_query_free(struct rt_query *q)
 const char *rt_query_get(const struct rt_query *q, const char *key)
 {
     for (size_t i = 0; i < q->count; i++) {
-        if (strcmp(q->params[i].key, key) == 0)
-            return q->params[i].value;
+        if (strcmp(q->params[i].key, key) == 0) return q->params[i].value;
     }
     return NULL;
 }

@@ -22,8 +22,7 @@ static int key_cmp(const char *a, const char *b)
 {
     for (;; a++, b++) {
         unsigned char ca = lower((unsigned char)*a), cb = lower((unsigned char)*b);
-        if (ca != cb || ca == '\0')
-            return (int)ca - (int)cb;
+        if (ca != cb || ca == '\0') return (int)ca - (int)cb;
     }
 }
 
@@ -31,8 +30,7 @@ static int param_order(const void *pa, const void *pb, const struct rt_query *q)
 {
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
     int c = key_cmp(q->params[a].key, q->params[b].key);
-    if (c != 0)
-        return c;
+    if (c != 0) return c;
     return a < b ? -1 : (a > b ? 1 : 0); /* stable: repeated keys keep their order */
 }
 
@@ -56,16 +54,14 @@ char *rt_rest_string_to_sign(const char *method, const char *path, const struct 
     size_t total = strlen(method) + strlen(path) + 3;
 
     for (size_t i = 0; i < q->count && i < RT_QUERY_MAX_PARAMS; i++) {
-        if (key_cmp(q->params[i].key, "auth_signature") == 0)
-            continue;
+        if (key_cmp(q->params[i].key, "auth_signature") == 0) continue;
         idx[n++] = i;
         total += strlen(q->params[i].key) + strlen(q->params[i].value) + 2;
     }
     sort_params(idx, n, q);
 
     char *out = malloc(total);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) return NULL;
     char *w = out;
     for (const char *m = method; *m; m++)
         *w++ = (*m >= 'a' && *m <= 'z') ? (char)(*m - 'a' + 'A') : *m;
@@ -80,8 +76,7 @@ char *rt_rest_string_to_sign(const char *method, const char *path, const struct 
         if (same_key) {
             *w++ = ',';
         } else {
-            if (i > 0)
-                *w++ = '&';
+            if (i > 0) *w++ = '&';
             for (const char *k = p->key; *k; k++)
                 *w++ = (char)lower((unsigned char)*k);
             *w++ = '=';
@@ -96,8 +91,7 @@ char *rt_rest_string_to_sign(const char *method, const char *path, const struct 
 
 static void set_err(char *err, size_t err_cap, const char *msg)
 {
-    if (err != NULL && err_cap > 0)
-        snprintf(err, err_cap, "%s", msg);
+    if (err != NULL && err_cap > 0) snprintf(err, err_cap, "%s", msg);
 }
 
 /* Finds an auth parameter by case-insensitive key (the string to sign lowercases keys, so
@@ -107,10 +101,8 @@ static int find_unique(const struct rt_query *q, const char *name, const char **
 {
     *value = NULL;
     for (size_t i = 0; i < q->count; i++) {
-        if (key_cmp(q->params[i].key, name) != 0)
-            continue;
-        if (*value != NULL)
-            return RT_ERR_INVALID;
+        if (key_cmp(q->params[i].key, name) != 0) continue;
+        if (*value != NULL) return RT_ERR_INVALID;
         *value = q->params[i].value;
     }
     return RT_OK;
@@ -119,12 +111,10 @@ static int find_unique(const struct rt_query *q, const char *name, const char **
 static int parse_timestamp(const char *s, int64_t *out)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > TIMESTAMP_MAX_DIGITS)
-        return RT_ERR_INVALID;
+    if (n == 0 || n > TIMESTAMP_MAX_DIGITS) return RT_ERR_INVALID;
     int64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return RT_ERR_INVALID;
+        if (s[i] < '0' || s[i] > '9') return RT_ERR_INVALID;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -135,8 +125,7 @@ static bool signature_matches(const char *method, const char *path, const struct
                               const char *secret, const char *given)
 {
     char *to_sign = rt_rest_string_to_sign(method, path, q);
-    if (to_sign == NULL)
-        return false;
+    if (to_sign == NULL) return false;
     char expected[RT_SHA256_HEX_LEN + 1];
     rt_hmac_sha256_hex(secret, strlen(secret), to_sign, strlen(to_sign), expected);
     free(to_sign);
@@ -144,18 +133,14 @@ static bool signature_matches(const char *method, const char *path, const struct
 }
 
 /* Tries the path as given, then percent-decoded (§14.2 step 5) when it holds a '%'. */
-static bool path_signature_matches(const char *method, const char *path,
-                                   const struct rt_query *q, const char *secret,
-                                   const char *given)
+static bool path_signature_matches(const char *method, const char *path, const struct rt_query *q,
+                                   const char *secret, const char *given)
 {
-    if (signature_matches(method, path, q, secret, given))
-        return true;
-    if (strchr(path, '%') == NULL)
-        return false;
+    if (signature_matches(method, path, q, secret, given)) return true;
+    if (strchr(path, '%') == NULL) return false;
     size_t len = strlen(path);
     char *decoded = malloc(len + 1);
-    if (decoded == NULL)
-        return false;
+    if (decoded == NULL) return false;
     bool ok = rt_path_decode(path, len, decoded) >= 0 &&
               signature_matches(method, decoded, q, secret, given);
     free(decoded);
@@ -164,9 +149,9 @@ static bool path_signature_matches(const char *method, const char *path,
 
 /* body_md5 is also checked when present on an empty body, so a stated digest is never
  * trusted. key_out may be NULL; a key that does not fit in key_cap is RT_ERR_UNKNOWN_KEY. */
-int rt_rest_verify(const char *method, const char *path, const struct rt_query *q,
-                   const char *body, size_t body_len, int64_t now, rt_rest_secret_fn secret_for,
-                   void *ctx, char *key_out, size_t key_cap, char *err, size_t err_cap)
+int rt_rest_verify(const char *method, const char *path, const struct rt_query *q, const char *body,
+                   size_t body_len, int64_t now, rt_rest_secret_fn secret_for, void *ctx,
+                   char *key_out, size_t key_cap, char *err, size_t err_cap)
 {
     const char *key, *ts, *version, *md5, *signature;
     if (find_unique(q, "auth_key", &key) || find_unique(q, "auth_timestamp", &ts) ||
@@ -181,8 +166,7 @@ int rt_rest_verify(const char *method, const char *path, const struct rt_query *
         return RT_ERR_INVALID;
     }
     const char *secret = NULL;
-    if (key_out == NULL || strlen(key) < key_cap)
-        secret = secret_for(ctx, key);
+    if (key_out == NULL || strlen(key) < key_cap) secret = secret_for(ctx, key);
     if (secret == NULL) {
         set_err(err, err_cap, "Unknown auth_key");
         return RT_ERR_UNKNOWN_KEY;
@@ -198,8 +182,9 @@ int rt_rest_verify(const char *method, const char *path, const struct rt_query *
         return RT_ERR_INVALID;
     }
     if (timestamp > now + RT_REST_MAX_SKEW_SECONDS || timestamp < now - RT_REST_MAX_SKEW_SECONDS) {
-        set_err(err, err_cap, "auth_timestamp is more than 600 s from server time; check the "
-                              "client clock");
+        set_err(err, err_cap,
+                "auth_timestamp is more than 600 s from server time; check the "
+                "client clock");
         return RT_ERR_EXPIRED;
     }
 
@@ -233,15 +218,13 @@ int rt_rest_verify(const char *method, const char *path, const struct rt_query *
         set_err(err, err_cap, "Invalid auth_signature");
         return RT_ERR_BAD_SIGNATURE;
     }
-    if (key_out != NULL)
-        snprintf(key_out, key_cap, "%s", key);
+    if (key_out != NULL) snprintf(key_out, key_cap, "%s", key);
     return RT_OK;
 }
 
 static int add_param(struct rt_query *q, const char *key, const char *value)
 {
-    if (q->count == RT_QUERY_MAX_PARAMS)
-        return RT_ERR_TOO_LARGE;
+    if (q->count == RT_QUERY_MAX_PARAMS) return RT_ERR_TOO_LARGE;
     char *k = strdup(key);
     char *v = strdup(value);
     if (k == NULL || v == NULL) {
@@ -264,23 +247,19 @@ char *rt_rest_sign(const char *method, const char *path, const char *key, const 
     char *to_sign = NULL, *out = NULL;
     size_t extra_len = extra_query ? strlen(extra_query) : 0;
 
-    if (rt_query_parse(extra_query, extra_len, &q) != RT_OK)
-        return NULL;
+    if (rt_query_parse(extra_query, extra_len, &q) != RT_OK) return NULL;
     snprintf(ts, sizeof ts, "%" PRId64, timestamp);
-    if (body_len > 0)
-        rt_md5_hex(body, body_len, md5);
+    if (body_len > 0) rt_md5_hex(body, body_len, md5);
     if (add_param(&q, "auth_key", key) || add_param(&q, "auth_timestamp", ts) ||
         add_param(&q, "auth_version", "1.0") || (body_len > 0 && add_param(&q, "body_md5", md5)))
         goto done;
     to_sign = rt_rest_string_to_sign(method, path, &q);
-    if (to_sign == NULL)
-        goto done;
+    if (to_sign == NULL) goto done;
     rt_hmac_sha256_hex(secret, strlen(secret), to_sign, strlen(to_sign), signature);
 
     size_t cap = strlen(key) + strlen(ts) + sizeof md5 + sizeof signature + extra_len + 96;
     out = malloc(cap);
-    if (out == NULL)
-        goto done;
+    if (out == NULL) goto done;
     snprintf(out, cap, "auth_key=%s&auth_timestamp=%s&auth_version=1.0%s%s&auth_signature=%s%s%s",
              key, ts, body_len > 0 ? "&body_md5=" : "", md5, signature, extra_len ? "&" : "",
              extra_len ? extra_query : "");

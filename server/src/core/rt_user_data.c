@@ -12,15 +12,13 @@
 
 static int fail(int code, char *err, size_t err_cap, const char *msg)
 {
-    if (err != NULL && err_cap > 0)
-        snprintf(err, err_cap, "%s", msg);
+    if (err != NULL && err_cap > 0) snprintf(err, err_cap, "%s", msg);
     return code;
 }
 
 static json_t *load_object(struct rt_str text)
 {
-    if (text.p == NULL)
-        return NULL;
+    if (text.p == NULL) return NULL;
     json_t *root = json_loadb(text.p, text.n, JSON_REJECT_DUPLICATES, NULL);
     if (root != NULL && !json_is_object(root)) {
         json_decref(root);
@@ -42,8 +40,7 @@ static bool take_user_id(const json_t *v, bool allow_number, char out[RT_USER_ID
     } else {
         return false;
     }
-    if (!rt_user_id_valid(id, RT_USER_ID_MAX))
-        return false;
+    if (!rt_user_id_valid(id, RT_USER_ID_MAX)) return false;
     memcpy(out, id.p, id.n);
     out[id.n] = '\0';
     return true;
@@ -54,11 +51,9 @@ static int take_user_info(const json_t *info, size_t max_info_bytes, char **out,
                           size_t err_cap)
 {
     *out = NULL;
-    if (info == NULL || json_is_null(info))
-        return RT_OK;
+    if (info == NULL || json_is_null(info)) return RT_OK;
     char *text = json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL)
-        return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
+    if (text == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
     if (strlen(text) > max_info_bytes) {
         free(text);
         return fail(RT_ERR_TOO_LARGE, err, err_cap, "user_info is too large");
@@ -86,8 +81,7 @@ int rt_member_parse(struct rt_str channel_data, size_t max_info_bytes, struct rt
                         err_cap);
 done:
     json_decref(root);
-    if (rc != RT_OK)
-        rt_member_clear(m);
+    if (rc != RT_OK) rt_member_clear(m);
     return rc;
 }
 
@@ -100,8 +94,7 @@ void rt_member_clear(struct rt_member *m)
 /* Only the first RT_WATCHLIST_MAX entries are looked at; the rest are dropped unchecked. */
 static int take_watchlist(const json_t *list, struct rt_signin *s, char *err, size_t err_cap)
 {
-    if (list == NULL || json_is_null(list))
-        return RT_OK;
+    if (list == NULL || json_is_null(list)) return RT_OK;
     if (!json_is_array(list))
         return fail(RT_ERR_INVALID, err, err_cap, "user_data.watchlist must be an array");
     size_t n = json_array_size(list);
@@ -109,30 +102,26 @@ static int take_watchlist(const json_t *list, struct rt_signin *s, char *err, si
         n = RT_WATCHLIST_MAX;
         s->watchlist_truncated = true;
     }
-    if (n == 0)
-        return RT_OK;
+    if (n == 0) return RT_OK;
     s->watchlist = calloc(n, sizeof *s->watchlist);
-    if (s->watchlist == NULL)
-        return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
+    if (s->watchlist == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
     for (size_t i = 0; i < n; i++) {
         char id[RT_USER_ID_MAX + 1];
         if (!take_user_id(json_array_get(list, i), false, id))
             return fail(RT_ERR_INVALID, err, err_cap, "user_data.watchlist has an invalid id");
         s->watchlist[i] = strdup(id);
-        if (s->watchlist[i] == NULL)
-            return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
+        if (s->watchlist[i] == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
         s->watchlist_len++;
     }
     return RT_OK;
 }
 
-int rt_signin_parse(struct rt_str user_data, size_t max_info_bytes, struct rt_signin *s,
-                    char *err, size_t err_cap)
+int rt_signin_parse(struct rt_str user_data, size_t max_info_bytes, struct rt_signin *s, char *err,
+                    size_t err_cap)
 {
     memset(s, 0, sizeof *s);
     json_t *root = load_object(user_data);
-    if (root == NULL)
-        return fail(RT_ERR_INVALID, err, err_cap, "user_data must be a JSON object");
+    if (root == NULL) return fail(RT_ERR_INVALID, err, err_cap, "user_data must be a JSON object");
     int rc = RT_OK;
     if (!take_user_id(json_object_get(root, "id"), false, s->user.user_id)) {
         rc = fail(RT_ERR_INVALID, err, err_cap,
@@ -140,14 +129,12 @@ int rt_signin_parse(struct rt_str user_data, size_t max_info_bytes, struct rt_si
                   "[A-Za-z0-9_-=@,.;]");
         goto done;
     }
-    rc = take_user_info(json_object_get(root, "user_info"), max_info_bytes, &s->user.user_info,
-                        err, err_cap);
-    if (rc == RT_OK)
-        rc = take_watchlist(json_object_get(root, "watchlist"), s, err, err_cap);
+    rc = take_user_info(json_object_get(root, "user_info"), max_info_bytes, &s->user.user_info, err,
+                        err_cap);
+    if (rc == RT_OK) rc = take_watchlist(json_object_get(root, "watchlist"), s, err, err_cap);
 done:
     json_decref(root);
-    if (rc != RT_OK)
-        rt_signin_clear(s);
+    if (rc != RT_OK) rt_signin_clear(s);
     return rc;
 }
 
