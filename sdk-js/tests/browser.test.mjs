@@ -56,6 +56,8 @@ async function startPageServer(live) {
       const form = new URLSearchParams(body);
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(live.pusher.authorizeChannel(form.get('socket_id'), form.get('channel_name'))));
+    } else if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
     } else if (/^\/(chunks\/)?[\w.-]+\.js$/.test(url.pathname)) {
       try {
         const js = await readFile(path.join(DIST, url.pathname));
