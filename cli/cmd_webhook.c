@@ -28,6 +28,11 @@ static int check_url(const struct cli_ctx *ctx, const char *url)
 {
     if (strlen(url) > WEBHOOK_URL_MAX)
         return cli_usage(ctx, "webhook URL is longer than %d characters", WEBHOOK_URL_MAX);
+    /* libcurl forgives "http:///path" by guessing a host; a webhook target must name one. */
+    const char *authority = strstr(url, "://");
+    if (!authority || !authority[3] || strchr("/?#", authority[3]) || strpbrk(url, " \t\r\n"))
+        return cli_usage(ctx, "'%s' is not a valid webhook URL (expected http://HOST/... or "
+                              "https://HOST/...)", url);
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
     int rc = 0;
@@ -127,12 +132,15 @@ static int webhook_add(struct cli_ctx *ctx)
     if (rc == 0) rc = db_commit(ctx->db) ? CLI_FAIL : 0;
     if (rc != 0) goto fail;
 
-    if (ctx->json)
+    if (ctx->json) {
         out_json(row);
-    else
+    } else {
+        char *kinds = out_text(json_object_get(row, "event_types"));
         printf("Added webhook %" JSON_INTEGER_FORMAT " to app %s: %s (%s)\n",
                json_integer_value(json_object_get(row, "id")), app_id, url,
-               events[0] ? events : "all events");
+               events[0] && kinds ? kinds : "all events");
+        free(kinds);
+    }
     json_decref(row);
     return CLI_OK;
 fail:

@@ -6,19 +6,7 @@
 
 #include "rt_err.h"
 #include "rt_secret.h"
-
-/* Local macros: a failed ASSERT ends the current test function and counts it as failed. */
-static int failed_asserts;
-#define ASSERT(cond)                                                                           \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: ASSERT(%s) failed\n", __FILE__, __LINE__, #cond);          \
-            failed_asserts++;                                                                  \
-            return;                                                                            \
-        }                                                                                      \
-    } while (0)
-#define ASSERT_EQ(a, b) ASSERT((a) == (b))
-#define ASSERT_STR_EQ(a, b) ASSERT(strcmp((a), (b)) == 0)
+#include "rt_test.h"
 
 static const char HEX_KEY[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 /* base64 of the same 32 bytes 0x00..0x1f */
@@ -193,30 +181,18 @@ static void seal_refuses_a_secret_longer_than_the_maximum(void)
     ASSERT_EQ(strlen(out), (size_t)RT_SECRET_MAX);
 }
 
-int main(void)
-{
-    static void (*const tests[])(void) = {
-        master_key_parses_64_hex_characters,
-        master_key_parses_uppercase_hex,
-        master_key_parses_base64_of_32_bytes,
-        master_key_refuses_wrong_lengths_and_garbage,
-        seal_then_open_returns_the_secret,
-        seal_does_not_contain_the_plaintext_and_uses_a_fresh_nonce,
-        open_with_wrong_master_key_fails_with_crypto_error,
-        open_under_another_app_key_fails,
-        open_of_tampered_data_fails,
-        open_of_short_input_is_invalid,
-        seal_refuses_a_secret_longer_than_the_maximum,
-    };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        int before = failed_asserts;
-        tests[i]();
-        if (failed_asserts == before)
-            passed++;
-        else
-            failed++;
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
-}
+static const struct rt_test tests[] = {
+    RT_TEST(master_key_parses_64_hex_characters),
+    RT_TEST(master_key_parses_uppercase_hex),
+    RT_TEST(master_key_parses_base64_of_32_bytes),
+    RT_TEST(master_key_refuses_wrong_lengths_and_garbage),
+    RT_TEST(seal_then_open_returns_the_secret),
+    RT_TEST(seal_does_not_contain_the_plaintext_and_uses_a_fresh_nonce),
+    RT_TEST(open_with_wrong_master_key_fails_with_crypto_error),
+    RT_TEST(open_under_another_app_key_fails),
+    RT_TEST(open_of_tampered_data_fails),
+    RT_TEST(open_of_short_input_is_invalid),
+    RT_TEST(seal_refuses_a_secret_longer_than_the_maximum),
+};
+
+RT_TEST_MAIN("secret", tests)
