@@ -153,7 +153,9 @@ static int list_migrations(const char *dir, struct migration **out)
         }
         all[n].version = v;
         snprintf(all[n].name, sizeof all[n].name, "%s", e->d_name);
-        snprintf(all[n].path, sizeof all[n].path, "%s/%s", dir, e->d_name);
+        if ((size_t)snprintf(all[n].path, sizeof all[n].path, "%s/%s", dir, e->d_name) >=
+            sizeof all[n].path)
+            continue; /* a path longer than PATH_MAX cannot be opened anyway */
         n++;
     }
     closedir(d);

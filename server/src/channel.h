@@ -1,0 +1,71 @@
+/* Channel state of one app: the two-way subscription index (channel -> connections,
+ * connection -> channels), presence members by user id, and local fan-out. */
+#ifndef RT_CHANNEL_H
+#define RT_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uthash.h>
+
+#include "frame.h"
+#include "rt_channel_name.h"
+
+struct rt_app;
+struct rt_conn;
+
+struct rt_member_entry {
+    char *user_id;
+    char *user_info; /* compact JSON or NULL */
+    int sockets;     /* local sockets of this user in the channel */
+    UT_hash_handle hh;
+};
+
+struct rt_sub {
+    struct rt_channel *channel;
+    struct rt_conn *conn;
+    char *user_id; /* presence: the member this socket joined as */
+    struct rt_sub *next, *prev; /* channel's list (utlist DL) */
+    UT_hash_handle hh;          /* conn->subs keyed by channel->name */
+};
+
+struct rt_channel {
+    char *name;
+    struct rt_channel_kind kind;
+    struct rt_app *app;
+    struct rt_sub *subs;
+    size_t sub_count;
+    struct rt_member_entry *members;
+    size_t member_count;
+    UT_hash_handle hh;
+};
+
+enum rt_sub_result {
+    RT_SUB_ADDED = 0,
+    RT_SUB_ALREADY = 1,       /* this socket was already subscribed: nothing changed */
+};
+
+/* Subscribes c to name (creating the channel). For presence channels user_id/user_info name
+ * the member (user_info may be NULL; both are copied). *first_of_user is set when this socket
+ * is the user's first in the channel (member_added is due). Returns RT_SUB_ADDED,
+ * RT_SUB_ALREADY, RT_ERR_LIMIT when the presence channel is full, or RT_ERR_NOMEM. */
+int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name,
+                         struct rt_channel_kind kind, const char *user_id, const char *user_info,
+                         int max_members, bool *first_of_user, struct rt_channel **out);
+
+/* Removes a subscription. When it was the user's last socket in a presence channel, sends
+ * member_removed to the remaining subscribers. Frees the channel when it becomes empty so
+ * nobody can exhaust memory by touching millions of channel names. */
+void rt_channel_unsubscribe(struct rt_sub *s);
+
+struct rt_channel *rt_channel_find(struct rt_app *app, const char *name);
+
+/* Queues f to every subscriber of ch except `except` (may be NULL). Returns the count. */
+size_t rt_channel_deliver(struct rt_channel *ch, struct rt_frame *f, const struct rt_conn *except);
+
+/* {"presence":{"count":N,"ids":[...],"hash":{...}}} as compact JSON text (malloc'd). */
+char *rt_channel_presence_json(const struct rt_channel *ch);
+
+/* Sends pusher_internal:subscription_count to ch's subscribers (when enabled for the app). */
+void rt_channel_broadcast_count(struct rt_channel *ch);
+
+#endif

@@ -1,0 +1,149 @@
+/* Server configuration: RT_* environment variables, then command-line flags over them. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char usage[] =
+    "usage: rtserver [options]\n"
+    "Pusher-compatible realtime server. Every option has an RT_* environment twin.\n"
+    "  --database-url URL     RT_DATABASE_URL     PostgreSQL URL (required)\n"
+    "  --redis-url URL        RT_REDIS_URL        Redis URL for multi-node fan-out (unset: standalone)\n"
+    "  --master-key KEY       RT_MASTER_KEY       64 hex chars or base64 of 32 bytes (required)\n"
+    "  --host ADDR            RT_HOST             listen address (default 127.0.0.1)\n"
+    "  --port N               RT_PORT             listen port (default 6001)\n"
+    "  --path-prefix P        RT_PATH_PREFIX      URL prefix before /app and /apps (default none)\n"
+    "  --activity-timeout S   RT_ACTIVITY_TIMEOUT seconds of silence before a ping (default 120)\n"
+    "  --pong-timeout S       RT_PONG_TIMEOUT     seconds to wait for the pong (default 30)\n"
+    "  --max-connections N    RT_MAX_CONNECTIONS  node capacity (default: file-descriptor limit)\n"
+    "  --send-queue-max N     RT_SEND_QUEUE_MAX   frames queued per slow client (default 1024)\n"
+    "  --node-id N            RT_NODE_ID          numeric node id in socket ids (default random)\n"
+    "  --log-level L          RT_LOG_LEVEL        debug|info|warn|error (default info)\n"
+    "  --help\n";
+
+/* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
+static int parse_int(const char *name, const char *text, long min, long max, int *out, char *err,
+                     size_t err_cap)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < min || v > max) {
+        snprintf(err, err_cap, "%s must be an integer from %ld to %ld (got \"%s\")", name, min, max,
+                 text);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap)
+{
+    const char *master = env_or("RT_MASTER_KEY", NULL);
+    const char *port = env_or("RT_PORT", "6001");
+    const char *activity = env_or("RT_ACTIVITY_TIMEOUT", "120");
+    const char *pong = env_or("RT_PONG_TIMEOUT", "30");
+    const char *maxconn = env_or("RT_MAX_CONNECTIONS", "0");
+    const char *queue = env_or("RT_SEND_QUEUE_MAX", "1024");
+    const char *body = env_or("RT_MAX_HTTP_BODY_KB", "1024");
+    const char *node = env_or("RT_NODE_ID", NULL);
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->database_url = env_or("RT_DATABASE_URL", NULL);
+    cfg->redis_url = env_or("RT_REDIS_URL", NULL);
+    cfg->host = env_or("RT_HOST", "127.0.0.1");
+    cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
+    cfg->log_level = env_or("RT_LOG_LEVEL", "info");
+    cfg->metrics_public = strcmp(env_or("RT_METRICS_PUBLIC", "0"), "1") == 0;
+
+    static const struct option opts[] = {
+        {"database-url", required_argument, 0, 'd'}, {"redis-url", required_argument, 0, 'r'},
+        {"master-key", required_argument, 0, 'k'},   {"host", required_argument, 0, 'H'},
+        {"port", required_argument, 0, 'p'},         {"path-prefix", required_argument, 0, 'P'},
+        {"activity-timeout", required_argument, 0, 'a'},
+        {"pong-timeout", required_argument, 0, 'o'}, {"max-connections", required_argument, 0, 'm'},
+        {"send-queue-max", required_argument, 0, 'q'}, {"node-id", required_argument, 0, 'n'},
+        {"log-level", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg->database_url = optarg; break;
+        case 'r': cfg->redis_url = optarg; break;
+        case 'k': master = optarg; break;
+        case 'H': cfg->host = optarg; break;
+        case 'p': port = optarg; break;
+        case 'P': cfg->path_prefix = optarg; break;
+        case 'a': activity = optarg; break;
+        case 'o': pong = optarg; break;
+        case 'm': maxconn = optarg; break;
+        case 'q': queue = optarg; break;
+        case 'n': node = optarg; break;
+        case 'l': cfg->log_level = optarg; break;
+        case 'h': fputs(usage, stdout); return 1;
+        default:
+            snprintf(err, err_cap, "unknown option \"%s\" (see rtserver --help)", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, err_cap, "unexpected argument \"%s\" (see rtserver --help)", argv[optind]);
+        return -1;
+    }
+    if (!cfg->database_url) {
+        snprintf(err, err_cap,
+                 "RT_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/realtime)");
+        return -1;
+    }
+    if (rt_master_key_parse(master, cfg->master_key, err, err_cap) != 0)
+        return -1;
+    if (cfg->redis_url && strncmp(cfg->redis_url, "redis://", 8) != 0) {
+        snprintf(err, err_cap, "RT_REDIS_URL must look like redis://host:port (got \"%s\")",
+                 cfg->redis_url);
+        return -1;
+    }
+    if (parse_int("RT_PORT", port, 1, 65535, &cfg->port, err, err_cap) ||
+        parse_int("RT_ACTIVITY_TIMEOUT", activity, 1, 3600, &cfg->activity_timeout, err,
+                  err_cap) ||
+        parse_int("RT_PONG_TIMEOUT", pong, 1, 600, &cfg->pong_timeout, err, err_cap) ||
+        parse_int("RT_MAX_CONNECTIONS", maxconn, 0, 10000000, &cfg->max_connections, err,
+                  err_cap) ||
+        parse_int("RT_SEND_QUEUE_MAX", queue, 1, 1000000, &cfg->send_queue_max, err, err_cap) ||
+        parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap))
+        return -1;
+    if (node) {
+        int id;
+        if (parse_int("RT_NODE_ID", node, 0, 999999, &id, err, err_cap))
+            return -1;
+        cfg->node_id = (uint32_t)id;
+    } else {
+        cfg->node_id = randombytes_uniform(900000) + 100000;
+    }
+    if (cfg->path_prefix[0] && (cfg->path_prefix[0] != '/' ||
+                                cfg->path_prefix[strlen(cfg->path_prefix) - 1] == '/')) {
+        snprintf(err, err_cap, "RT_PATH_PREFIX must start with '/' and not end with one (got \"%s\")",
+                 cfg->path_prefix);
+        return -1;
+    }
+    if (rt_log_set_level_name(cfg->log_level) != 0) {
+        snprintf(err, err_cap, "RT_LOG_LEVEL must be debug, info, warn or error (got \"%s\")",
+                 cfg->log_level);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* Server configuration from RT_* environment variables, overridable by command-line flags. */
+#ifndef RT_CONFIG_H
+#define RT_CONFIG_H
+
+#include <stdint.h>
+
+#include "rt_secret.h"
+
+struct rt_config {
+    const char *database_url;   /* RT_DATABASE_URL (required) */
+    const char *redis_url;      /* RT_REDIS_URL (NULL = standalone) */
+    uint8_t master_key[RT_MASTER_KEY_BYTES]; /* RT_MASTER_KEY (required) */
+    const char *host;           /* RT_HOST, default 127.0.0.1 */
+    int port;                   /* RT_PORT, default 6001 */
+    const char *path_prefix;    /* RT_PATH_PREFIX, default "" (e.g. "/realtime") */
+    int activity_timeout;       /* RT_ACTIVITY_TIMEOUT seconds advertised, default 120 */
+    int pong_timeout;           /* RT_PONG_TIMEOUT seconds, default 30 */
+    int max_connections;        /* RT_MAX_CONNECTIONS for this node, default 0 = fd limit */
+    int send_queue_max;         /* RT_SEND_QUEUE_MAX frames per connection, default 1024 */
+    int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
+    uint32_t node_id;           /* RT_NODE_ID, default random */
+    const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
+    int metrics_public;         /* RT_METRICS_PUBLIC=1 exposes /metrics without a token */
+};
+
+/* Fills cfg from the environment and argv. On a missing or invalid setting writes one line
+ * naming the setting into err and returns -1; returns 1 when --help was printed. */
+int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap);
+
+#endif

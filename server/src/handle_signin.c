@@ -1,0 +1,82 @@
+/* pusher:signin (PROTOCOL.md §10.1, §12): user authentication and watchlists. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "handlers.h"
+#include "rt_auth.h"
+#include "rt_user_data.h"
+#include "user.h"
+
+/* A failed sign-in is fatal: pusher:error 4009 and close (what soketi and sockudo do; pusher-js
+ * treats it as refused). */
+void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
+{
+    if (!c->app->cfg->user_auth) {
+        rt_conn_fail(c, 4009, "User authentication is not enabled for this app");
+        return;
+    }
+    const char *auth = rt_json_str(m->data_obj, "auth", NULL);
+    size_t ud_len = 0;
+    const char *user_data = rt_json_str(m->data_obj, "user_data", &ud_len);
+    struct rt_str key, sig;
+    if (!auth || !user_data || rt_auth_split(rt_str_c(auth), &key, &sig) != 0) {
+        rt_conn_fail(c, 4009, "Invalid pusher:signin: auth and user_data strings are required");
+        return;
+    }
+    char keybuf[72];
+    const char *secret = NULL;
+    if (key.n < sizeof keybuf) {
+        memcpy(keybuf, key.p, key.n);
+        keybuf[key.n] = '\0';
+        secret = rt_app_secret(c->app, keybuf);
+    }
+    if (!secret || !rt_auth_verify_user(rt_str_c(secret), rt_str_c(c->socket_id),
+                                        (struct rt_str){user_data, ud_len}, sig)) {
+        rt_conn_fail(c, 4009, "Invalid signature for pusher:signin");
+        return;
+    }
+    struct rt_signin s;
+    char err[160];
+    if (rt_signin_parse((struct rt_str){user_data, ud_len},
+                        (size_t)c->app->cfg->max_presence_info_bytes, &s, err, sizeof err) != 0) {
+        rt_conn_fail(c, 4009, err);
+        return;
+    }
+    if (c->user_id && strcmp(c->user_id, s.user.user_id) != 0) {
+        rt_signin_clear(&s);
+        rt_conn_fail(c, 4009, "Already signed in as a different user");
+        return;
+    }
+    if (!c->user_id) {
+        c->user_id = strdup(s.user.user_id);
+        if (!c->user_id) {
+            rt_signin_clear(&s);
+            return;
+        }
+        if (rt_user_attach(c->app, c) == 1)
+            rt_user_notify_watchers(c->app, c->user_id, "online");
+    }
+    free(c->user_info);
+    c->user_info = s.user.user_info;
+    s.user.user_info = NULL;
+    for (size_t i = 0; i < c->watchlist_len; i++)
+        free(c->watchlist[i]);
+    free(c->watchlist);
+    c->watchlist = s.watchlist;
+    c->watchlist_len = s.watchlist_len;
+    s.watchlist = NULL;
+    s.watchlist_len = 0;
+
+    json_t *data = json_pack("{s:s%}", "user_data", user_data, ud_len);
+    size_t len;
+    char *text = rt_encode_event_json("pusher:signin_success", NULL, data, NULL, &len);
+    json_decref(data);
+    rt_conn_send_text(c, text, len);
+    if (s.watchlist_truncated)
+        rt_conn_send_error(c, 4302, "Watchlist limit exceeded: only the first 100 ids are used",
+                           NULL);
+    rt_user_send_watchlist_state(c);
+    rt_signin_clear(&s);
+}

@@ -1,0 +1,215 @@
+/* pusher:subscribe and pusher:unsubscribe (PROTOCOL.md §5-§8). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cache.h"
+#include "channel.h"
+#include "handlers.h"
+#include "rt_auth.h"
+#include "rt_channel_name.h"
+#include "rt_err.h"
+#include "rt_user_data.h"
+
+/* Subscription failures are answered with pusher:subscription_error on the channel and never
+ * close the socket (PROTOCOL.md §5.4): pusher-js hands it to the channel so Echo's .error()
+ * fires. */
+static void sub_error(struct rt_conn *c, const char *channel, const char *type, const char *error,
+                      int status)
+{
+    size_t len;
+    char *text = rt_encode_subscription_error(channel, type, error, status, &len);
+    rt_conn_send_text(c, text, len);
+}
+
+/* Checks the auth token of a private/presence/encrypted subscription. Returns 0 or writes the
+ * reason into err. */
+static int check_auth(struct rt_conn *c, const char *channel, const char *auth,
+                      struct rt_str channel_data, char *err, size_t err_cap)
+{
+    struct rt_str key, sig;
+    if (!auth || rt_auth_split(rt_str_c(auth), &key, &sig) != 0) {
+        snprintf(err, err_cap, "Missing or malformed auth: expected \"key:signature\"");
+        return -1;
+    }
+    char keybuf[72];
+    if (key.n >= sizeof keybuf) {
+        snprintf(err, err_cap, "Invalid key in auth");
+        return -1;
+    }
+    memcpy(keybuf, key.p, key.n);
+    keybuf[key.n] = '\0';
+    const char *secret = rt_app_secret(c->app, keybuf);
+    if (!secret) {
+        snprintf(err, err_cap, "Invalid key in auth: not a key of this app");
+        return -1;
+    }
+    if (!rt_auth_verify_channel(rt_str_c(secret), rt_str_c(c->socket_id), rt_str_c(channel),
+                                channel_data, sig)) {
+        snprintf(err, err_cap, "Invalid signature");
+        return -1;
+    }
+    return 0;
+}
+
+static void send_succeeded(struct rt_conn *c, struct rt_channel *ch)
+{
+    char *data = ch->kind.type == RT_CHANNEL_PRESENCE ? rt_channel_presence_json(ch) : NULL;
+    size_t len;
+    char *text = rt_encode_event("pusher_internal:subscription_succeeded", ch->name,
+                                 data ? rt_str_c(data) : RT_STR_LIT("{}"), NULL, &len);
+    free(data);
+    rt_conn_send_text(c, text, len);
+}
+
+static void send_member_added(struct rt_channel *ch, struct rt_conn *joiner, const char *user_id,
+                              const char *user_info)
+{
+    json_t *info = user_info ? json_loads(user_info, 0, NULL) : NULL;
+    json_t *data = json_pack("{s:s,s:o}", "user_id", user_id, "user_info",
+                             info ? info : json_null());
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (!text)
+        return;
+    size_t len;
+    struct rt_frame *f = rt_frame_from_text(
+        rt_encode_event("pusher_internal:member_added", ch->name, rt_str_c(text), NULL, &len),
+        len);
+    free(text);
+    if (f) {
+        rt_channel_deliver(ch, f, joiner);
+        rt_frame_unref(f);
+    }
+}
+
+static void send_cached(struct rt_conn *c, struct rt_channel *ch)
+{
+    struct rt_cache_entry *e = rt_cache_get(c->app, ch->name);
+    if (e) {
+        rt_conn_send(c, e->frame);
+        return;
+    }
+    size_t len;
+    char *text = rt_encode_event("pusher:cache_miss", ch->name, RT_STR_LIT("{}"), NULL, &len);
+    rt_conn_send_text(c, text, len);
+}
+
+void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
+{
+    const char *channel = rt_json_str(m->data_obj, "channel", NULL);
+    if (!channel) {
+        rt_conn_send_error(c, 0, "Invalid pusher:subscribe: data.channel must be a string", NULL);
+        return;
+    }
+    const struct rt_app_config *cfg = c->app->cfg;
+    struct rt_str name = rt_str_c(channel);
+    if (!rt_channel_name_valid(name, (size_t)cfg->max_channel_name_length)) {
+        char err[160];
+        snprintf(err, sizeof err,
+                 "Invalid channel name: use 1-%d characters of A-Z a-z 0-9 _ - = @ , . ;",
+                 cfg->max_channel_name_length);
+        sub_error(c, channel, "InvalidChannel", err, 400);
+        return;
+    }
+    struct rt_channel_kind kind = rt_channel_kind_of(name);
+    struct rt_sub *existing = NULL;
+    HASH_FIND_STR(c->subs, channel, existing);
+    if (existing) {
+        char err[256];
+        snprintf(err, sizeof err, "Existing subscription to channel %s", channel);
+        rt_conn_send_error(c, 0, err, channel);
+        return;
+    }
+    if ((int)c->sub_count >= cfg->max_subscriptions_per_connection) {
+        char err[128];
+        snprintf(err, sizeof err, "Subscription limit reached: at most %d channels per connection",
+                 cfg->max_subscriptions_per_connection);
+        sub_error(c, channel, "LimitReached", err, 4009);
+        return;
+    }
+    char err[160];
+    if (kind.type == RT_CHANNEL_SERVER_TO_USER) {
+        struct rt_str uid = rt_server_to_user_id(name);
+        if (!c->user_id || strlen(c->user_id) != uid.n || memcmp(c->user_id, uid.p, uid.n)) {
+            sub_error(c, channel, "AuthError",
+                      "Only a connection signed in as this user may subscribe", 403);
+            return;
+        }
+    }
+    const char *auth = rt_json_str(m->data_obj, "auth", NULL);
+    json_t *cd_json = json_object_get(m->data_obj, "channel_data");
+    if (cd_json && !json_is_string(cd_json) && !json_is_null(cd_json)) {
+        sub_error(c, channel, "InvalidChannelData", "channel_data must be a JSON-encoded string",
+                  400);
+        return;
+    }
+    struct rt_str channel_data = {NULL, 0};
+    if (cd_json && json_is_string(cd_json))
+        channel_data = (struct rt_str){json_string_value(cd_json), json_string_length(cd_json)};
+
+    struct rt_member member = {{0}, NULL};
+    const char *user_id = NULL, *user_info = NULL;
+    if (rt_channel_needs_auth(kind.type)) {
+        if (check_auth(c, channel, auth, channel_data, err, sizeof err) != 0) {
+            sub_error(c, channel, "AuthError", err, 401);
+            return;
+        }
+    }
+    if (kind.type == RT_CHANNEL_PRESENCE) {
+        if (channel_data.p) {
+            int rc = rt_member_parse(channel_data, (size_t)cfg->max_presence_info_bytes, &member,
+                                     err, sizeof err);
+            if (rc != 0) {
+                sub_error(c, channel, rc == RT_ERR_TOO_LARGE ? "LimitReached" : "InvalidChannelData",
+                          err, rc == RT_ERR_TOO_LARGE ? 4009 : 400);
+                return;
+            }
+            user_id = member.user_id;
+            user_info = member.user_info;
+        } else if (c->user_id) {
+            /* No channel_data: the signed-in user is the member (PROTOCOL.md §7). */
+            user_id = c->user_id;
+            user_info = c->user_info;
+        } else {
+            sub_error(c, channel, "InvalidChannelData",
+                      "Presence channels need channel_data with a user_id", 400);
+            return;
+        }
+    }
+    bool first = false;
+    struct rt_channel *ch = NULL;
+    int rc = rt_channel_subscribe(c->app, c, channel, kind, user_id, user_info,
+                                  cfg->max_presence_members, &first, &ch);
+    if (rc == RT_ERR_LIMIT) {
+        snprintf(err, sizeof err, "Presence channel is full: at most %d members",
+                 cfg->max_presence_members);
+        sub_error(c, channel, "LimitReached", err, 4009);
+    } else if (rc < 0) {
+        sub_error(c, channel, "ServerError", "Out of memory", 500);
+    } else {
+        send_succeeded(c, ch);
+        if (kind.type == RT_CHANNEL_PRESENCE && first)
+            send_member_added(ch, c, user_id, user_info);
+        if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
+            rt_channel_broadcast_count(ch);
+        if (kind.cache)
+            send_cached(c, ch);
+    }
+    rt_member_clear(&member);
+}
+
+void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m)
+{
+    const char *channel = rt_json_str(m->data_obj, "channel", NULL);
+    if (!channel) {
+        rt_conn_send_error(c, 0, "Invalid pusher:unsubscribe: data.channel must be a string",
+                           NULL);
+        return;
+    }
+    struct rt_sub *s = NULL;
+    HASH_FIND_STR(c->subs, channel, s);
+    if (s)
+        rt_channel_unsubscribe(s);
+}

@@ -1,0 +1,13 @@
+/* Handlers for client -> server Pusher events (one file per verb, like mosquitto). */
+#ifndef RT_HANDLERS_H
+#define RT_HANDLERS_H
+
+#include "conn.h"
+#include "rt_protocol.h"
+
+void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m);
+void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m);
+void rt_handle_client_event(struct rt_conn *c, const struct rt_msg *m);
+void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m);
+
+#endif

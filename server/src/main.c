@@ -1,0 +1,172 @@
+/* rtserver: configuration, the libuv loop shared by lws, libpq and hiredis, and shutdown. */
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "app.h"
+#include "cache.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+struct rt_server rt_srv;
+
+/* File descriptors kept back from lws for PostgreSQL, Redis, webhooks and logs, so that a
+ * full house of WebSockets never starves the server's own connections. */
+#define FD_RESERVE 64
+
+static uv_signal_t sig_term, sig_int;
+static uv_timer_t sweep_timer, drain_timer;
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit and returns how many sockets lws may hold. */
+static int raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 - FD_RESERVE;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    long n = (long)rl.rlim_cur - FD_RESERVE;
+    return n > 64 ? (int)n : 64;
+}
+
+static void sweep_app(struct rt_app *app, void *ctx)
+{
+    (void)ctx;
+    rt_cache_sweep(app);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    (void)t;
+    rt_apps_each(sweep_app, NULL);
+}
+
+static void close_app_conns(struct rt_app *app, void *ctx)
+{
+    (void)ctx;
+    for (struct rt_conn *c = app->conns; c; c = c->app_next)
+        rt_conn_fail(c, 4200, "Server shutting down, reconnect immediately");
+}
+
+static void stop_loop(uv_timer_t *t)
+{
+    (void)t;
+    uv_stop(rt_srv.loop);
+}
+
+/* SIGTERM/SIGINT: tell clients to reconnect elsewhere (4200), give the close frames a moment
+ * to go out, then stop. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    if (rt_srv.draining)
+        return;
+    rt_log_info("signal %d: draining %zu connections", signum, rt_conn_total());
+    rt_srv.draining = true;
+    rt_apps_each(close_app_conns, NULL);
+    uv_timer_start(&drain_timer, stop_loop, rt_conn_total() ? 300 : 0, 0);
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    if (sodium_init() < 0) {
+        fprintf(stderr, "rtserver: libsodium failed to initialise\n");
+        return 1;
+    }
+    int rc = rt_config_load(&rt_srv.cfg, argc, argv, err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)randombytes_random());
+    rt_conn_set_queue_max((uint32_t)rt_srv.cfg.send_queue_max);
+    rt_srv.fd_limit = raise_fd_limit();
+
+    if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err, 30) != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
+        rt_apps_free_all();
+        return 1;
+    }
+
+    static uv_loop_t loop;
+    uv_loop_init(&loop);
+    rt_srv.loop = &loop;
+
+    lws_set_log_level(LLL_ERR, NULL);
+    static const struct lws_protocols protocols[] = {
+        {"pusher", rt_lws_callback, 0, 4096, 0, NULL, 0},
+        {NULL, NULL, 0, 0, 0, NULL, 0},
+    };
+    /* per_session_data_size is not constant-foldable in the initializer above. */
+    struct lws_protocols protos[2];
+    memcpy(protos, protocols, sizeof protos);
+    protos[0].per_session_data_size = rt_session_size();
+
+    void *foreign[1] = {&loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = rt_srv.cfg.port;
+    info.iface = rt_srv.cfg.host;
+    info.protocols = protos;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = foreign;
+    info.fd_limit_per_thread = (unsigned)rt_srv.fd_limit;
+    info.max_http_header_pool = 1024;
+    info.keepalive_timeout = 30;
+    info.timeout_secs = 20;
+    info.server_string = "realtime";
+    info.vhost_name = "realtime";
+
+    rt_srv.lws = lws_create_context(&info);
+    if (!rt_srv.lws) {
+        fprintf(stderr, "rtserver: cannot listen on %s:%d (address in use or not available)\n",
+                rt_srv.cfg.host, rt_srv.cfg.port);
+        rt_apps_free_all();
+        return 1;
+    }
+
+    uv_signal_init(&loop, &sig_term);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_init(&loop, &sig_int);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_timer_init(&loop, &sweep_timer);
+    uv_timer_start(&sweep_timer, on_sweep, 60000, 60000);
+    uv_timer_init(&loop, &drain_timer);
+    rt_store_start(&loop, rt_srv.cfg.database_url);
+
+    rt_log_info("rtserver listening on %s:%d (node %06u, %s, fd budget %d)", rt_srv.cfg.host,
+                rt_srv.cfg.port, rt_srv.cfg.node_id,
+                rt_srv.cfg.redis_url ? "cluster via Redis" : "standalone", rt_srv.fd_limit);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+
+    rt_store_stop();
+    lws_context_destroy(rt_srv.lws);
+    uv_walk(&loop, close_handle, NULL);
+    while (uv_run(&loop, UV_RUN_NOWAIT))
+        ;
+    uv_loop_close(&loop);
+    rt_apps_free_all();
+    rt_log_info("rtserver stopped");
+    return 0;
+}

@@ -1,0 +1,8 @@
+/* Prometheus text exposition of node and per-app counters (GET /metrics). */
+#ifndef RT_METRICS_H
+#define RT_METRICS_H
+
+/* Returns a malloc'd text/plain body, or NULL on allocation failure. */
+char *rt_metrics_render(void);
+
+#endif

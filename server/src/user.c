@@ -1,0 +1,111 @@
+/* Signed-in users: user id -> sockets, and watchlist online/offline events (§10, §12). */
+#include "user.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utlist.h>
+
+#include "app.h"
+#include "conn.h"
+#include "rt_protocol.h"
+
+struct rt_user *rt_user_find(struct rt_app *app, const char *id)
+{
+    struct rt_user *u = NULL;
+    HASH_FIND_STR(app->users, id, u);
+    return u;
+}
+
+int rt_user_attach(struct rt_app *app, struct rt_conn *c)
+{
+    struct rt_user *u = rt_user_find(app, c->user_id);
+    int came_online = 0;
+    if (!u) {
+        u = calloc(1, sizeof *u);
+        if (!u || !(u->id = strdup(c->user_id))) {
+            free(u);
+            return -1;
+        }
+        HASH_ADD_KEYPTR(hh, app->users, u->id, strlen(u->id), u);
+        came_online = 1;
+    }
+    DL_APPEND2(u->conns, c, user_prev, user_next);
+    u->conn_count++;
+    return came_online;
+}
+
+int rt_user_detach(struct rt_conn *c)
+{
+    if (!c->user_id || !c->app)
+        return 0;
+    struct rt_user *u = rt_user_find(c->app, c->user_id);
+    if (!u)
+        return 0;
+    DL_DELETE2(u->conns, c, user_prev, user_next);
+    if (--u->conn_count > 0)
+        return 0;
+    HASH_DEL(c->app->users, u);
+    free(u->id);
+    free(u);
+    return 1;
+}
+
+static void send_watchlist_events(struct rt_conn *c, json_t *events)
+{
+    json_t *data = json_pack("{s:O}", "events", events);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (!text)
+        return;
+    size_t len;
+    char *frame =
+        rt_encode_event("pusher_internal:watchlist_events", NULL, rt_str_c(text), NULL, &len);
+    free(text);
+    rt_conn_send_text(c, frame, len);
+}
+
+/* Linear in the app's signed-in sockets times their watchlists (<= 100 each); fine for the
+ * sizes Pusher allows. A reverse index (watched id -> watchers) is the next step if profiles
+ * show this. */
+void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char *event_name)
+{
+    json_t *events = json_pack("[{s:s,s:[s]}]", "name", event_name, "user_ids", user_id);
+    if (!events)
+        return;
+    struct rt_user *u, *utmp;
+    HASH_ITER(hh, app->users, u, utmp)
+    {
+        struct rt_conn *c;
+        DL_FOREACH2(u->conns, c, user_next)
+        {
+            for (size_t i = 0; i < c->watchlist_len; i++) {
+                if (strcmp(c->watchlist[i], user_id) == 0) {
+                    send_watchlist_events(c, events);
+                    break;
+                }
+            }
+        }
+    }
+    json_decref(events);
+}
+
+void rt_user_send_watchlist_state(struct rt_conn *c)
+{
+    if (c->watchlist_len == 0)
+        return;
+    json_t *online = json_array(), *offline = json_array();
+    for (size_t i = 0; i < c->watchlist_len; i++)
+        json_array_append_new(rt_user_find(c->app, c->watchlist[i]) ? online : offline,
+                              json_string(c->watchlist[i]));
+    json_t *events = json_array();
+    if (json_array_size(online))
+        json_array_append_new(events, json_pack("{s:s,s:O}", "name", "online", "user_ids", online));
+    if (json_array_size(offline))
+        json_array_append_new(events,
+                              json_pack("{s:s,s:O}", "name", "offline", "user_ids", offline));
+    send_watchlist_events(c, events);
+    json_decref(online);
+    json_decref(offline);
+    json_decref(events);
+}

@@ -1,0 +1,33 @@
+/* Signed-in users of one app (PROTOCOL.md §10): user id -> sockets, and watchlist events. */
+#ifndef RT_USER_H
+#define RT_USER_H
+
+#include <stddef.h>
+#include <uthash.h>
+
+struct rt_app;
+struct rt_conn;
+
+struct rt_user {
+    char *id;
+    struct rt_conn *conns; /* utlist DL via conn->user_next/user_prev */
+    size_t conn_count;
+    UT_hash_handle hh;
+};
+
+/* Adds c (whose user_id is set) to its user. Returns 1 when the user just came online. */
+int rt_user_attach(struct rt_app *app, struct rt_conn *c);
+
+/* Removes c from its user (no-op if not signed in). Returns 1 when the user went offline. */
+int rt_user_detach(struct rt_conn *c);
+
+struct rt_user *rt_user_find(struct rt_app *app, const char *id);
+
+/* Sends online/offline watchlist events about user_id to every signed-in socket of the app
+ * that watches it. */
+void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char *event_name);
+
+/* Sends c the initial watchlist state: which of its watched ids are online / offline. */
+void rt_user_send_watchlist_state(struct rt_conn *c);
+
+#endif
