@@ -211,8 +211,7 @@ static int webhook_remove(struct cli_ctx *ctx)
     json_t *row = NULL;
     int rc = CLI_FAIL;
     if (strspn(id, "0123456789") != strlen(id) || strlen(id) == 0 || strlen(id) > 18)
-        return cli_usage(ctx, "webhook ID must be a number (see: rtadmin webhook list %s)",
-                         app_id);
+        return cli_usage(ctx, "webhook ID must be a number, not '%s'", id);
     if (db_begin(ctx->db) != 0) return CLI_FAIL;
     if ((rc = app_require(ctx, app_id, true)) != 0) goto fail;
     rc = CLI_FAIL;
