@@ -76,6 +76,10 @@ PGresult *db_query(PGconn *db, const char *sql, int nparams, const char *const *
 
 int db_fail(const struct db_error *err)
 {
+    /* undefined_table almost always means an unmigrated database, which the operator can fix. */
+    if (strcmp(err->sqlstate, "42P01") == 0)
+        return cli_fail("database error: %s (is the schema missing? run: rtadmin migrate)",
+                        err->message);
     return cli_fail("database error: %s", err->message);
 }
 
