@@ -77,7 +77,10 @@ pusher.connection.bind('connected', () => {
   connected = true;
   maybeReady();
 });
-pusher.connection.bind('error', (err) => out({ type: 'connection_error', error: err?.error?.data ?? err?.type ?? String(err) }));
+pusher.connection.bind('error', (err) => out({
+  type: 'connection_error',
+  error: err?.error?.data ?? err?.error?.message ?? err?.type ?? String(err),
+}));
 
 for (const name of spec.channels || []) {
   const channel = pusher.subscribe(name);
