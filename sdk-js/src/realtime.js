@@ -61,7 +61,11 @@ export class Realtime {
         for (const channel of this._channels.values()) channel.subscribe();
         this.user._signin();
       } else if (previous === 'connected') {
-        for (const channel of this._channels.values()) channel.disconnect();
+        for (const channel of this._channels.values()) {
+          // A subscription cancelled while in flight is finished with: don't resubscribe it.
+          if (channel.subscriptionCancelled) this._channels.delete(channel.name);
+          channel.disconnect();
+        }
         this.user.onDisconnected();
       }
     });

@@ -118,3 +118,15 @@ test('subscribe before the connection is up is sent once connected', async () =>
   assert.equal(client.allChannels().length, 1);
   client.disconnect();
 });
+
+test('cache channel: pusher:cache_miss when empty, the last event on a later subscribe', async () => {
+  const first = live.client();
+  const miss = nextEvent(first.subscribe('cache-weather'), 'pusher:cache_miss');
+  await miss;
+  await live.pusher.trigger('cache-weather', 'forecast', { sky: 'clear' });
+  const second = live.client();
+  const cached = await nextEvent(second.subscribe('cache-weather'), 'forecast');
+  assert.deepEqual(cached, { sky: 'clear' });
+  first.disconnect();
+  second.disconnect();
+});

@@ -283,3 +283,129 @@ test('no WebSocket implementation means failed, with an error saying what to pas
   assert.match((await error).error, /pass options\.WebSocket/);
   if (saved) globalThis.WebSocket = saved;
 });
+
+/** Fake server that confirms every subscription after `delay` ms. */
+async function confirmingServer(delay = 0) {
+  return startFakeServer((s) => {
+    established(s);
+    s.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.event !== 'pusher:subscribe') return;
+      setTimeout(() => s.send(JSON.stringify({ event: 'pusher_internal:subscription_succeeded', channel: m.data.channel, data: '{}' })), delay);
+    });
+  });
+}
+
+test('unsubscribe while the subscription is in flight unsubscribes once it succeeds', async () => {
+  const fake = await confirmingServer(100);
+  const client = makeClient('k', fake);
+  await waitForState(client, 'connected');
+  const channel = client.subscribe('news');
+  client.unsubscribe('news');
+  assert.equal(channel.subscriptionCancelled, true);
+  await sleep(200);
+  assert.deepEqual(fake.frames.map((f) => f.event), ['pusher:subscribe', 'pusher:unsubscribe']);
+  assert.equal(client.channel('news'), undefined);
+  client.disconnect();
+  await fake.close();
+});
+
+test('subscribe again before the cancelled subscription completes keeps it', async () => {
+  const fake = await confirmingServer(100);
+  const client = makeClient('k', fake);
+  await waitForState(client, 'connected');
+  client.subscribe('news');
+  client.unsubscribe('news');
+  const channel = client.subscribe('news');
+  await nextEvent(channel, 'pusher:subscription_succeeded');
+  assert.equal(channel.subscribed, true);
+  assert.deepEqual(fake.frames.map((f) => f.event), ['pusher:subscribe']);
+  client.disconnect();
+  await fake.close();
+});
+
+test('an authorization answered after the socket changed is not sent on the new socket', async () => {
+  const fake = await confirmingServer();
+  const pending = [];
+  const client = makeClient('k', fake, {
+    reconnectDelay: 10,
+    channelAuthorization: { customHandler: (params, cb) => pending.push({ params, cb }) },
+  });
+  await waitForState(client, 'connected');
+  client.subscribe('private-x');
+  await sleep(20);
+  fake.sockets[0].terminate();
+  await nextEvent(client.connection, 'connected');
+  const [stale, fresh] = pending;
+  assert.notEqual(stale.params.socketId, fresh.params.socketId);
+  stale.cb(null, { auth: 'k:stale' });
+  fresh.cb(null, { auth: 'k:fresh' });
+  await nextEvent(client.channel('private-x'), 'pusher:subscription_succeeded');
+  const subscribes = fake.frames.filter((f) => f.event === 'pusher:subscribe');
+  assert.deepEqual(subscribes.map((f) => f.data.auth), ['k:fresh']);
+  client.disconnect();
+  await fake.close();
+});
+
+test('client events are sent as {event, channel, data} frames', async () => {
+  const fake = await confirmingServer();
+  const client = makeClient('k', fake, { channelAuthorization: { customHandler: (_p, cb) => cb(null, { auth: 'k:sig' }) } });
+  const channel = client.subscribe('private-chat');
+  await nextEvent(channel, 'pusher:subscription_succeeded');
+  assert.equal(channel.trigger('client-typing', { on: true }), true);
+  await sleep(20);
+  assert.deepEqual(fake.frames.at(-1), { event: 'client-typing', channel: 'private-chat', data: { on: true } });
+  client.disconnect();
+  assert.equal(channel.trigger('client-typing', {}), false, 'nothing is sent while disconnected');
+  await fake.close();
+});
+
+test('presence frames update members and emit member_added/member_removed', async () => {
+  const fake = await startFakeServer((s) => {
+    established(s);
+    s.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.event !== 'pusher:subscribe') return;
+      const presence = { count: 2, ids: ['1', '2'], hash: { 1: { name: 'me' }, 2: null } };
+      s.send(JSON.stringify({ event: 'pusher_internal:subscription_succeeded', channel: m.data.channel, data: JSON.stringify({ presence }) }));
+      s.send(JSON.stringify({ event: 'pusher_internal:member_added', channel: m.data.channel, data: '{"user_id":"3","user_info":{"name":"new"}}' }));
+      s.send(JSON.stringify({ event: 'pusher_internal:member_removed', channel: m.data.channel, data: '{"user_id":"2"}' }));
+    });
+  });
+  const channelData = JSON.stringify({ user_id: '1', user_info: { name: 'me' } });
+  const client = makeClient('k', fake, { channelAuthorization: { customHandler: (_p, cb) => cb(null, { auth: 'k:s', channel_data: channelData }) } });
+  const room = client.subscribe('presence-room');
+  const added = nextEvent(room, 'pusher:member_added');
+  const removed = nextEvent(room, 'pusher:member_removed');
+  const members = await nextEvent(room, 'pusher:subscription_succeeded');
+  assert.deepEqual(members.me, { id: '1', info: { name: 'me' } });
+  assert.deepEqual(await added, { id: '3', info: { name: 'new' } });
+  assert.deepEqual(await removed, { id: '2', info: null });
+  assert.equal(room.members.count, 2);
+  assert.equal(fake.frames[0].data.channel_data, channelData, 'channel_data is passed through byte for byte');
+  client.disconnect();
+  await fake.close();
+});
+
+test('encrypted channel: a payload that fails to open triggers one key refetch (rotation)', async () => {
+  const nacl = (await import('tweetnacl')).default;
+  const keys = [nacl.randomBytes(32), nacl.randomBytes(32)];
+  const b64 = (bytes) => Buffer.from(bytes).toString('base64');
+  let authCalls = 0;
+  const customHandler = (_p, cb) => cb(null, { auth: 'k:s', shared_secret: b64(keys[Math.min(authCalls++, 1)]) });
+  const fake = await confirmingServer();
+  const client = makeClient('k', fake, { channelAuthorization: { customHandler } });
+  const vault = client.subscribe('private-encrypted-vault');
+  await nextEvent(vault, 'pusher:subscription_succeeded');
+  const nonce = nacl.randomBytes(24);
+  const box = (text, key) => JSON.stringify({ nonce: b64(nonce), ciphertext: b64(nacl.secretbox(new TextEncoder().encode(text), nonce, key)) });
+  const got = nextEvent(vault, 'secret');
+  fake.sockets[0].send(JSON.stringify({ event: 'secret', channel: 'private-encrypted-vault', data: box('{"v":2}', keys[1]) }));
+  assert.deepEqual(await got, { v: 2 });
+  assert.equal(authCalls, 2);
+  const failed = nextEvent(vault, 'pusher:decryption_error');
+  fake.sockets[0].send(JSON.stringify({ event: 'secret', channel: 'private-encrypted-vault', data: box('{}', nacl.randomBytes(32)) }));
+  assert.equal((await failed).event, 'secret');
+  client.disconnect();
+  await fake.close();
+});
