@@ -31,6 +31,11 @@ function connected(client) {
   });
 }
 
+/** Resolves with the first pusher:error (an error event carrying data.code). */
+function pusherError(client) {
+  return new Promise((resolve) => client.connection.bind('error', (e) => { if (e?.data?.code) resolve(e); }));
+}
+
 describe('configuration errors are one clear line and a non-zero exit', () => {
   let db;
   before(() => { db = createDatabase(); });
@@ -128,7 +133,7 @@ describe('the app registry follows the database', () => {
     await sleep(300);
     const ca = connect(server, a.key), cb = connect(server, b.key);
     await Promise.all([connected(ca), connected(cb)]);
-    const closed = new Promise((resolve) => ca.connection.bind('error', (e) => resolve(e)));
+    const closed = pusherError(ca);
     assert.equal(rtadmin(['app', 'disable', a.id], { RT_DATABASE_URL: db }).code, 0);
     const err = await Promise.race([closed, sleep(1000).then(() => null)]);
     assert.ok(err, 'no error within 1 s');
@@ -142,7 +147,7 @@ describe('the app registry follows the database', () => {
     await sleep(300);
     const ca = connect(server, a.key);
     await connected(ca);
-    const closed = new Promise((resolve) => ca.connection.bind('error', (e) => resolve(e)));
+    const closed = pusherError(ca);
     assert.equal(rtadmin(['app', 'delete', a.id, '--yes'], { RT_DATABASE_URL: db }).code, 0);
     const err = await Promise.race([closed, sleep(1000).then(() => null)]);
     assert.ok(err, 'no error within 1 s');
@@ -156,7 +161,7 @@ describe('the app registry follows the database', () => {
     assert.equal(rtadmin(['key', 'revoke', a.key], { RT_DATABASE_URL: db }).code, 0);
     await sleep(1000);
     const c = connect(server, a.key);
-    const err = await new Promise((resolve) => c.connection.bind('error', resolve));
+    const err = await pusherError(c);
     assert.equal(err.data.code, 4001);
     c.disconnect();
   });
