@@ -129,7 +129,8 @@ export class Connection extends Dispatcher {
         break;
       case 'pusher:error': {
         const data = message.data && typeof message.data === 'object' ? message.data : { message: message.data };
-        if (typeof data.code === 'number' && data.code >= 4000 && data.code < 4400) this._lastErrorCode = data.code;
+        // Remember fatal codes only: 43xx (rate limit, watchlist size) never close the socket.
+        if (typeof data.code === 'number' && data.code >= 4000 && data.code < 4300) this._lastErrorCode = data.code;
         this.emit('error', { type: 'PusherError', data });
         break;
       }

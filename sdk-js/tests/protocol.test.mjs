@@ -66,6 +66,26 @@ test('a fatal pusher:error followed by an abnormal close still fails', async () 
   );
 });
 
+test('a non-fatal 4301 error followed by a network drop still reconnects', async () => {
+  await withServer(
+    (s) => {
+      established(s);
+      s.send(JSON.stringify({ event: 'pusher:error', data: { code: 4301, message: 'Client event rate limit' } }));
+      setTimeout(() => s.terminate(), 50);
+    },
+    async (fake) => {
+      const client = makeClient('k', fake, { reconnectDelay: 50 });
+      const error = nextEvent(client.connection, 'error');
+      await waitForState(client, 'connected');
+      assert.equal((await error).data.code, 4301);
+      await nextEvent(client.connection, 'connecting');
+      await waitForState(client, 'connected');
+      assert.equal(fake.urls.length, 2);
+      client.disconnect();
+    },
+  );
+});
+
 test('4100 backs off at least one second before retrying', async () => {
   await withServer((s) => s.close(4100, 'Over capacity'), async (fake) => {
     const client = makeClient('k', fake);
