@@ -39,8 +39,8 @@ const struct app_field app_fields[] = {
      "1-10000 (default 100)"},
     {"max_presence_info_bytes", "max-presence-info-bytes", NULL, APP_FIELD_INT, 64, 65536,
      "64-65536 (default 1024)"},
-    {"max_subscriptions_per_connection", "max-subscriptions-per-connection", NULL,
-     APP_FIELD_INT, 1, 10000, "1-10000 (default 100)"},
+    {"max_subscriptions_per_connection", "max-subscriptions-per-connection", NULL, APP_FIELD_INT, 1,
+     10000, "1-10000 (default 100)"},
     {"client_events_per_second", "client-events-per-second", NULL, APP_FIELD_INT, 0, INT_MAX,
      "per connection (default 10)"},
     {"backend_events_per_second", "backend-events-per-second", NULL, APP_FIELD_INT, 0, INT_MAX,
@@ -55,10 +55,14 @@ const int app_field_count = (int)(sizeof app_fields / sizeof app_fields[0]);
 static const char *value_name(const struct app_field *f)
 {
     switch (f->kind) {
-    case APP_FIELD_TEXT: return "NAME";
-    case APP_FIELD_INT: return "N";
-    case APP_FIELD_LIST: return "A,B";
-    case APP_FIELD_BOOL: return NULL;
+    case APP_FIELD_TEXT:
+        return "NAME";
+    case APP_FIELD_INT:
+        return "N";
+    case APP_FIELD_LIST:
+        return "A,B";
+    case APP_FIELD_BOOL:
+        return NULL;
     }
     return NULL;
 }
@@ -110,10 +114,12 @@ static int normalize_list(const struct cli_ctx *ctx, const struct app_field *f, 
     size_t n = 0;
     out[0] = '\0';
     while (*in) {
-        while (*in == ' ') in++;
+        while (*in == ' ')
+            in++;
         const char *end = strchr(in, ',');
         size_t len = end ? (size_t)(end - in) : strlen(in);
-        while (len > 0 && in[len - 1] == ' ') len--;
+        while (len > 0 && in[len - 1] == ' ')
+            len--;
         if (len > 0) {
             if (memchr(in, ' ', len) || memchr(in, '\t', len))
                 return cli_usage(ctx, "--%s: '%.*s' contains a blank", f->flag, (int)len, in);
@@ -140,8 +146,8 @@ static int parse_int(const struct cli_ctx *ctx, const struct app_field *f, const
     if (v < f->min || v > f->max) {
         if (f->max == INT_MAX)
             return cli_usage(ctx, "--%s must be at least %ld, not %ld", f->flag, f->min, v);
-        return cli_usage(ctx, "--%s must be between %ld and %ld, not %ld", f->flag, f->min,
-                         f->max, v);
+        return cli_usage(ctx, "--%s must be between %ld and %ld, not %ld", f->flag, f->min, f->max,
+                         v);
     }
     snprintf(out, cap, "%ld", v);
     return 0;
@@ -153,6 +159,8 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
     const char *on = cli_args_get(&ctx->args, f->flag);
     const char *off = f->off_flag ? cli_args_get(&ctx->args, f->off_flag) : NULL;
     v->field = f;
+    /* Only booleans have an off flag, so every other kind is here because `on` was given. */
+    if (!on && f->kind != APP_FIELD_BOOL) return CLI_USAGE;
     if (on && off) return cli_usage(ctx, "--%s and --%s contradict", f->flag, f->off_flag);
     switch (f->kind) {
     case APP_FIELD_BOOL:
@@ -165,8 +173,7 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
     case APP_FIELD_TEXT: {
         size_t len = utf8_length(on);
         if (len < (size_t)f->min || len > (size_t)f->max || strlen(on) >= sizeof v->text)
-            return cli_usage(ctx, "--%s must be %ld to %ld characters", f->flag, f->min,
-                             f->max);
+            return cli_usage(ctx, "--%s must be %ld to %ld characters", f->flag, f->min, f->max);
         snprintf(v->text, sizeof v->text, "%s", on);
         return 0;
     }
@@ -191,10 +198,18 @@ int app_fields_collect(const struct cli_ctx *ctx, struct app_field_value *out)
 void app_field_sql_value(const struct app_field *f, int n, char *buf, size_t cap)
 {
     switch (f->kind) {
-    case APP_FIELD_LIST: snprintf(buf, cap, "string_to_array($%d, ',')", n); break;
-    case APP_FIELD_BOOL: snprintf(buf, cap, "$%d::boolean", n); break;
-    case APP_FIELD_INT: snprintf(buf, cap, "$%d::integer", n); break;
-    case APP_FIELD_TEXT: snprintf(buf, cap, "$%d", n); break;
+    case APP_FIELD_LIST:
+        snprintf(buf, cap, "string_to_array($%d, ',')", n);
+        break;
+    case APP_FIELD_BOOL:
+        snprintf(buf, cap, "$%d::boolean", n);
+        break;
+    case APP_FIELD_INT:
+        snprintf(buf, cap, "$%d::integer", n);
+        break;
+    case APP_FIELD_TEXT:
+        snprintf(buf, cap, "$%d", n);
+        break;
     }
 }
 

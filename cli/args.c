@@ -71,8 +71,8 @@ static int parse_option(const struct cli_opt *const *tables, int argc, char **ar
     return 0;
 }
 
-int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv,
-                   struct cli_args *out, char *err, size_t err_cap)
+int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv, struct cli_args *out,
+                   char *err, size_t err_cap)
 {
     bool options_done = false;
     memset(out, 0, sizeof *out);

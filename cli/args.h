@@ -28,8 +28,8 @@ struct cli_args {
 /* Parses argv[0..argc) against the NULL-terminated option tables in `tables` (itself ended by
  * NULL). A later repetition of an option overrides an earlier one. On error writes one line
  * into err and returns -1; "--help"/"-h" are accepted when some table lists "help". */
-int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv,
-                   struct cli_args *out, char *err, size_t err_cap);
+int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv, struct cli_args *out,
+                   char *err, size_t err_cap);
 
 /* Value of option `name` (or "" for a given flag), NULL when it was not given. */
 const char *cli_args_get(const struct cli_args *args, const char *name);

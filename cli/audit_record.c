@@ -5,8 +5,7 @@
 
 #include "db.h"
 
-int audit_record(struct cli_ctx *ctx, const char *action, const char *app_id,
-                 const json_t *details)
+int audit_record(struct cli_ctx *ctx, const char *action, const char *app_id, const json_t *details)
 {
     char *text = details ? json_dumps(details, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (details && !text) return cli_fail("out of memory writing the audit record");

@@ -17,7 +17,7 @@
 #define SQL_CAP 4096
 
 /* `enabled` is changed only by app enable/disable, so it is not one of the update flags. */
-static const struct app_field enabled_field = {"enabled", "enabled", NULL, APP_FIELD_BOOL,
+static const struct app_field enabled_field = {"enabled", "enabled", NULL,     APP_FIELD_BOOL,
                                                0,         0,         "enabled"};
 
 static void sql_append(char *sql, const char *fmt, const char *a, const char *b)
@@ -62,7 +62,8 @@ static json_t *insert_app(struct cli_ctx *ctx, const char *given_id,
     char sql[SQL_CAP] = "INSERT INTO apps (id";
     char expr[64];
     const char *params[64];
-    for (int i = 0; i < nvalues; i++) sql_append(sql, ", %s%s", values[i].field->column, "");
+    for (int i = 0; i < nvalues; i++)
+        sql_append(sql, ", %s%s", values[i].field->column, "");
     sql_append(sql, ") VALUES ($1%s%s", "", "");
     for (int i = 0; i < nvalues; i++) {
         app_field_sql_value(values[i].field, i + 2, expr, sizeof expr);
@@ -110,8 +111,8 @@ static int app_create(struct cli_ctx *ctx)
     json_t *after = json_object();
     app_fields_copy(row, after);
     json_object_set(after, "enabled", json_object_get(row, "enabled"));
-    json_t *details = json_pack("{s:o, s:s, s:s}", "after", after, "key", key, "label",
-                                label ? label : "");
+    json_t *details =
+        json_pack("{s:o, s:s, s:s}", "after", after, "key", key, "label", label ? label : "");
     int rc = audit_record(ctx, "app.create", id, details);
     json_decref(details);
     if (rc != 0 || db_commit(ctx->db) != 0) goto fail;
@@ -180,8 +181,12 @@ static int app_list(struct cli_ctx *ctx)
         out_json(rows);
     } else {
         static const struct out_col cols[] = {
-            {"ID", "id"},          {"NAME", "name"},         {"ENABLED", "enabled"},
-            {"KEYS", "active_keys"}, {"WEBHOOKS", "webhooks"}, {"CREATED", "created_at"},
+            {"ID", "id"},
+            {"NAME", "name"},
+            {"ENABLED", "enabled"},
+            {"KEYS", "active_keys"},
+            {"WEBHOOKS", "webhooks"},
+            {"CREATED", "created_at"},
         };
         out_table(rows, cols, 6, "No apps yet. Create one with: rtadmin app create --name NAME");
     }
@@ -223,8 +228,11 @@ static int app_show(struct cli_ctx *ctx)
         out_json(app);
     } else {
         static const struct out_col key_cols[] = {
-            {"KEY", "key"},         {"LABEL", "label"},        {"STATUS", "status"},
-            {"CREATED", "created_at"}, {"REVOKED", "revoked_at"},
+            {"KEY", "key"},
+            {"LABEL", "label"},
+            {"STATUS", "status"},
+            {"CREATED", "created_at"},
+            {"REVOKED", "revoked_at"},
         };
         static const struct out_col hook_cols[] = {
             {"ID", "id"}, {"URL", "url"}, {"EVENTS", "event_types"}, {"CREATED", "created_at"}};
@@ -311,7 +319,8 @@ static int update_app(struct cli_ctx *ctx, const char *id, const struct app_fiel
         printf("Updated app %s:\n", id);
         const char *col;
         json_t *v;
-        json_object_foreach(json_object_get(details, "after"), col, v) {
+        json_object_foreach(json_object_get(details, "after"), col, v)
+        {
             char *from = out_text(json_object_get(json_object_get(details, "before"), col));
             char *to = out_text(v);
             printf("  %s: %s -> %s\n", col, from ? from : "?", to ? to : "?");
@@ -402,8 +411,10 @@ static int app_delete(struct cli_ctx *ctx)
     const char *params[] = {id};
     json_t *before = NULL, *counts = NULL;
     if (!cli_args_has(&ctx->args, "yes"))
-        return cli_usage(ctx, "app delete removes app %s with its keys and webhooks for good; "
-                              "add --yes to confirm", id);
+        return cli_usage(ctx,
+                         "app delete removes app %s with its keys and webhooks for good; "
+                         "add --yes to confirm",
+                         id);
     if (db_begin(ctx->db) != 0) return CLI_FAIL;
     if (db_json(ctx->db, "SELECT row_to_json(a) FROM apps a WHERE id = $1 FOR UPDATE", 1, params,
                 &before) != 0)
@@ -425,9 +436,9 @@ static int app_delete(struct cli_ctx *ctx)
     json_t *old = json_object();
     app_fields_copy(before, old);
     json_object_set(old, "enabled", json_object_get(before, "enabled"));
-    json_t *details = json_pack("{s:o, s:O, s:O}", "before", old, "keys_deleted",
-                                json_object_get(counts, "keys"), "webhooks_deleted",
-                                json_object_get(counts, "webhooks"));
+    json_t *details =
+        json_pack("{s:o, s:O, s:O}", "before", old, "keys_deleted", json_object_get(counts, "keys"),
+                  "webhooks_deleted", json_object_get(counts, "webhooks"));
     int rc = audit_record(ctx, "app.delete", id, details);
     json_decref(details);
     if (rc != 0 || db_commit(ctx->db) != 0) goto fail;

@@ -28,8 +28,7 @@ static int parse_time(const struct cli_ctx *ctx, const char *flag, const char *i
     long n = strtol(in, &end, 10);
     if (end != in && errno == 0 && n >= 0 && end[0] && !end[1] && strchr("smhdw", end[0])) {
         static const char *const units[] = {"seconds", "minutes", "hours", "days", "weeks"};
-        snprintf(out->ago, sizeof out->ago, "%ld %s", n,
-                 units[strchr("smhdw", end[0]) - "smhdw"]);
+        snprintf(out->ago, sizeof out->ago, "%ld %s", n, units[strchr("smhdw", end[0]) - "smhdw"]);
         return 0;
     }
     const char *params[] = {in};
@@ -37,8 +36,10 @@ static int parse_time(const struct cli_ctx *ctx, const char *flag, const char *i
     PGresult *res = db_query(ctx->db, "SELECT $1::timestamptz", 1, params, &err);
     if (!res) {
         if (strncmp(err.sqlstate, "22", 2) == 0)
-            return cli_usage(ctx, "--%s: cannot read '%s' as a time (use e.g. 2025-01-31, "
-                                  "'2025-01-31 14:00:00+00' or 30m, 2h, 7d)", flag, in);
+            return cli_usage(ctx,
+                             "--%s: cannot read '%s' as a time (use e.g. 2025-01-31, "
+                             "'2025-01-31 14:00:00+00' or 30m, 2h, 7d)",
+                             flag, in);
         return db_fail(&err);
     }
     PQclear(res);
@@ -98,8 +99,8 @@ static int audit(struct cli_ctx *ctx)
         out_json(rows);
     } else {
         static const struct out_col cols[] = {
-            {"ID", "id"},         {"AT", "at"},         {"ACTOR", "actor"},
-            {"ACTION", "action"}, {"APP", "app_id"},    {"DETAILS", "details"},
+            {"ID", "id"},         {"AT", "at"},      {"ACTOR", "actor"},
+            {"ACTION", "action"}, {"APP", "app_id"}, {"DETAILS", "details"},
         };
         out_table(rows, cols, 6, "No audit entries match.");
     }

@@ -87,8 +87,11 @@ static int key_list(struct cli_ctx *ctx)
         out_json(rows);
     } else {
         static const struct out_col cols[] = {
-            {"KEY", "key"},            {"LABEL", "label"},        {"STATUS", "status"},
-            {"CREATED", "created_at"}, {"REVOKED", "revoked_at"},
+            {"KEY", "key"},
+            {"LABEL", "label"},
+            {"STATUS", "status"},
+            {"CREATED", "created_at"},
+            {"REVOKED", "revoked_at"},
         };
         out_table(rows, cols, 5, "No keys. Create one with: rtadmin key create APP");
     }
@@ -111,9 +114,9 @@ const struct cli_command cmd_key_list = {
 static long active_key_count(struct cli_ctx *ctx, const char *app_id)
 {
     const char *params[] = {app_id};
-    PGresult *res = db_run(ctx->db,
-                           "SELECT count(*) FROM app_keys WHERE app_id = $1 AND status = 'active'",
-                           1, params);
+    PGresult *res =
+        db_run(ctx->db, "SELECT count(*) FROM app_keys WHERE app_id = $1 AND status = 'active'", 1,
+               params);
     if (!res) return -1;
     long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -126,8 +129,8 @@ static int key_revoke(struct cli_ctx *ctx)
     const char *params[] = {key};
     char app_id[32];
     if (db_begin(ctx->db) != 0) return CLI_FAIL;
-    PGresult *res = db_run(ctx->db, "SELECT app_id, status FROM app_keys WHERE key = $1 FOR UPDATE",
-                           1, params);
+    PGresult *res =
+        db_run(ctx->db, "SELECT app_id, status FROM app_keys WHERE key = $1 FOR UPDATE", 1, params);
     if (!res) goto fail;
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -141,13 +144,13 @@ static int key_revoke(struct cli_ctx *ctx)
         db_rollback(ctx->db);
         return cli_fail("key %s is already revoked", key);
     }
-    res = db_run(ctx->db,
-                 "UPDATE app_keys SET status = 'revoked', revoked_at = now() WHERE key = $1", 1,
-                 params);
+    res =
+        db_run(ctx->db, "UPDATE app_keys SET status = 'revoked', revoked_at = now() WHERE key = $1",
+               1, params);
     if (!res) goto fail;
     PQclear(res);
-    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status",
-                                "active", "after", "status", "revoked");
+    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status", "active",
+                                "after", "status", "revoked");
     int rc = audit_record(ctx, "key.revoke", app_id, details);
     json_decref(details);
     long left = rc == 0 ? active_key_count(ctx, app_id) : -1;
@@ -162,8 +165,10 @@ static int key_revoke(struct cli_ctx *ctx)
         printf("Revoked key %s of app %s\n", key, app_id);
     }
     if (left == 0)
-        fprintf(stderr, "rtadmin: warning: app %s has no active key left; clients cannot connect "
-                        "until you run: rtadmin key create %s\n", app_id, app_id);
+        fprintf(stderr,
+                "rtadmin: warning: app %s has no active key left; clients cannot connect "
+                "until you run: rtadmin key create %s\n",
+                app_id, app_id);
     return CLI_OK;
 fail:
     db_rollback(ctx->db);
@@ -213,8 +218,7 @@ static int key_rotate(struct cli_ctx *ctx)
             json_array_append_new(revoked, json_string(PQgetvalue(res, i, 0)));
         PQclear(res);
     }
-    json_t *details =
-        json_pack("{s:s, s:s, s:O}", "key", key, "label", label, "revoked", revoked);
+    json_t *details = json_pack("{s:s, s:s, s:O}", "key", key, "label", label, "revoked", revoked);
     rc = audit_record(ctx, "key.rotate", app_id, details);
     json_decref(details);
     if (rc != 0 || db_commit(ctx->db) != 0) goto fail;

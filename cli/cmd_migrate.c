@@ -71,7 +71,7 @@ static int find_dir(const struct cli_ctx *ctx, char *out, size_t cap)
         snprintf(out, cap, "%s", given);
         return 0;
     }
-    char exe[PATH_MAX], probe[PATH_MAX + 64];
+    char exe[PATH_MAX], probe[PATH_MAX + 64] = "";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
@@ -211,9 +211,8 @@ static char *applied_checksum(struct cli_ctx *ctx, long version)
     char v[24];
     snprintf(v, sizeof v, "%ld", version);
     const char *params[] = {v};
-    PGresult *res =
-        db_run(ctx->db, "SELECT checksum FROM schema_migrations WHERE version = $1::integer", 1,
-               params);
+    PGresult *res = db_run(
+        ctx->db, "SELECT checksum FROM schema_migrations WHERE version = $1::integer", 1, params);
     if (!res) return NULL;
     char *sum = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
@@ -232,9 +231,8 @@ static int refuse_changed(const struct migration *m)
 static int verify_applied(struct cli_ctx *ctx, const struct migration *all, int n, long *at)
 {
     if (db_begin(ctx->db) != 0 || lock_and_ensure_table(ctx) != 0) goto fail;
-    PGresult *res =
-        db_run(ctx->db, "SELECT version, checksum FROM schema_migrations ORDER BY version", 0,
-               NULL);
+    PGresult *res = db_run(
+        ctx->db, "SELECT version, checksum FROM schema_migrations ORDER BY version", 0, NULL);
     if (!res) goto fail;
     *at = 0;
     for (int r = 0; r < PQntuples(res); r++) {
@@ -359,8 +357,9 @@ static int migrate(struct cli_ctx *ctx)
 }
 
 static const struct cli_opt migrate_opts[] = {
-    {"dir", "DIR", "directory of NNN_name.sql files (default: $RT_MIGRATIONS_DIR, then next "
-                   "to rtadmin, then /usr/share/realtime/migrations)"},
+    {"dir", "DIR",
+     "directory of NNN_name.sql files (default: $RT_MIGRATIONS_DIR, then next "
+     "to rtadmin, then /usr/share/realtime/migrations)"},
     {NULL, NULL, NULL},
 };
 

@@ -50,8 +50,8 @@ static int pick_key(struct cli_ctx *ctx, const char *app_id, char *key, size_t c
     if (PQntuples(res) == 0) {
         PQclear(res);
         if (wanted) return cli_fail("%s is not an active key of app %s", wanted, app_id);
-        return cli_fail("app %s has no active key (create one with: rtadmin key create %s)",
-                        app_id, app_id);
+        return cli_fail("app %s has no active key (create one with: rtadmin key create %s)", app_id,
+                        app_id);
     }
     snprintf(key, cap, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -67,7 +67,8 @@ static int server_url(const struct cli_ctx *ctx, char *out, size_t cap)
         return cli_usage(ctx, "--server must be an http:// or https:// URL, not '%s'", url);
     snprintf(out, cap, "%s", url);
     size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '/') out[--n] = '\0';
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
     return 0;
 }
 
@@ -110,7 +111,8 @@ static int post(const char *url, const char *server, const char *body, long *sta
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK)
         return cli_fail("cannot reach the server at %s: %s (is rtserver running? set --server "
-                        "or RT_SERVER_URL)", server, curl_err[0] ? curl_err : curl_easy_strerror(rc));
+                        "or RT_SERVER_URL)",
+                        server, curl_err[0] ? curl_err : curl_easy_strerror(rc));
     return 0;
 }
 
@@ -130,14 +132,14 @@ static int trigger(struct cli_ctx *ctx)
     if ((rc = key_open_secret(ctx, key, key_app, sizeof key_app, secret)) != 0) return rc;
 
     rc = CLI_FAIL;
-    json_t *payload = json_pack("{s:s, s:[s], s:s}", "name", event, "channels", channel, "data",
-                                data);
+    json_t *payload =
+        json_pack("{s:s, s:[s], s:s}", "name", event, "channels", channel, "data", data);
     body = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(payload);
     snprintf(path, sizeof path, "/apps/%s/events", app_id);
     if (body)
-        query = rt_rest_sign("POST", path, key, secret, body, strlen(body), (int64_t)time(NULL),
-                             NULL);
+        query =
+            rt_rest_sign("POST", path, key, secret, body, strlen(body), (int64_t)time(NULL), NULL);
     sodium_memzero(secret, sizeof secret);
     size_t url_len = strlen(server) + strlen(path) + (query ? strlen(query) : 0) + 2;
     if (!body || !query || !(url = malloc(url_len))) {

@@ -31,8 +31,10 @@ static int check_url(const struct cli_ctx *ctx, const char *url)
     /* libcurl forgives "http:///path" by guessing a host; a webhook target must name one. */
     const char *authority = strstr(url, "://");
     if (!authority || !authority[3] || strchr("/?#", authority[3]) || strpbrk(url, " \t\r\n"))
-        return cli_usage(ctx, "'%s' is not a valid webhook URL (expected http://HOST/... or "
-                              "https://HOST/...)", url);
+        return cli_usage(ctx,
+                         "'%s' is not a valid webhook URL (expected http://HOST/... or "
+                         "https://HOST/...)",
+                         url);
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
     int rc = 0;
@@ -40,8 +42,10 @@ static int check_url(const struct cli_ctx *ctx, const char *url)
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
-        rc = cli_usage(ctx, "'%s' is not a valid webhook URL (expected http://HOST/... or "
-                            "https://HOST/...)", url);
+        rc = cli_usage(ctx,
+                       "'%s' is not a valid webhook URL (expected http://HOST/... or "
+                       "https://HOST/...)",
+                       url);
     else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
         rc = cli_usage(ctx, "webhook URL must start with http:// or https://, not %s://", scheme);
     /* The schema's CHECK wants the scheme in lowercase exactly as typed. */
@@ -78,16 +82,20 @@ static int parse_events(const struct cli_ctx *ctx, const char *in, char *out, si
     size_t n = 0;
     out[0] = '\0';
     while (in && *in) {
-        while (*in == ' ') in++;
+        while (*in == ' ')
+            in++;
         const char *end = strchr(in, ',');
         size_t len = end ? (size_t)(end - in) : strlen(in);
-        while (len > 0 && in[len - 1] == ' ') len--;
+        while (len > 0 && in[len - 1] == ' ')
+            len--;
         if (len > 0) {
             if (!is_event_kind(in, len))
-                return cli_usage(ctx, "unknown webhook event '%.*s' (expected some of: "
-                                      "channel_occupied, channel_vacated, member_added, "
-                                      "member_removed, client_event, cache_miss, "
-                                      "subscription_count)", (int)len, in);
+                return cli_usage(ctx,
+                                 "unknown webhook event '%.*s' (expected some of: "
+                                 "channel_occupied, channel_vacated, member_added, "
+                                 "member_removed, client_event, cache_miss, "
+                                 "subscription_count)",
+                                 (int)len, in);
             if (n + len + 2 > cap) return cli_usage(ctx, "--events is too long");
             if (n > 0) out[n++] = ',';
             memcpy(out + n, in, len);
@@ -105,8 +113,7 @@ static int webhook_add(struct cli_ctx *ctx)
     const char *app_id = cli_arg(ctx, 0), *url = cli_arg(ctx, 1);
     char events[512];
     int rc = check_url(ctx, url);
-    if (rc == 0) rc = parse_events(ctx, cli_args_get(&ctx->args, "events"), events,
-                                   sizeof events);
+    if (rc == 0) rc = parse_events(ctx, cli_args_get(&ctx->args, "events"), events, sizeof events);
     if (rc != 0) return rc;
 
     json_t *row = NULL;
@@ -118,14 +125,15 @@ static int webhook_add(struct cli_ctx *ctx)
                 " SELECT $1, $2, array(SELECT DISTINCT unnest(string_to_array($3, ',')) ORDER BY 1)"
                 " RETURNING json_build_object('id', id, 'app_id', app_id, 'url', url,"
                 " 'event_types', event_types, 'created_at', created_at)",
-                3, params, &row) != 0 || !row) {
+                3, params, &row) != 0 ||
+        !row) {
         rc = CLI_FAIL;
         goto fail;
     }
     char *audit_url = url_for_audit(url);
-    json_t *details = json_pack("{s:O, s:s, s:O}", "id", json_object_get(row, "id"), "url",
-                                audit_url ? audit_url : "?", "event_types",
-                                json_object_get(row, "event_types"));
+    json_t *details =
+        json_pack("{s:O, s:s, s:O}", "id", json_object_get(row, "id"), "url",
+                  audit_url ? audit_url : "?", "event_types", json_object_get(row, "event_types"));
     free(audit_url);
     rc = audit_record(ctx, "webhook.add", app_id, details) ? CLI_FAIL : 0;
     json_decref(details);
@@ -150,9 +158,10 @@ fail:
 }
 
 static const struct cli_opt add_opts[] = {
-    {"events", "A,B", "event kinds to send (default: all): channel_occupied, channel_vacated, "
-                      "member_added, member_removed, client_event, cache_miss, "
-                      "subscription_count"},
+    {"events", "A,B",
+     "event kinds to send (default: all): channel_occupied, channel_vacated, "
+     "member_added, member_removed, client_event, cache_miss, "
+     "subscription_count"},
     {NULL, NULL, NULL},
 };
 
@@ -225,9 +234,9 @@ static int webhook_remove(struct cli_ctx *ctx)
         goto fail;
     }
     char *audit_url = url_for_audit(json_string_value(json_object_get(row, "url")));
-    json_t *details = json_pack("{s:O, s:{s:s, s:O}}", "id", json_object_get(row, "id"),
-                                "before", "url", audit_url ? audit_url : "?", "event_types",
-                                json_object_get(row, "event_types"));
+    json_t *details =
+        json_pack("{s:O, s:{s:s, s:O}}", "id", json_object_get(row, "id"), "before", "url",
+                  audit_url ? audit_url : "?", "event_types", json_object_get(row, "event_types"));
     free(audit_url);
     int arc = audit_record(ctx, "webhook.remove", app_id, details);
     json_decref(details);

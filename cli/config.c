@@ -37,11 +37,13 @@ static int read_key_file(const char *path, char *buf, size_t cap)
     fclose(f);
     if (too_long) {
         cli_fail("--master-key-file %s is too large to be a master key (expected 64 hex "
-                 "characters or base64 of 32 bytes)", path);
+                 "characters or base64 of 32 bytes)",
+                 path);
         return -1;
     }
     buf[n] = '\0';
-    while (n > 0 && isspace((unsigned char)buf[n - 1])) buf[--n] = '\0';
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
     return 0;
 }
 
@@ -56,7 +58,8 @@ int config_master_key(const struct cli_args *args, uint8_t key[RT_MASTER_KEY_BYT
         sodium_memzero(buf, sizeof buf);
         if (rc != 0) {
             cli_fail("the master key in %s must be 64 hex characters or base64 of 32 bytes "
-                     "(generate one with: openssl rand -hex 32)", path);
+                     "(generate one with: openssl rand -hex 32)",
+                     path);
             return -1;
         }
         return 0;

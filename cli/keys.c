@@ -48,9 +48,9 @@ int key_open_secret(struct cli_ctx *ctx, const char *key, char *app_id_out, size
                     char secret_out[RT_SECRET_MAX + 1])
 {
     const char *params[] = {key};
-    PGresult *res = db_run(ctx->db,
-                           "SELECT app_id, encode(secret_enc, 'hex') FROM app_keys WHERE key = $1",
-                           1, params);
+    PGresult *res =
+        db_run(ctx->db, "SELECT app_id, encode(secret_enc, 'hex') FROM app_keys WHERE key = $1", 1,
+               params);
     if (!res) return CLI_FAIL;
     if (PQntuples(res) == 0) {
         PQclear(res);

@@ -46,16 +46,20 @@ char *out_text(const json_t *v)
     case JSON_REAL:
         snprintf(buf, sizeof buf, "%g", json_real_value(v));
         return strdup(buf);
-    case JSON_TRUE: return strdup("true");
-    case JSON_FALSE: return strdup("false");
-    case JSON_NULL: return strdup("-");
+    case JSON_TRUE:
+        return strdup("true");
+    case JSON_FALSE:
+        return strdup("false");
+    case JSON_NULL:
+        return strdup("-");
     case JSON_ARRAY: {
         size_t i, len = 1;
         json_t *item;
         if (json_array_size(v) == 0) return strdup("-");
         char **parts = calloc(json_array_size(v), sizeof *parts);
         if (!parts) return NULL;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             parts[i] = out_text(item);
             len += (parts[i] ? strlen(parts[i]) : 0) + 1;
         }
@@ -67,7 +71,8 @@ char *out_text(const json_t *v)
                 if (parts[i]) strcat(joined, parts[i]);
             }
         }
-        for (i = 0; i < json_array_size(v); i++) free(parts[i]);
+        for (i = 0; i < json_array_size(v); i++)
+            free(parts[i]);
         free(parts);
         return joined;
     }
@@ -102,7 +107,8 @@ void out_table(const json_t *rows, const struct out_col *cols, int ncols, const 
     char **cells = calloc(nrows * (size_t)ncols, sizeof *cells);
     size_t *width = calloc((size_t)ncols, sizeof *width);
     if (!cells || !width) goto done;
-    for (int c = 0; c < ncols; c++) width[c] = strlen(cols[c].header);
+    for (int c = 0; c < ncols; c++)
+        width[c] = strlen(cols[c].header);
     for (size_t r = 0; r < nrows; r++) {
         for (int c = 0; c < ncols; c++) {
             char *t = cell_text(json_array_get(rows, r), cols[c].key);
@@ -110,7 +116,8 @@ void out_table(const json_t *rows, const struct out_col *cols, int ncols, const 
             if (t && strlen(t) > width[c]) width[c] = strlen(t);
         }
     }
-    for (int c = 0; c < ncols; c++) print_cell(cols[c].header, width[c], c + 1 == ncols);
+    for (int c = 0; c < ncols; c++)
+        print_cell(cols[c].header, width[c], c + 1 == ncols);
     for (size_t r = 0; r < nrows; r++) {
         for (int c = 0; c < ncols; c++) {
             const char *t = cells[r * (size_t)ncols + (size_t)c];
@@ -119,7 +126,8 @@ void out_table(const json_t *rows, const struct out_col *cols, int ncols, const 
     }
 done:
     if (cells)
-        for (size_t i = 0; i < nrows * (size_t)ncols; i++) free(cells[i]);
+        for (size_t i = 0; i < nrows * (size_t)ncols; i++)
+            free(cells[i]);
     free(cells);
     free(width);
 }

@@ -20,10 +20,21 @@ static const struct cli_opt global_opts[] = {
 
 static const struct cli_command *const commands[] = {
     &cmd_migrate,
-    &cmd_app_create, &cmd_app_list, &cmd_app_show, &cmd_app_update, &cmd_app_enable,
-    &cmd_app_disable, &cmd_app_delete,
-    &cmd_key_create, &cmd_key_list, &cmd_key_revoke, &cmd_key_rotate, &cmd_key_show_secret,
-    &cmd_webhook_add, &cmd_webhook_list, &cmd_webhook_remove,
+    &cmd_app_create,
+    &cmd_app_list,
+    &cmd_app_show,
+    &cmd_app_update,
+    &cmd_app_enable,
+    &cmd_app_disable,
+    &cmd_app_delete,
+    &cmd_key_create,
+    &cmd_key_list,
+    &cmd_key_revoke,
+    &cmd_key_rotate,
+    &cmd_key_show_secret,
+    &cmd_webhook_add,
+    &cmd_webhook_list,
+    &cmd_webhook_remove,
     &cmd_audit,
     &cmd_trigger,
     NULL,
@@ -159,17 +170,21 @@ static int locate_command(int argc, char **argv, bool *used, const struct cli_co
     bool help = false;
     for (int i = 1; i < argc && nwords < 2; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && nwords < 2) {
+        if (a[0] == '-') {
             if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
                 help = true;
                 continue;
             }
+            const struct cli_opt *o = NULL;
             const char *eq = strchr(a, '=');
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(eq ? eq - a - 2 : (long)strlen(a) - 2),
-                     a + 2);
-            const struct cli_opt *o = a[1] == '-' ? cli_opt_find(tables, name) : NULL;
+            if (a[1] == '-') {
+                char name[64];
+                size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+                snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : 0), a + 2);
+                o = cli_opt_find(tables, name);
+            }
             if (o && o->value_name && !eq) i++;
+            /* Options after the group word belong to the subcommand; it checks them. */
             if (o || nwords == 1) continue;
             return cli_usage(NULL, "unknown option %s before the command", a);
         }
@@ -201,8 +216,8 @@ static int locate_command(int argc, char **argv, bool *used, const struct cli_co
         }
         *cmd = find_command(words[0], words[1]);
         if (!*cmd) {
-            fprintf(stderr, "rtadmin: unknown command '%s %s' (see: rtadmin %s --help)\n",
-                    words[0], words[1], words[0]);
+            fprintf(stderr, "rtadmin: unknown command '%s %s' (see: rtadmin %s --help)\n", words[0],
+                    words[1], words[0]);
             return CLI_USAGE;
         }
         return 0;
@@ -272,7 +287,8 @@ int main(int argc, char **argv)
     bool *used = calloc((size_t)argc + 1, sizeof *used);
     if (!used) return cli_fail("out of memory");
     int rc = locate_command(argc, argv, used, &ctx.cmd);
-    if (rc == 1) rc = CLI_OK;
+    if (rc == 1)
+        rc = CLI_OK;
     else if (rc == 0 && (rc = parse_command_args(&ctx, argc, argv, used)) == 0) {
         if (cli_args_has(&ctx.args, "help")) {
             print_command_help(ctx.cmd);

@@ -43,7 +43,7 @@ test('every_documented_sh_example_runs_successfully', async () => {
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       p.stderr.on('data', (d) => (out += d));
-      p.on('exit', (code) => resolve({ code, out }));
+      p.on('close', (code) => resolve({ code, out }));
     });
     assert.equal(r.code, 0, r.out);
   } finally {

@@ -118,7 +118,7 @@ test('two_concurrent_migrates_apply_each_file_once', async () => {
     });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
-    p.on('exit', (code) => resolve({ code, out }));
+    p.on('close', (code) => resolve({ code, out }));
   });
   const results = await Promise.all([once(), once(), once()]);
   assert.deepEqual(results.map((r) => r.code), [0, 0, 0]);
