@@ -58,7 +58,7 @@ async function startPageServer(live) {
       res.end(JSON.stringify(live.pusher.authorizeChannel(form.get('socket_id'), form.get('channel_name'))));
     } else if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
-    } else if (/^\/(chunks\/)?[\w.-]+\.js$/.test(url.pathname)) {
+    } else if (/^\/[\w.-]+\.js$/.test(url.pathname)) {
       try {
         const js = await readFile(path.join(DIST, url.pathname));
         res.writeHead(200, { 'Content-Type': 'text/javascript' });
