@@ -57,11 +57,11 @@ static void master_key_refuses_wrong_lengths_and_garbage(void)
     const char *bad[] = {
         "",
         "00",
-        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",   /* 62 hex */
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",     /* 62 hex */
         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00", /* 66 hex */
         "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",   /* not hex */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",                     /* 31 bytes */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==",                 /* 34 bytes */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",                       /* 31 bytes */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==",                   /* 34 bytes */
         "correct horse battery staple",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

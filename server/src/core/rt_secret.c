@@ -24,8 +24,7 @@ static int parse_hex(const char *text, size_t len, uint8_t key[RT_MASTER_KEY_BYT
     size_t bin_len = 0;
     const char *end = NULL;
     if (len != 2 * RT_MASTER_KEY_BYTES) return -1;
-    if (sodium_hex2bin(key, RT_MASTER_KEY_BYTES, text, len, NULL, &bin_len, &end) != 0)
-        return -1;
+    if (sodium_hex2bin(key, RT_MASTER_KEY_BYTES, text, len, NULL, &bin_len, &end) != 0) return -1;
     return bin_len == RT_MASTER_KEY_BYTES && end == text + len ? 0 : -1;
 }
 
@@ -60,8 +59,8 @@ int rt_master_key_parse(const char *text, uint8_t key[RT_MASTER_KEY_BYTES], char
     return fail(err, err_cap, format);
 }
 
-int rt_secret_seal(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key,
-                   const char *secret, uint8_t **out, size_t *out_len)
+int rt_secret_seal(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key, const char *secret,
+                   uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
@@ -84,8 +83,8 @@ int rt_secret_seal(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key,
     return RT_OK;
 }
 
-int rt_secret_open(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key,
-                   const uint8_t *in, size_t in_len, char out[RT_SECRET_MAX + 1])
+int rt_secret_open(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key, const uint8_t *in,
+                   size_t in_len, char out[RT_SECRET_MAX + 1])
 {
     out[0] = '\0';
     if (!app_key || !in || in_len < NONCE_BYTES + TAG_BYTES) return RT_ERR_INVALID;
