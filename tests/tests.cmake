@@ -14,19 +14,30 @@ foreach(src ${RT_UNIT_TESTS})
                        ENVIRONMENT "RT_VECTORS=${CMAKE_SOURCE_DIR}/tests/vectors")
 endforeach()
 
-# Fuzz targets: built only with clang and RT_FUZZ=ON; CI runs each for a bounded time.
+# Fuzz targets: compiled in a separate clang build (-DRT_FUZZ=ON, see scripts/test); the main
+# build registers a bounded run of each when told where that build is (RT_FUZZ_BUILD_DIR).
+# New inputs go to a scratch dir; the committed corpus is only read.
+file(GLOB RT_FUZZERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
 if(RT_FUZZ)
-  file(GLOB RT_FUZZERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
   foreach(src ${RT_FUZZERS})
     get_filename_component(name ${src} NAME_WE)
     add_executable(${name} ${src} ${RTCORE_SOURCES})
-    target_include_directories(${name} PRIVATE server/src/core)
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/server/src/core)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_libraries(${name} PRIVATE PkgConfig::JANSSON PkgConfig::SODIUM PkgConfig::OPENSSL)
-    add_test(NAME fuzz.${name} COMMAND ${name} -max_total_time=20 -rss_limit_mb=1024
-             ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
-    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+  endforeach()
+endif()
+set(RT_FUZZ_SECONDS 20 CACHE STRING "Seconds each fuzz target runs under ctest")
+if(RT_FUZZ_BUILD_DIR)
+  foreach(src ${RT_FUZZERS})
+    get_filename_component(name ${src} NAME_WE)
+    file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz-work/${name})
+    add_test(NAME fuzz.${name}
+             COMMAND ${RT_FUZZ_BUILD_DIR}/${name} -max_total_time=${RT_FUZZ_SECONDS}
+                     -rss_limit_mb=1024 -print_final_stats=1
+                     ${CMAKE_BINARY_DIR}/fuzz-work/${name} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
+    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT 120)
   endforeach()
 endif()
 
@@ -43,6 +54,12 @@ foreach(src ${RT_NODE_TESTS})
   add_test(NAME ${kind}.${name} COMMAND node --test --test-reporter=spec ${src})
   set_tests_properties(${kind}.${name} PROPERTIES LABELS ${kind} ENVIRONMENT "${RT_TEST_ENV}"
                        TIMEOUT 300)
+  # The same integration suite against the ASan+UBSan build of rtserver/rtadmin.
+  if(RT_ASAN_BUILD_DIR AND kind STREQUAL "integration")
+    add_test(NAME asan.${kind}.${name} COMMAND node --test --test-reporter=spec ${src})
+    set_tests_properties(asan.${kind}.${name} PROPERTIES LABELS asan TIMEOUT 600
+      ENVIRONMENT "RT_BUILD_DIR=${RT_ASAN_BUILD_DIR};RT_SOURCE_DIR=${CMAKE_SOURCE_DIR};RT_SANITIZED=1")
+  endif()
 endforeach()
 
 if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-js/tests)

@@ -26,6 +26,8 @@ static const char usage[] =
     "  --send-queue-max N     RT_SEND_QUEUE_MAX   frames queued per slow client (default 1024)\n"
     "  --node-id N            RT_NODE_ID          numeric node id in socket ids (default random)\n"
     "  --log-level L          RT_LOG_LEVEL        debug|info|warn|error (default info)\n"
+    "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
+    "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
     "  --help\n";
 
 /* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
@@ -60,6 +62,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *queue = env_or("RT_SEND_QUEUE_MAX", "1024");
     const char *body = env_or("RT_MAX_HTTP_BODY_KB", "1024");
     const char *node = env_or("RT_NODE_ID", NULL);
+    const char *db_wait = env_or("RT_DB_WAIT", "30");
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -67,7 +70,6 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->host = env_or("RT_HOST", "127.0.0.1");
     cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
-    cfg->metrics_public = strcmp(env_or("RT_METRICS_PUBLIC", "0"), "1") == 0;
 
     static const struct option opts[] = {
         {"database-url", required_argument, 0, 'd'}, {"redis-url", required_argument, 0, 'r'},
@@ -124,7 +126,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         parse_int("RT_MAX_CONNECTIONS", maxconn, 0, 10000000, &cfg->max_connections, err,
                   err_cap) ||
         parse_int("RT_SEND_QUEUE_MAX", queue, 1, 1000000, &cfg->send_queue_max, err, err_cap) ||
-        parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap))
+        parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap) ||
+        parse_int("RT_DB_WAIT", db_wait, 0, 3600, &cfg->db_wait_seconds, err, err_cap))
         return -1;
     if (node) {
         int id;

@@ -20,7 +20,7 @@ struct rt_config {
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
-    int metrics_public;         /* RT_METRICS_PUBLIC=1 exposes /metrics without a token */
+    int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting writes one line

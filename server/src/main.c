@@ -75,13 +75,6 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&drain_timer, stop_loop, rt_conn_total() ? 300 : 0, 0);
 }
 
-static void close_handle(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
-
 int main(int argc, char **argv)
 {
     char err[512];
@@ -101,7 +94,8 @@ int main(int argc, char **argv)
     rt_conn_set_queue_max((uint32_t)rt_srv.cfg.send_queue_max);
     rt_srv.fd_limit = raise_fd_limit();
 
-    if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err, 30) != 0) {
+    if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err,
+                              rt_srv.cfg.db_wait_seconds) != 0) {
         fprintf(stderr, "rtserver: %s\n", err);
         rt_apps_free_all();
         return 1;
@@ -160,12 +154,17 @@ int main(int argc, char **argv)
 
     uv_run(&loop, UV_RUN_DEFAULT);
 
+    /* Close our own handles, let lws close its own (it finishes in close callbacks on the
+     * loop), then run the loop until nothing is left. */
     rt_store_stop();
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sweep_timer, NULL);
+    uv_close((uv_handle_t *)&drain_timer, NULL);
     lws_context_destroy(rt_srv.lws);
-    uv_walk(&loop, close_handle, NULL);
-    while (uv_run(&loop, UV_RUN_NOWAIT))
-        ;
-    uv_loop_close(&loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        rt_log_warn("event loop closed with handles still open");
     rt_apps_free_all();
     rt_log_info("rtserver stopped");
     return 0;

@@ -118,10 +118,14 @@ export async function startServer(opts = {}) {
     proc,
     exited,
     logs: () => out,
+    /** SIGTERM and wait; throws when the server reported a sanitizer error or a leak, or
+     *  did not exit cleanly, so every suite doubles as a memory-safety check. */
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const res = await Promise.race([exited, sleep(5000).then(() => null)]);
-      if (!res) { proc.kill('SIGKILL'); return exited; }
+      let res = await Promise.race([exited, sleep(10000).then(() => null)]);
+      if (!res) { proc.kill('SIGKILL'); res = await exited; throw new Error(`rtserver did not stop on SIGTERM:\n${out}`); }
+      assertCleanLogs(out);
+      if (res.code !== 0) throw new Error(`rtserver exited with ${res.code ?? res.signal}:\n${out}`);
       return res;
     },
     async kill() { proc.kill('SIGKILL'); return exited; },
@@ -138,6 +142,11 @@ export async function startServer(opts = {}) {
   }
   proc.kill('SIGKILL');
   throw new Error(`rtserver did not become ready:\n${out}`);
+}
+
+/** Throws when a process log contains an AddressSanitizer/UBSan/LeakSanitizer report. */
+export function assertCleanLogs(log) {
+  if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(log)) throw new Error(`sanitizer report:\n${log}`);
 }
 
 /** pusher-js options that point the real client at our server. */
