@@ -128,9 +128,9 @@ static void send_member_removed(struct rt_channel *ch, const char *user_id)
     if (!text)
         return;
     size_t len;
-    struct rt_frame *f = rt_frame_from_text(
-        rt_encode_event("pusher_internal:member_removed", ch->name, rt_str_c(text), NULL, &len),
-        len);
+    char *frame =
+        rt_encode_event("pusher_internal:member_removed", ch->name, rt_str_c(text), NULL, &len);
+    struct rt_frame *f = rt_frame_from_text(frame, len);
     free(text);
     if (f) {
         rt_channel_deliver(ch, f, NULL);
@@ -207,10 +207,9 @@ void rt_channel_broadcast_count(struct rt_channel *ch)
     char data[64];
     snprintf(data, sizeof data, "{\"subscription_count\":%zu}", ch->sub_count);
     size_t len;
-    struct rt_frame *f = rt_frame_from_text(
-        rt_encode_event("pusher_internal:subscription_count", ch->name, rt_str_c(data), NULL,
-                        &len),
-        len);
+    char *text =
+        rt_encode_event("pusher_internal:subscription_count", ch->name, rt_str_c(data), NULL, &len);
+    struct rt_frame *f = rt_frame_from_text(text, len);
     if (f) {
         rt_channel_deliver(ch, f, NULL);
         rt_frame_unref(f);

@@ -74,9 +74,9 @@ static void send_member_added(struct rt_channel *ch, struct rt_conn *joiner, con
     if (!text)
         return;
     size_t len;
-    struct rt_frame *f = rt_frame_from_text(
-        rt_encode_event("pusher_internal:member_added", ch->name, rt_str_c(text), NULL, &len),
-        len);
+    char *frame =
+        rt_encode_event("pusher_internal:member_added", ch->name, rt_str_c(text), NULL, &len);
+    struct rt_frame *f = rt_frame_from_text(frame, len);
     free(text);
     if (f) {
         rt_channel_deliver(ch, f, joiner);

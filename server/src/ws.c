@@ -136,8 +136,8 @@ static void dispatch(struct rt_conn *c, const char *buf, size_t len)
     }
     if (strcmp(m.event, "pusher:ping") == 0) {
         size_t n;
-        rt_conn_send_text(c, rt_encode_event("pusher:pong", NULL, RT_STR_LIT("{}"), NULL, &n),
-                          n);
+        char *pong = rt_encode_event("pusher:pong", NULL, RT_STR_LIT("{}"), NULL, &n);
+        rt_conn_send_text(c, pong, n);
     } else if (strcmp(m.event, "pusher:pong") == 0) {
         /* activity already recorded */
     } else if (strcmp(m.event, "pusher:subscribe") == 0) {
