@@ -43,7 +43,7 @@ function page({ key, host, port }) {
 </body></html>`;
 }
 
-/** Serves the page, the bundle and its chunks, and /pusher/auth (the SDK's default endpoint). */
+/** Serves the page, both bundles, and /pusher/auth (the SDK's default endpoint). */
 async function startPageServer(live) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
