@@ -232,3 +232,10 @@ export function readUntilClose(socket) {
   socket.on('data', (d) => (data += d));
   return new Promise((resolve) => socket.on('close', () => resolve({ data, closedAfterMs: Date.now() - started })));
 }
+
+/** Resolves promise's value, or null after ms (the timer does not keep the process alive). */
+export function within(promise, ms) {
+  let timer;
+  const expiry = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+}
