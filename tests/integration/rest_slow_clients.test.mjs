@@ -14,7 +14,7 @@ before(async () => {
 });
 
 after(async () => {
-  const t0 = Date.now(); try { await server?.stop(); } finally { console.error("STOP took", Date.now() - t0); }
+  await server?.stop();
 });
 
 describe('slow clients', { concurrency: true }, () => {
