@@ -4,10 +4,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createDatabase, createApp, startServer, waitFor, SOURCE_DIR } from '../harness/index.mjs';
 import { connectClient, subscribe, eventsOf } from './rest_helpers.mjs';
 
 const SCRIPT = path.join(SOURCE_DIR, 'docs/examples/rest-curl.sh');
+const DOC = readFileSync(path.join(SOURCE_DIR, 'docs/rest-api.md'), 'utf8');
+
+/** The first ```sh block of docs/rest-api.md that contains `marker`. */
+function shellBlock(marker) {
+  const block = [...DOC.matchAll(/```sh\n([^]*?)```/g)].map((m) => m[1]).find((b) => b.includes(marker));
+  assert.ok(block, `no sh block with ${marker} in docs/rest-api.md`);
+  return block;
+}
 let server, prefixed, app;
 const clients = [];
 
@@ -85,4 +94,24 @@ test('the shell signature reproduces the worked example of the docs', () => {
 test('rest-curl.sh with PREFIX calls a server started with RT_PATH_PREFIX', () => {
   assert.equal(runScript(prefixed, ['GET', '/channels'], { PREFIX: '/realtime' }).trim(), '200 {"channels":{}}');
   assert.equal(runScript(prefixed, ['POST', '/events', '{"name":"e","channel":"c","data":"{}"}'], { PREFIX: '/realtime' }).trim(), '200 {}');
+});
+
+test('the worked-example shell snippet in docs/rest-api.md prints the documented digests', () => {
+  const r = spawnSync('sh', ['-c', shellBlock('openssl dgst -sha256 -hmac 7ad3773142a6692b25b8')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'ec365a775a4cd0599faeb73354201b6f\nSHA2-256(stdin)= da454824c97ba181a32ccc17a72625ba02771f50b50e1e7430e47a1f3f457e6c\n');
+});
+
+test('the pasteable signed_url function in docs/rest-api.md triggers successfully', async () => {
+  const c = await connectClient(server, app);
+  clients.push(c);
+  await subscribe(c, 'my-channel');
+  const before = eventsOf(c, 'my-channel', 'greeting').length;
+  const r = spawnSync('sh', ['-c', shellBlock('signed_url()')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, APP_ID: app.id, KEY: app.key, SECRET: app.secret, HOST: `${server.host}:${server.port}` },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '{}');
+  await waitFor(() => eventsOf(c, 'my-channel', 'greeting').length === before + 1, 3000, 'greeting from the snippet');
 });
