@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
+#include "webhook.h"
 
 struct rt_channel *rt_channel_find(struct rt_app *app, const char *name)
 {
@@ -41,6 +42,8 @@ static void channel_free_if_empty(struct rt_channel *ch)
 {
     if (ch->sub_count > 0)
         return;
+    if (ch->occupied)
+        rt_webhook_channel_vacated(ch->app, ch->name);
     HASH_DEL(ch->app->channels, ch);
     struct rt_member_entry *m, *tmp;
     HASH_ITER(hh, ch->members, m, tmp)
@@ -109,6 +112,12 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
     ch->sub_count++;
     HASH_ADD_KEYPTR(hh, c->subs, ch->name, strlen(ch->name), s);
     c->sub_count++;
+    if (!ch->occupied) {
+        ch->occupied = true;
+        rt_webhook_channel_occupied(app, ch->name);
+    }
+    if (*first_of_user)
+        rt_webhook_member_added(app, ch->name, user_id);
     *out = ch;
     return RT_SUB_ADDED;
 nomem:
@@ -154,6 +163,7 @@ void rt_channel_unsubscribe(struct rt_sub *s)
             ch->member_count--;
             if (ch->sub_count > 0)
                 send_member_removed(ch, m->user_id);
+            rt_webhook_member_removed(ch->app, ch->name, m->user_id);
             free(m->user_id);
             free(m->user_info);
             free(m);
@@ -204,6 +214,7 @@ void rt_channel_broadcast_count(struct rt_channel *ch)
 {
     if (!ch->app->cfg->subscription_count)
         return;
+    rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
     char data[64];
     snprintf(data, sizeof data, "{\"subscription_count\":%zu}", ch->sub_count);
     size_t len;

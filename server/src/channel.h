@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uthash.h>
 
 #include "frame.h"
@@ -36,6 +37,8 @@ struct rt_channel {
     size_t sub_count;
     struct rt_member_entry *members;
     size_t member_count;
+    bool occupied;              /* has had a subscriber: channel_vacated is due when freed */
+    uint64_t last_cache_miss_ms; /* de-duplicates cache_miss webhooks */
     UT_hash_handle hh;
 };
 

@@ -28,6 +28,7 @@ struct rt_conn {
     bool ping_sent; /* a ping went out and nothing has come back yet */
     bool want_ping; /* write a protocol ping at the next writeable callback */
     bool closing;   /* no more frames accepted; close after the queue drains */
+    bool close_sent; /* our close frame is written; waiting for the peer's */
     bool counted;   /* counted in app->conn_count and the socket-id index */
     int close_code;
     char close_reason[64];

@@ -8,6 +8,7 @@
 #include "channel.h"
 #include "handlers.h"
 #include "rt_channel_name.h"
+#include "webhook.h"
 
 /* Size of the client's data as it will be relayed: a string counts its bytes, anything else
  * its compact JSON. */
@@ -68,5 +69,7 @@ void rt_handle_client_event(struct rt_conn *c, const struct rt_msg *m)
     if (f) {
         rt_broker_publish(c->app, m->channel, f, c->socket_id);
         rt_frame_unref(f);
+        rt_webhook_client_event(c->app, m->channel, m->event, m->data ? m->data : null_data,
+                                c->socket_id, type == RT_CHANNEL_PRESENCE ? s->user_id : NULL);
     }
 }

@@ -11,6 +11,7 @@
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "rt_user_data.h"
+#include "webhook.h"
 
 /* Subscription failures are answered with pusher:subscription_error on the channel and never
  * close the socket (PROTOCOL.md §5.4): pusher-js hands it to the channel so Echo's .error()
@@ -94,6 +95,12 @@ static void send_cached(struct rt_conn *c, struct rt_channel *ch)
     size_t len;
     char *text = rt_encode_event("pusher:cache_miss", ch->name, RT_STR_LIT("{}"), NULL, &len);
     rt_conn_send_text(c, text, len);
+    /* Many clients hitting one empty channel make one webhook per 10 s, not one each. */
+    uint64_t now = rt_now_ms();
+    if (!ch->last_cache_miss_ms || now - ch->last_cache_miss_ms >= 10000) {
+        ch->last_cache_miss_ms = now;
+        rt_webhook_cache_miss(c->app, ch->name);
+    }
 }
 
 void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)

@@ -228,6 +228,7 @@ int rt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         /* fallthrough */
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_RECEIVE_PONG:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_TIMER:
     case LWS_CALLBACK_CLOSED:

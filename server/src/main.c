@@ -14,6 +14,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "webhook.h"
 
 struct rt_server rt_srv;
 
@@ -105,7 +106,10 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     rt_srv.loop = &loop;
 
-    lws_set_log_level(LLL_ERR, NULL);
+    /* RT_LWS_LOG: libwebsockets' own log bitmask (1 err, 2 warn, 4 notice, 8 info...), for
+     * debugging the network layer. */
+    const char *lws_log = getenv("RT_LWS_LOG");
+    lws_set_log_level(lws_log ? atoi(lws_log) : LLL_ERR, NULL);
     static const struct lws_protocols protocols[] = {
         {"pusher", rt_lws_callback, 0, 4096, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -147,6 +151,8 @@ int main(int argc, char **argv)
     uv_timer_start(&sweep_timer, on_sweep, 60000, 60000);
     uv_timer_init(&loop, &drain_timer);
     rt_store_start(&loop, rt_srv.cfg.database_url);
+    if (rt_webhooks_start(&loop) != 0)
+        rt_log_error("webhooks disabled: libcurl failed to initialise");
 
     rt_log_info("rtserver listening on %s:%d (node %06u, %s, fd budget %d)", rt_srv.cfg.host,
                 rt_srv.cfg.port, rt_srv.cfg.node_id,
@@ -157,6 +163,7 @@ int main(int argc, char **argv)
     /* Close our own handles, let lws close its own (it finishes in close callbacks on the
      * loop), then run the loop until nothing is left. */
     rt_store_stop();
+    rt_webhooks_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sweep_timer, NULL);

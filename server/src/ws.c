@@ -12,6 +12,9 @@
 #include "server.h"
 
 #define SECOND_US ((lws_usec_t)1000000)
+/* lws's internal opcode for a close frame (enum value 4, between HTTP and PING; part of the
+ * ABI though not named in the public header). */
+#define RT_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 /* Returns true when origin is allowed by the app's list: exact match, "*" for any, or a
  * "*.example.com" wildcard matching any subdomain. An empty list allows every origin. */
@@ -213,9 +216,12 @@ static void on_receive(struct lws *wsi, struct rt_conn *c, const char *in, size_
 static int on_writeable(struct lws *wsi, struct rt_conn *c)
 {
     if (c->want_ping) {
-        unsigned char buf[LWS_PRE + 1];
+        /* lws 4.1 swallows empty pongs without telling us, so the ping carries a payload
+         * that the pong echoes. */
+        unsigned char buf[LWS_PRE + 2] = {0};
+        memcpy(buf + LWS_PRE, "rt", 2);
         c->want_ping = false;
-        if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
             return -1;
         if (c->q_len > 0 || c->closing)
             lws_callback_on_writable(wsi);
@@ -231,10 +237,20 @@ static int on_writeable(struct lws *wsi, struct rt_conn *c)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    if (c->closing) {
-        lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
+    if (c->closing && !c->close_sent) {
+        /* Write the close frame ourselves: with the libuv event loop, lws 4.1 drops the socket
+         * without the frame when a callback returns -1 after lws_close_reason(). The peer's
+         * answering close (or the timeout) then ends the connection. */
+        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+        size_t rlen = strlen(c->close_reason);
+        buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+        buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+        memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+        c->close_sent = true;
+        if (lws_write(wsi, buf + LWS_PRE, 2 + rlen, RT_LWS_WRITE_CLOSE) < 0)
+            return -1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+        return 0;
     }
     return 0;
 }
@@ -272,6 +288,9 @@ int rt_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len
     case LWS_CALLBACK_RECEIVE:
         on_receive(wsi, c, in, len);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Our close frame already went out: don't echo the peer's, just drop the socket. */
+        return c->close_sent ? -1 : 0;
     case LWS_CALLBACK_RECEIVE_PONG:
         c->last_rx_ms = rt_now_ms();
         c->ping_sent = false;
