@@ -83,6 +83,19 @@ test('triggerBatch honours socket_id per event: the excluded socket misses only 
   assert.equal(eventsOf(excluded, 'batch-excl', 'skip-me').length, 0);
 });
 
+test('a batch entry whose data is a JSON object is delivered as its compact JSON string', async () => {
+  const c = await client();
+  await subscribe(c, 'batch-obj');
+  const res = await signedRequest(server, app, {
+    path: '/batch_events',
+    body: { batch: [{ channel: 'batch-obj', name: 'obj', data: { nested: { ok: true } } }] },
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json, {});
+  await waitFor(() => eventsOf(c, 'batch-obj', 'obj').length === 1, 3000, 'event');
+  assert.deepEqual(eventsOf(c, 'batch-obj', 'obj')[0].data, { nested: { ok: true } });
+});
+
 test('a batch of 11 events is refused with 400 and nothing is delivered', async () => {
   const c = await client();
   await subscribe(c, 'batch-big');

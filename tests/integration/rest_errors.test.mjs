@@ -103,6 +103,15 @@ test('a POST with a body but without body_md5 is refused with 401', async () => 
     401, 'Missing body_md5 in query string');
 });
 
+test('an auth parameter given twice is refused with 401', async () => {
+  const res = await signedRequest(server, app, { path: '/channels' });
+  assert.equal(res.status, 200);
+  // Same signed parameters, plus a second auth_key: ambiguous, so refused.
+  const signed = signParams('GET', `/apps/${app.id}/channels`, { key: app.key, secret: app.secret });
+  assertError(await httpRequest(server, { path: `/apps/${app.id}/channels`, query: `${encodeQuery(signed)}&auth_key=${other.key}` }),
+    401, 'Repeated auth parameter in query string');
+});
+
 test('an auth_key that no app has is refused with 401 Unknown auth_key', async () => {
   assertError(await signedRequest(server, app, { path: '/channels', key: 'ffffffffffffffffffff' }), 401, 'Unknown auth_key');
 });
@@ -131,6 +140,10 @@ test('an unknown route under /apps/{id} is 404', async () => {
 
 test('an unknown sub-route of a channel is 404', async () => {
   assertError(await signedRequest(server, app, { path: '/channels/x/members' }), 404, 'Not found');
+});
+
+test('a POST to an unknown route under /apps/{id} is 404, not 405', async () => {
+  assertError(await signedRequest(server, app, { method: 'POST', path: '/event', body: '{}' }), 404, 'Not found: no route /event');
 });
 
 test('a path outside /apps/ is 404', async () => {
@@ -224,6 +237,18 @@ test('a malformed socket_id is 400', async () => {
 test('an unknown info attribute on trigger is 400', async () => {
   assertError(await signedRequest(server, app, { path: '/events', body: event({ info: 'colour' }) }),
     400, 'Unknown info attribute "colour"');
+});
+
+test('info=subscription_count on a trigger is left out when the app has no --subscription-count', async () => {
+  const res = await signedRequest(server, app, { path: '/events', body: event({ info: 'subscription_count' }) });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { channels: { errors: {} } });
+});
+
+test('info=subscription_count on a channel is left out when the app has no --subscription-count', async () => {
+  const res = await signedRequest(server, app, { path: '/channels/errors', params: { info: 'subscription_count' } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json, { occupied: false });
 });
 
 // ---- 413: sizes ------------------------------------------------------------------------

@@ -149,10 +149,11 @@ export async function sdkError(promise) {
 /**
  * A connected pusher-js client. Private/presence channels are authorized with the real
  * `pusher` SDK (authorizeChannel), sign-in with authenticateUser.
- * opts: { presence: {user_id, user_info}, user: {id, user_info}, extra: {...pusher-js opts} }
+ * opts: { presence: {user_id, user_info}, user: {id, user_info}, extra: {...pusher-js opts},
+ *         rest: a `pusher` instance to authorize with (e.g. one with an encryption master key) }
  */
 export async function connectClient(server, app, opts = {}) {
-  const rest = restClient(server, app);
+  const rest = opts.rest || restClient(server, app);
   const client = new PusherJs(app.key, pusherJsOptions(server, {
     channelAuthorization: {
       customHandler: ({ socketId, channelName }, cb) => {

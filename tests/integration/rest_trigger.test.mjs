@@ -115,6 +115,17 @@ test('a single "channel" string is accepted like "channels" (pusher-php-server s
   assert.deepEqual(eventsOf(c, 'single', 'php-style')[0].data, { ok: true });
 });
 
+test('trigger on a private-encrypted channel (SDK-encrypted) is decrypted by a pusher-js subscriber', async () => {
+  const masterKey = Buffer.alloc(32, 7).toString('base64');
+  const encRest = restClient(server, app, { encryptionMasterKeyBase64: masterKey });
+  const c = await connectClient(server, app, { rest: encRest });
+  clients.push(c);
+  await subscribe(c, 'private-encrypted-vault');
+  assert.deepEqual(await sdkJson(encRest.trigger('private-encrypted-vault', 'secret', { pin: 1234 })), {});
+  await waitFor(() => eventsOf(c, 'private-encrypted-vault', 'secret').length === 1, 3000, 'decrypted event');
+  assert.deepEqual(eventsOf(c, 'private-encrypted-vault', 'secret')[0].data, { pin: 1234 });
+});
+
 test('sendToUser reaches a pusher-js client signed in as that user', async () => {
   const c = await client({ user: { id: 'user-77', user_info: { name: 'Grace' } } });
   await signin(c);
