@@ -258,6 +258,17 @@ test('data of 10241 bytes is 413', async () => {
     413, 'Event data too large: 10241 bytes, the limit is 10240');
 });
 
+test('the data limit counts UTF-8 bytes, not characters (5121 × "é" = 10242 bytes is 413)', async () => {
+  assertError(await signedRequest(server, app, { path: '/events', body: event({ data: 'é'.repeat(5121) }) }),
+    413, 'Event data too large: 10242 bytes, the limit is 10240');
+});
+
+test('the `pusher` SDK surfaces a 413 for oversized data as a RequestError', async () => {
+  const err = await sdkError(restClient(server, app).trigger('errors', 'big', 'x'.repeat(10241)));
+  assert.equal(err.status, 413);
+  assert.deepEqual(err.json, { error: 'Event data too large: 10241 bytes, the limit is 10240' });
+});
+
 test('data of exactly 10240 bytes is accepted', async () => {
   const res = await signedRequest(server, app, { path: '/events', body: event({ data: 'x'.repeat(10240) }) });
   assert.equal(res.status, 200, res.text);
