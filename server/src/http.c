@@ -62,16 +62,39 @@ static const char *method_of(struct lws *wsi)
     return "GET";
 }
 
-/* lws has already split the query string at '&' and percent-decoded each "k=v" fragment. */
+/* Appends ";" + text to a parameter value (see read_query). */
+static int append_to_value(struct rt_query_param *p, const char *text)
+{
+    size_t a = strlen(p->value), b = strlen(text);
+    char *v = realloc(p->value, a + b + 2);
+    if (!v)
+        return RT_ERR_NOMEM;
+    v[a] = ';';
+    memcpy(v + a + 1, text, b + 1);
+    p->value = v;
+    return 0;
+}
+
+/* lws has already percent-decoded the query and split it into fragments at every raw '&'
+ * AND raw ';'. Channel names may contain ';' and the Node SDK sends it unescaped, so a
+ * fragment without '=' (every Pusher API parameter has one) is glued back onto the previous
+ * value with the ';' lws removed. */
 static int read_query(struct lws *wsi, struct rt_query *q)
 {
     char frag[1024];
     memset(q, 0, sizeof *q);
     for (int i = 0; q->count < RT_QUERY_MAX_PARAMS; i++) {
         int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n <= 0)
+        if (n < 0)
             return 0;
         char *eq = strchr(frag, '=');
+        if (!eq && q->count > 0) {
+            if (append_to_value(&q->params[q->count - 1], frag) != 0)
+                return RT_ERR_NOMEM;
+            continue;
+        }
+        if (n == 0)
+            continue;
         struct rt_query_param *p = &q->params[q->count];
         p->key = eq ? strndup(frag, (size_t)(eq - frag)) : strdup(frag);
         p->value = strdup(eq ? eq + 1 : "");
@@ -128,9 +151,15 @@ static int on_http(struct lws *wsi, struct rt_http *h, const char *uri)
         set_error(wsi, h, 413, "{\"error\":\"Request body too large\"}");
         return 0;
     }
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 &&
-        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0) {
-        prepare_response(wsi, h); /* no body */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        /* lws does not decode chunked request bodies: ask for a length instead of waiting for
+         * a body that never arrives. Every Pusher SDK sends Content-Length. */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+            h->too_large = true; /* close after answering: the body is still on the wire */
+            set_error(wsi, h, 411, "{\"error\":\"Content-Length is required\"}");
+        } else {
+            prepare_response(wsi, h); /* no body */
+        }
     }
     return 0;
 }

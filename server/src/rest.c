@@ -183,7 +183,7 @@ static json_t *channel_attributes(struct rt_app *app, const char *name, bool use
     bool presence = rt_channel_kind_of(rt_str_c(name)).type == RT_CHANNEL_PRESENCE;
     if (user_count && presence)
         json_object_set_new(o, "user_count", json_integer(ch ? (json_int_t)ch->member_count : 0));
-    if (subscription_count && !presence)
+    if (subscription_count && !presence && app->cfg->subscription_count)
         json_object_set_new(o, "subscription_count",
                             json_integer(ch ? (json_int_t)ch->sub_count : 0));
     return o;
@@ -453,6 +453,24 @@ static bool split_app_path(const char *path, char *id, size_t id_cap, const char
     return true;
 }
 
+/* True for the paths the API serves (any method), so that a typo is 404 and a wrong method
+ * on a real route is 405. */
+static bool known_route(const char *rest)
+{
+    if (strcmp(rest, "/events") == 0 || strcmp(rest, "/batch_events") == 0 ||
+        strcmp(rest, "/channels") == 0)
+        return true;
+    if (strncmp(rest, "/channels/", 10) == 0) {
+        const char *name = rest + 10, *slash = strchr(name, '/');
+        return *name && (!slash || strcmp(slash, "/users") == 0);
+    }
+    if (strncmp(rest, "/users/", 7) == 0) {
+        const char *tail = strchr(rest + 7, '/');
+        return tail && tail != rest + 7 && strcmp(tail, "/terminate_connections") == 0;
+    }
+    return false;
+}
+
 static bool is_write(const char *rest)
 {
     return strcmp(rest, "/events") == 0 || strcmp(rest, "/batch_events") == 0 ||
@@ -503,6 +521,10 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
         return;
     }
     app->rest_calls++;
+    if (!known_route(rest)) {
+        respond_error(out, 404, "Not found: no route %s", rest);
+        return;
+    }
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     if (is_write(rest) ? !post : !get) {
         respond_error(out, 405, "Method %s not allowed on %s", method, rest);
@@ -522,27 +544,19 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
     } else if (strcmp(rest, "/channels") == 0) {
         handle_channels(app, q, out);
     } else if (strncmp(rest, "/channels/", 10) == 0) {
-        const char *name = rest + 10;
-        const char *users = strstr(name, "/users");
-        if (users && strcmp(users, "/users") == 0) {
-            char buf[256];
-            snprintf(buf, sizeof buf, "%.*s", (int)(users - name), name);
+        /* known_route() guaranteed "/channels/{name}" or "/channels/{name}/users". */
+        const char *name = rest + 10, *slash = strchr(name, '/');
+        char buf[256];
+        snprintf(buf, sizeof buf, "%.*s", slash ? (int)(slash - name) : (int)strlen(name), name);
+        if (slash)
             handle_users(app, buf, out);
-        } else if (!strchr(name, '/')) {
-            handle_channel(app, name, q, out);
-        } else {
-            respond_error(out, 404, "Not found");
-        }
-    } else if (strncmp(rest, "/users/", 7) == 0) {
-        const char *uid = rest + 7, *tail = strchr(uid, '/');
-        if (tail && strcmp(tail, "/terminate_connections") == 0) {
-            char buf[160];
-            snprintf(buf, sizeof buf, "%.*s", (int)(tail - uid), uid);
-            handle_terminate(app, buf, out);
-        } else {
-            respond_error(out, 404, "Not found");
-        }
+        else
+            handle_channel(app, buf, q, out);
     } else {
-        respond_error(out, 404, "Not found: no route %s", rest);
+        /* "/users/{id}/terminate_connections" */
+        const char *uid = rest + 7;
+        char buf[160];
+        snprintf(buf, sizeof buf, "%.*s", (int)(strchr(uid, '/') - uid), uid);
+        handle_terminate(app, buf, out);
     }
 }

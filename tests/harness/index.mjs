@@ -122,7 +122,10 @@ export async function startServer(opts = {}) {
      *  did not exit cleanly, so every suite doubles as a memory-safety check. */
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      let res = await Promise.race([exited, sleep(10000).then(() => null)]);
+      let timer;
+      const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), 10000); });
+      let res = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       if (!res) { proc.kill('SIGKILL'); res = await exited; throw new Error(`rtserver did not stop on SIGTERM:\n${out}`); }
       assertCleanLogs(out);
       if (res.code !== 0) throw new Error(`rtserver exited with ${res.code ?? res.signal}:\n${out}`);

@@ -139,7 +139,7 @@ test('an unknown route under /apps/{id} is 404', async () => {
 });
 
 test('an unknown sub-route of a channel is 404', async () => {
-  assertError(await signedRequest(server, app, { path: '/channels/x/members' }), 404, 'Not found');
+  assertError(await signedRequest(server, app, { path: '/channels/x/members' }), 404, 'Not found: no route /channels/x/members');
 });
 
 test('a POST to an unknown route under /apps/{id} is 404, not 405', async () => {
