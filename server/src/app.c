@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "log.h"
 
@@ -186,6 +187,7 @@ void rt_apps_free_all(void)
     HASH_ITER(hh, apps_by_id, app, tmp)
     {
         unindex_keys(app);
+        rt_cache_free_all(app);
         HASH_DEL(apps_by_id, app);
         rt_app_config_free(app->cfg);
         free(app);

@@ -31,9 +31,16 @@ function connected(client) {
   });
 }
 
-/** Resolves with the first pusher:error (an error event carrying data.code). */
-function pusherError(client) {
-  return new Promise((resolve) => client.connection.bind('error', (e) => { if (e?.data?.code) resolve(e); }));
+/** Resolves with the first pusher:error as {data: {code, message}}. After the handshake
+ *  pusher-js emits it as is; during the handshake it wraps it in a WebSocketError. */
+function pusherError(client, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no pusher:error within the time limit')), ms);
+    client.connection.bind('error', (e) => {
+      const data = e?.data?.code ? e.data : e?.error?.data;
+      if (data?.code) { clearTimeout(t); resolve({ data }); }
+    });
+  });
 }
 
 describe('configuration errors are one clear line and a non-zero exit', () => {
@@ -106,7 +113,7 @@ describe('configuration errors are one clear line and a non-zero exit', () => {
   });
 });
 
-describe('the app registry follows the database', () => {
+describe('the app registry follows the database', { timeout: 60000 }, () => {
   let db, server;
   before(async () => {
     db = createDatabase();
@@ -167,7 +174,7 @@ describe('the app registry follows the database', () => {
   });
 });
 
-describe('PostgreSQL going away degrades service without killing the server', () => {
+describe('PostgreSQL going away degrades service without killing the server', { timeout: 60000 }, () => {
   let pg, db, server;
   before(async () => {
     pg = await startPrivatePostgres();
@@ -200,7 +207,7 @@ describe('PostgreSQL going away degrades service without killing the server', ()
   });
 });
 
-describe('deployment files', () => {
+describe('deployment files', { timeout: 120000 }, () => {
   test('docker-compose.yml is valid for docker-compose', () => {
     const r = spawnSync('docker-compose', ['-f', `${SOURCE_DIR}/docker-compose.yml`, 'config', '-q'], {
       encoding: 'utf8', env: { ...process.env, RT_MASTER_KEY: MASTER_KEY },

@@ -92,9 +92,9 @@ describe('handshake failures', () => {
     const errors = [];
     p.connection.bind('error', (e) => errors.push(e));
     await waitFor(() => errors.length > 0, 5000, 'pusher-js error');
-    assert.equal(errors[0].type, 'PusherError');
-    assert.equal(errors[0].data.code, 4001);
-    assert.equal(errors[0].data.message, 'Application does not exist');
+    // During the handshake pusher-js wraps the server's pusher:error in a WebSocketError.
+    assert.equal(errors[0].type, 'WebSocketError');
+    assert.deepEqual(errors[0].error, { type: 'PusherError', data: { code: 4001, message: 'Application does not exist' } });
     await waitFor(() => p.connection.state === 'failed' || p.connection.state === 'disconnected', 5000, 'pusher-js gave up');
     await sleep(1500);
     assert.notEqual(p.connection.state, 'connected');
