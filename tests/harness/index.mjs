@@ -59,12 +59,20 @@ export function createDatabase() {
   return url;
 }
 
+/** ASAN_OPTIONS / UBSAN_OPTIONS / LSAN_OPTIONS of the test run, passed on to the binaries
+ *  (the processes otherwise get a clean environment). */
+export function sanitizerEnv() {
+  const out = {};
+  for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) out[k] = process.env[k];
+  return out;
+}
+
 /** Runs rtadmin synchronously. env is merged over a clean base with the test master key. */
 export function rtadmin(args, env = {}, input) {
   const r = spawnSync(RTADMIN, args, {
     encoding: 'utf8',
     input,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', USER: 'tester', RT_MASTER_KEY: MASTER_KEY, ...env },
+    env: { ...sanitizerEnv(), PATH: process.env.PATH, HOME: process.env.HOME || '/root', USER: 'tester', RT_MASTER_KEY: MASTER_KEY, ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
@@ -96,6 +104,7 @@ export function freePort() {
 export async function startServer(opts = {}) {
   const port = opts.port || (await freePort());
   const env = {
+    ...sanitizerEnv(),
     PATH: process.env.PATH,
     RT_HOST: '127.0.0.1',
     RT_PORT: String(port),
