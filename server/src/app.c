@@ -58,6 +58,7 @@ void rt_app_config_free(struct rt_app_config *cfg)
         return;
     free(cfg->name);
     free_strv(cfg->allowed_origins, cfg->n_allowed_origins);
+    free_strv(cfg->kicked_keys, cfg->n_kicked_keys);
     if (cfg->keys) {
         sodium_memzero(cfg->keys, cfg->n_keys * sizeof *cfg->keys);
         free(cfg->keys);
@@ -136,8 +137,14 @@ void rt_apps_put(struct rt_app_config *cfg)
     app->cfg = cfg;
     HASH_ADD_STR(apps_by_id, cfg->id, app);
     index_keys(app);
-    if (was_enabled && !cfg->enabled)
+    if (was_enabled && !cfg->enabled) {
         close_all(app, 4003, "Application disabled");
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_kicked_keys; i++)
+        for (struct rt_conn *c = app->conns; c; c = c->app_next)
+            if (strcmp(c->key, cfg->kicked_keys[i]) == 0)
+                rt_conn_fail(c, 4001, "Application key revoked");
 }
 
 void rt_apps_remove(const char *id)

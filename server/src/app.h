@@ -47,6 +47,8 @@ struct rt_app_config {
     size_t n_keys;
     struct rt_webhook *webhooks;
     size_t n_webhooks;
+    char **kicked_keys; /* revoked with --disconnect: their live connections are closed */
+    size_t n_kicked_keys;
 };
 
 struct rt_channel;

@@ -8,6 +8,7 @@
 #include "channel.h"
 #include "conn.h"
 #include "server.h"
+#include "user.h"
 
 static void app_series(struct rt_app *app, void *ctx)
 {
@@ -15,6 +16,12 @@ static void app_series(struct rt_app *app, void *ctx)
     const char *id = app->cfg->id;
     fprintf(f, "rt_app_connections{app=\"%s\"} %zu\n", id, app->conn_count);
     fprintf(f, "rt_app_channels{app=\"%s\"} %u\n", id, HASH_COUNT(app->channels));
+    size_t members = 0;
+    struct rt_channel *ch, *tmp;
+    HASH_ITER(hh, app->channels, ch, tmp)
+    members += ch->member_count;
+    fprintf(f, "rt_app_presence_members{app=\"%s\"} %zu\n", id, members);
+    fprintf(f, "rt_app_users{app=\"%s\"} %u\n", id, HASH_COUNT(app->users));
     fprintf(f, "rt_app_messages_in_total{app=\"%s\"} %llu\n", id, app->messages_in);
     fprintf(f, "rt_app_messages_out_total{app=\"%s\"} %llu\n", id, app->messages_out);
     fprintf(f, "rt_app_rest_calls_total{app=\"%s\"} %llu\n", id, app->rest_calls);
@@ -39,6 +46,7 @@ char *rt_metrics_render(void)
     fprintf(f, "# TYPE rt_database_connected gauge\nrt_database_connected %d\n",
             rt_srv.db_connected ? 1 : 0);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
+               "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
                "# TYPE rt_app_messages_out_total counter\n"
                "# TYPE rt_app_rest_calls_total counter\n");

@@ -21,7 +21,9 @@ static const char APPS_SQL[] =
     "   encode(k.secret_enc, 'base64')) ORDER BY k.created_at) FROM app_keys k"
     "   WHERE k.app_id = a.id AND k.status = 'active'), '[]')::text,"
     " coalesce((SELECT json_agg(json_build_object('url', w.url, 'event_types', w.event_types)"
-    "   ORDER BY w.id) FROM app_webhooks w WHERE w.app_id = a.id), '[]')::text"
+    "   ORDER BY w.id) FROM app_webhooks w WHERE w.app_id = a.id), '[]')::text,"
+    " coalesce((SELECT json_agg(k.key) FROM app_keys k WHERE k.app_id = a.id"
+    "   AND k.status = 'revoked' AND k.disconnect_on_revoke), '[]')::text"
     " FROM apps a WHERE $1::text IS NULL OR a.id = $1";
 
 static int get_int(json_t *o, const char *k, int dflt)
@@ -57,10 +59,11 @@ static char **get_strv(json_t *arr, size_t *n)
 /* Builds an app config from one result row. Returns NULL and writes err on a key that the
  * master key cannot open (wrong RT_MASTER_KEY) or malformed data. */
 static struct rt_app_config *config_from_row(const char *app_json, const char *keys_json,
-                                             const char *hooks_json, char *err, size_t err_cap)
+                                             const char *hooks_json, const char *kicked_json,
+                                             char *err, size_t err_cap)
 {
     json_t *a = json_loads(app_json, 0, NULL), *keys = json_loads(keys_json, 0, NULL),
-           *hooks = json_loads(hooks_json, 0, NULL);
+           *hooks = json_loads(hooks_json, 0, NULL), *kicked = json_loads(kicked_json, 0, NULL);
     struct rt_app_config *cfg = calloc(1, sizeof *cfg);
     if (!a || !keys || !hooks || !cfg) {
         snprintf(err, err_cap, "malformed app row");
@@ -116,6 +119,7 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
         snprintf(dst->key, sizeof dst->key, "%s", key);
         cfg->n_keys++;
     }
+    cfg->kicked_keys = get_strv(kicked, &cfg->n_kicked_keys);
     cfg->webhooks = calloc(json_array_size(hooks) + 1, sizeof *cfg->webhooks);
     if (!cfg->webhooks)
         goto fail;
@@ -132,11 +136,13 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     json_decref(a);
     json_decref(keys);
     json_decref(hooks);
+    json_decref(kicked);
     return cfg;
 fail:
     json_decref(a);
     json_decref(keys);
     json_decref(hooks);
+    json_decref(kicked);
     rt_app_config_free(cfg);
     return NULL;
 }
@@ -151,8 +157,9 @@ static int configs_from_result(PGresult *res, struct rt_app_config ***out, char 
         return -1;
     int count = 0;
     for (int i = 0; i < n; i++) {
-        struct rt_app_config *cfg = config_from_row(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                                                    PQgetvalue(res, i, 2), err, err_cap);
+        struct rt_app_config *cfg =
+            config_from_row(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                            PQgetvalue(res, i, 3), err, err_cap);
         if (!cfg) {
             for (int j = 0; j < count; j++)
                 rt_app_config_free(cfgs[j]);
