@@ -18,9 +18,13 @@
 
 struct rt_server rt_srv;
 
-/* File descriptors kept back from lws for PostgreSQL, Redis, webhooks and logs, so that a
- * full house of WebSockets never starves the server's own connections. */
-#define FD_RESERVE 64
+/* File descriptors kept back from lws for PostgreSQL, Redis, webhooks (32 in flight) and
+ * logs, so that a full house of sockets never starves the server's own connections: lws
+ * refuses (accepts and closes) past its budget, and accept() never fails with EMFILE, which
+ * would leave the listening socket readable and spin the loop. */
+#define FD_RESERVE 128
+/* Of lws's budget, this many stay free for REST requests when WebSockets fill the rest. */
+#define HTTP_RESERVE 32
 
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t sweep_timer, drain_timer;
@@ -35,7 +39,7 @@ static int raise_fd_limit(void)
     setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
     long n = (long)rl.rlim_cur - FD_RESERVE;
-    return n > 64 ? (int)n : 64;
+    return n > 2 * HTTP_RESERVE ? (int)n : 2 * HTTP_RESERVE;
 }
 
 static void sweep_app(struct rt_app *app, void *ctx)
@@ -94,6 +98,8 @@ int main(int argc, char **argv)
     srandom((unsigned)randombytes_random());
     rt_conn_set_queue_max((uint32_t)rt_srv.cfg.send_queue_max);
     rt_srv.fd_limit = raise_fd_limit();
+    if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
+        rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
 
     if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err,
                               rt_srv.cfg.db_wait_seconds) != 0) {
@@ -154,9 +160,10 @@ int main(int argc, char **argv)
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
-    rt_log_info("rtserver listening on %s:%d (node %06u, %s, fd budget %d)", rt_srv.cfg.host,
-                rt_srv.cfg.port, rt_srv.cfg.node_id,
-                rt_srv.cfg.redis_url ? "cluster via Redis" : "standalone", rt_srv.fd_limit);
+    rt_log_info("rtserver listening on %s:%d (node %06u, %s, up to %d WebSockets)",
+                rt_srv.cfg.host, rt_srv.cfg.port, rt_srv.cfg.node_id,
+                rt_srv.cfg.redis_url ? "cluster via Redis" : "standalone",
+                rt_srv.cfg.max_connections);
 
     uv_run(&loop, UV_RUN_DEFAULT);
 

@@ -16,7 +16,7 @@
 #include "server.h"
 
 #define MAX_QUEUED 10000  /* deliveries held per node; more are dropped with a warning */
-#define MAX_IN_FLIGHT 64  /* concurrent HTTP requests */
+#define MAX_IN_FLIGHT 32  /* concurrent HTTP requests (main.c keeps fds back for them) */
 #define REQUEST_TIMEOUT_MS 5000L
 
 struct delivery {
