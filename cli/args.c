@@ -12,14 +12,10 @@ const struct cli_opt *cli_opt_find(const struct cli_opt *const *tables, const ch
     return NULL;
 }
 
+/* Every occurrence is kept, in order: cli_args_get reads the last one, cli_args_all all of them
+ * (for options such as stats --server that may be repeated). */
 static void remember(struct cli_args *out, const char *name, const char *value)
 {
-    for (int i = 0; i < out->given_count; i++) {
-        if (strcmp(out->given[i].name, name) == 0) {
-            out->given[i].value = value;
-            return;
-        }
-    }
     out->given[out->given_count].name = name;
     out->given[out->given_count].value = value;
     out->given_count++;
@@ -99,9 +95,17 @@ int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv, s
 
 const char *cli_args_get(const struct cli_args *args, const char *name)
 {
-    for (int i = 0; i < args->given_count; i++)
+    for (int i = args->given_count - 1; i >= 0; i--)
         if (strcmp(args->given[i].name, name) == 0) return args->given[i].value;
     return NULL;
+}
+
+int cli_args_all(const struct cli_args *args, const char *name, const char **values, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < args->given_count && n < cap; i++)
+        if (strcmp(args->given[i].name, name) == 0) values[n++] = args->given[i].value;
+    return n;
 }
 
 bool cli_args_has(const struct cli_args *args, const char *name)

@@ -31,8 +31,13 @@ struct cli_args {
 int cli_args_parse(const struct cli_opt *const *tables, int argc, char **argv, struct cli_args *out,
                    char *err, size_t err_cap);
 
-/* Value of option `name` (or "" for a given flag), NULL when it was not given. */
+/* Value of option `name` (or "" for a given flag), NULL when it was not given. When the option
+ * was repeated, the last value. */
 const char *cli_args_get(const struct cli_args *args, const char *name);
+
+/* Every value given for option `name`, in command-line order, at most cap of them. Returns how
+ * many were stored in values. */
+int cli_args_all(const struct cli_args *args, const char *name, const char **values, int cap);
 
 bool cli_args_has(const struct cli_args *args, const char *name);
 

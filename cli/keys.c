@@ -73,3 +73,24 @@ int key_open_secret(struct cli_ctx *ctx, const char *key, char *app_id_out, size
                         key);
     return 0;
 }
+
+int key_pick_active(struct cli_ctx *ctx, const char *app_id, const char *wanted, char *key_out,
+                    size_t key_cap)
+{
+    const char *params[] = {app_id, wanted};
+    PGresult *res = db_run(ctx->db,
+                           "SELECT key FROM app_keys WHERE app_id = $1 AND status = 'active'"
+                           " AND ($2::text IS NULL OR key = $2)"
+                           " ORDER BY created_at DESC, key LIMIT 1",
+                           2, params);
+    if (!res) return CLI_FAIL;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        if (wanted) return cli_fail("%s is not an active key of app %s", wanted, app_id);
+        return cli_fail("app %s has no active key (create one with: rtadmin key create %s)", app_id,
+                        app_id);
+    }
+    snprintf(key_out, key_cap, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}

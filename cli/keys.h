@@ -19,6 +19,12 @@ int key_insert(struct cli_ctx *ctx, const char *app_id, const char *label, char 
 int key_open_secret(struct cli_ctx *ctx, const char *key, char *app_id_out, size_t app_id_cap,
                     char secret_out[RT_SECRET_MAX + 1]);
 
+/* The app's newest active key, or `wanted` when given (it must be an active key of the app),
+ * copied into key_out. Returns 0, or CLI_FAIL after printing how to fix it (e.g. the app has
+ * only revoked keys). */
+int key_pick_active(struct cli_ctx *ctx, const char *app_id, const char *wanted, char *key_out,
+                    size_t key_cap);
+
 /* Checks a --label value; returns 0 or CLI_USAGE after printing. */
 int key_label_check(const struct cli_ctx *ctx, const char *label);
 

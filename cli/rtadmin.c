@@ -1,4 +1,5 @@
 /* rtadmin: the operator CLI of Realtime. main(), command dispatch, help and error output. */
+#include <curl/curl.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -283,6 +284,8 @@ int main(int argc, char **argv)
     struct cli_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     if (sodium_init() < 0) return cli_fail("libsodium failed to initialise");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return cli_fail("libcurl failed to initialise");
 
     bool *used = calloc((size_t)argc + 1, sizeof *used);
     if (!used) return cli_fail("out of memory");
@@ -301,5 +304,6 @@ int main(int argc, char **argv)
     free(used);
     if (ctx.db) PQfinish(ctx.db);
     sodium_memzero(ctx.master_key, sizeof ctx.master_key);
+    curl_global_cleanup();
     return rc;
 }
