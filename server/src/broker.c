@@ -4,7 +4,9 @@
 #include <utlist.h>
 
 #include "app.h"
+#include "cache.h"
 #include "channel.h"
+#include "cluster.h"
 #include "conn.h"
 #include "user.h"
 
@@ -34,4 +36,13 @@ void rt_broker_publish(struct rt_app *app, const char *channel, struct rt_frame 
                        const char *except_socket_id)
 {
     rt_broker_deliver_local(app, channel, f, except_socket_id);
+    rt_cluster_publish(app, channel, f, except_socket_id, false);
+}
+
+void rt_broker_publish_cached(struct rt_app *app, const char *channel, const char *event,
+                              const char *data, struct rt_frame *f, const char *except_socket_id)
+{
+    rt_cache_put(app, channel, event, data, f);
+    rt_broker_deliver_local(app, channel, f, except_socket_id);
+    rt_cluster_publish(app, channel, f, except_socket_id, true);
 }

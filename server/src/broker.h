@@ -14,6 +14,11 @@ struct rt_app;
 void rt_broker_publish(struct rt_app *app, const char *channel, struct rt_frame *f,
                        const char *except_socket_id);
 
+/* rt_broker_publish for an HTTP-API event on a cache channel: every node also stores it as
+ * the channel's last event. */
+void rt_broker_publish_cached(struct rt_app *app, const char *channel, const char *event,
+                              const char *data, struct rt_frame *f, const char *except_socket_id);
+
 /* Local half of a publish: what a node does when an event for channel arrives. Returns the
  * number of sockets the frame was queued to. */
 size_t rt_broker_deliver_local(struct rt_app *app, const char *channel, struct rt_frame *f,

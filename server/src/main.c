@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "cache.h"
+#include "cluster.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -157,6 +158,11 @@ int main(int argc, char **argv)
     uv_timer_start(&sweep_timer, on_sweep, 60000, 60000);
     uv_timer_init(&loop, &drain_timer);
     rt_store_start(&loop, rt_srv.cfg.database_url);
+    if (rt_srv.cfg.redis_url &&
+        rt_cluster_start(&loop, rt_srv.cfg.redis_url, err, sizeof err) != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
+        return 2;
+    }
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
      * loop), then run the loop until nothing is left. */
     rt_store_stop();
     rt_webhooks_stop();
+    rt_cluster_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sweep_timer, NULL);

@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "cache.h"
 #include "channel.h"
+#include "cluster.h"
 #include "conn.h"
 #include "metrics.h"
 #include "rt_channel_name.h"
@@ -199,8 +200,9 @@ static void publish_event(struct rt_app *app, struct event_req *ev)
         if (!f)
             continue;
         if (rt_channel_kind_of(rt_str_c(ev->channels[i])).cache)
-            rt_cache_put(app, ev->channels[i], ev->name, ev->data, f);
-        rt_broker_publish(app, ev->channels[i], f, ev->socket_id);
+            rt_broker_publish_cached(app, ev->channels[i], ev->name, ev->data, f, ev->socket_id);
+        else
+            rt_broker_publish(app, ev->channels[i], f, ev->socket_id);
         rt_frame_unref(f);
     }
 }
@@ -428,6 +430,7 @@ static void handle_terminate(struct rt_app *app, const char *user_id,
         DL_FOREACH2(u->conns, c, user_next)
         rt_conn_fail(c, 4009, "You got disconnected by the app");
     }
+    rt_cluster_terminate_user(app, user_id);
     respond_json(out, 200, json_object());
 }
 
@@ -483,8 +486,12 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
     memset(out, 0, sizeof *out);
     if (strcmp(path, "/health") == 0 || strcmp(path, "/ready") == 0) {
         respond_json(out, 200,
-                     json_pack("{s:s,s:b,s:b,s:I,s:I}", "status", "ok", "database",
-                               rt_srv.db_connected, "draining", rt_srv.draining, "connections",
+                     json_pack("{s:s,s:b,s:s,s:b,s:I,s:I}", "status", "ok", "database",
+                               rt_srv.db_connected, "redis",
+                               !rt_srv.cfg.redis_url       ? "standalone"
+                               : rt_cluster_connected()    ? "connected"
+                                                           : "disconnected",
+                               "draining", rt_srv.draining, "connections",
                                (json_int_t)rt_conn_total(), "apps", (json_int_t)rt_apps_count()));
         if (strcmp(path, "/ready") == 0 && rt_srv.draining)
             out->status = 503;
