@@ -16,14 +16,19 @@ static const struct cli_opt label_opts[] = {
 };
 
 /* Prints a freshly created key with its secret; the only moment the secret is shown without
- * key show-secret. revoked may be NULL. */
+ * key show-secret. revoked (the keys a rotation revoked, with or without disconnecting them)
+ * may be NULL. */
 static void print_new_key(const struct cli_ctx *ctx, const char *app_id, const char *key,
-                          const char *secret, const char *label, json_t *revoked)
+                          const char *secret, const char *label, json_t *revoked,
+                          bool disconnect)
 {
     if (ctx->json) {
         json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "app_id", app_id, "key", key, "secret",
                                 secret, "label", label);
-        if (revoked) json_object_set(out, "revoked", revoked);
+        if (revoked) {
+            json_object_set(out, "revoked", revoked);
+            json_object_set_new(out, "disconnect", json_boolean(disconnect));
+        }
         out_json(out);
         json_decref(out);
         return;
@@ -31,7 +36,9 @@ static void print_new_key(const struct cli_ctx *ctx, const char *app_id, const c
     printf("Created key for app %s\n  key     %s\n  secret  %s\n", app_id, key, secret);
     size_t i;
     json_t *k;
-    json_array_foreach(revoked, i, k) printf("Revoked key %s\n", json_string_value(k));
+    json_array_foreach(revoked, i, k)
+        printf("Revoked key %s%s\n", json_string_value(k),
+               disconnect ? "; servers close its live connections" : "");
 }
 
 static int key_create(struct cli_ctx *ctx)
@@ -54,7 +61,7 @@ static int key_create(struct cli_ctx *ctx)
         db_rollback(ctx->db);
         return rc;
     }
-    print_new_key(ctx, app_id, key, secret, label, NULL);
+    print_new_key(ctx, app_id, key, secret, label, NULL, false);
     sodium_memzero(secret, sizeof secret);
     return CLI_OK;
 }
@@ -123,10 +130,20 @@ static long active_key_count(struct cli_ctx *ctx, const char *app_id)
     return n;
 }
 
+/* Audit details of a revocation; "disconnect" appears only when it was asked for. */
+static json_t *revoke_details(const char *key, bool disconnect)
+{
+    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status",
+                                "active", "after", "status", "revoked");
+    if (disconnect) json_object_set_new(details, "disconnect", json_true());
+    return details;
+}
+
 static int key_revoke(struct cli_ctx *ctx)
 {
     const char *key = cli_arg(ctx, 0);
-    const char *params[] = {key};
+    bool disconnect = cli_args_has(&ctx->args, "disconnect");
+    const char *params[] = {key, disconnect ? "true" : "false"};
     char app_id[32];
     if (db_begin(ctx->db) != 0) return CLI_FAIL;
     PGresult *res =
@@ -144,23 +161,27 @@ static int key_revoke(struct cli_ctx *ctx)
         db_rollback(ctx->db);
         return cli_fail("key %s is already revoked", key);
     }
-    res =
-        db_run(ctx->db, "UPDATE app_keys SET status = 'revoked', revoked_at = now() WHERE key = $1",
-               1, params);
+    /* One statement, so the NOTIFY servers get already carries the disconnect request. */
+    res = db_run(ctx->db,
+                 "UPDATE app_keys SET status = 'revoked', revoked_at = now(),"
+                 " disconnect_on_revoke = $2::boolean WHERE key = $1",
+                 2, params);
     if (!res) goto fail;
     PQclear(res);
-    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status", "active",
-                                "after", "status", "revoked");
+    json_t *details = revoke_details(key, disconnect);
     int rc = audit_record(ctx, "key.revoke", app_id, details);
     json_decref(details);
     long left = rc == 0 ? active_key_count(ctx, app_id) : -1;
     if (left < 0 || db_commit(ctx->db) != 0) goto fail;
 
     if (ctx->json) {
-        json_t *out = json_pack("{s:s, s:s, s:s, s:I}", "key", key, "app_id", app_id, "status",
-                                "revoked", "active_keys", (json_int_t)left);
+        json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:b}", "key", key, "app_id", app_id,
+                                "status", "revoked", "active_keys", (json_int_t)left,
+                                "disconnect", disconnect);
         out_json(out);
         json_decref(out);
+    } else if (disconnect) {
+        printf("Revoked key %s of app %s; servers close its live connections\n", key, app_id);
     } else {
         printf("Revoked key %s of app %s\n", key, app_id);
     }
@@ -175,11 +196,19 @@ fail:
     return CLI_FAIL;
 }
 
+static const struct cli_opt revoke_opts[] = {
+    {"disconnect", NULL, "also close the live connections opened with the key (code 4001)"},
+    {NULL, NULL, NULL},
+};
+
 const struct cli_command cmd_key_revoke = {
     .group = "key",
     .name = "revoke",
-    .usage = "KEY",
+    .usage = "KEY [--disconnect]",
     .summary = "Revoke a key: servers stop accepting it at once",
+    .details = "Connections already open with the key stay up unless --disconnect is given;\n"
+               "then servers close them with 4001 \"Application key revoked\" within a second.",
+    .opts = revoke_opts,
     .min_args = 1,
     .max_args = 1,
     .needs = CLI_NEEDS_DB,
@@ -191,9 +220,15 @@ static int key_rotate(struct cli_ctx *ctx)
     const char *app_id = cli_arg(ctx, 0);
     const char *label = cli_args_get(&ctx->args, "label");
     bool revoke_old = cli_args_has(&ctx->args, "revoke-old");
+    bool disconnect = cli_args_has(&ctx->args, "disconnect");
     char key[2 * KEY_HEX_BYTES + 1], secret[2 * SECRET_HEX_BYTES + 1] = "";
     json_t *revoked = json_array();
     if (!label) label = "";
+    if (disconnect && !revoke_old) {
+        json_decref(revoked);
+        return cli_usage(ctx, "--disconnect needs --revoke-old (only revoked keys are "
+                              "disconnected)");
+    }
     if (key_label_check(ctx, label) != 0) {
         json_decref(revoked);
         return CLI_USAGE;
@@ -207,22 +242,24 @@ static int key_rotate(struct cli_ctx *ctx)
     }
     if (key_insert(ctx, app_id, label, key, secret) != 0) goto fail;
     if (revoke_old) {
-        const char *params[] = {app_id, key};
+        const char *params[] = {app_id, key, disconnect ? "true" : "false"};
         PGresult *res = db_run(ctx->db,
-                               "UPDATE app_keys SET status = 'revoked', revoked_at = now()"
+                               "UPDATE app_keys SET status = 'revoked', revoked_at = now(),"
+                               " disconnect_on_revoke = $3::boolean"
                                " WHERE app_id = $1 AND status = 'active' AND key <> $2"
                                " RETURNING key",
-                               2, params);
+                               3, params);
         if (!res) goto fail;
         for (int i = 0; i < PQntuples(res); i++)
             json_array_append_new(revoked, json_string(PQgetvalue(res, i, 0)));
         PQclear(res);
     }
     json_t *details = json_pack("{s:s, s:s, s:O}", "key", key, "label", label, "revoked", revoked);
+    if (disconnect) json_object_set_new(details, "disconnect", json_true());
     rc = audit_record(ctx, "key.rotate", app_id, details);
     json_decref(details);
     if (rc != 0 || db_commit(ctx->db) != 0) goto fail;
-    print_new_key(ctx, app_id, key, secret, label, revoked);
+    print_new_key(ctx, app_id, key, secret, label, revoked, disconnect);
     if (!revoke_old && !ctx->json)
         printf("Old keys stay active; revoke them when clients have moved: "
                "rtadmin key revoke KEY\n");
@@ -239,13 +276,14 @@ fail:
 static const struct cli_opt rotate_opts[] = {
     {"label", "LABEL", "label of the new key"},
     {"revoke-old", NULL, "revoke every previously active key of the app in the same step"},
+    {"disconnect", NULL, "with --revoke-old: also close the old keys' live connections (4001)"},
     {NULL, NULL, NULL},
 };
 
 const struct cli_command cmd_key_rotate = {
     .group = "key",
     .name = "rotate",
-    .usage = "APP [--label LABEL] [--revoke-old]",
+    .usage = "APP [--label LABEL] [--revoke-old [--disconnect]]",
     .summary = "Create a new key for an app, optionally revoking the old ones",
     .opts = rotate_opts,
     .min_args = 1,

@@ -38,6 +38,8 @@ static const struct cli_command *const commands[] = {
     &cmd_webhook_remove,
     &cmd_audit,
     &cmd_trigger,
+    &cmd_stats,
+    &cmd_channels,
     NULL,
 };
 
@@ -103,7 +105,8 @@ static void print_main_help(FILE *out)
 {
     fputs("Usage: rtadmin [--database-url URL] COMMAND [ARGS] [--json]\n"
           "\n"
-          "Operator CLI of Realtime: schema migrations, apps, keys, webhooks, audit log.\n"
+          "Operator CLI of Realtime: schema migrations, apps, keys, webhooks, audit log, and live\n"
+          "numbers from running servers.\n"
           "\n"
           "Commands:\n",
           out);

@@ -73,7 +73,7 @@ test('key_revoke_of_the_last_active_key_warns', () => {
   const { run } = freshDatabase();
   const app = ok(run(['app', 'create', '--name', 'chat', '--json'])).json();
   const r = ok(run(['key', 'revoke', app.key, '--json']));
-  assert.deepEqual(r.json(), { key: app.key, app_id: app.id, status: 'revoked', active_keys: 0 });
+  assert.deepEqual(r.json(), { key: app.key, app_id: app.id, status: 'revoked', active_keys: 0, disconnect: false });
   assert.equal(r.stderr, `rtadmin: warning: app ${app.id} has no active key left; clients cannot connect until you run: rtadmin key create ${app.id}\n`);
 });
 
@@ -81,7 +81,8 @@ test('key_rotate_adds_a_key_and_keeps_old_ones_active', () => {
   const { url, run } = freshDatabase();
   const app = ok(run(['app', 'create', '--name', 'chat', '--json'])).json();
   const rotated = ok(run(['key', 'rotate', app.id, '--label', 'v2', '--json'])).json();
-  assert.deepEqual(Object.keys(rotated), ['app_id', 'key', 'secret', 'label', 'revoked']);
+  assert.deepEqual(Object.keys(rotated), ['app_id', 'key', 'secret', 'label', 'revoked', 'disconnect']);
+  assert.equal(rotated.disconnect, false);
   assert.deepEqual(rotated.revoked, []);
   assert.equal(psql(url, "SELECT count(*) FROM app_keys WHERE status = 'active'"), '2');
   assert.equal(ok(run(['key', 'show-secret', rotated.key])).stdout, `${rotated.secret}\n`);
