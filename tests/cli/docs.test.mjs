@@ -16,7 +16,8 @@ test('docs_have_examples_for_every_command', () => {
   const all = blocks.join('\n');
   for (const cmd of ['migrate', 'app create', 'app list', 'app show', 'app update', 'app enable',
     'app disable', 'app delete', 'key create', 'key list', 'key revoke', 'key rotate',
-    'key show-secret', 'webhook add', 'webhook list', 'webhook remove', 'audit', 'trigger']) {
+    'key show-secret', 'webhook add', 'webhook list', 'webhook remove', 'audit', 'trigger', 'stats',
+    'channels']) {
     assert.match(all, new RegExp(`^rtadmin ${cmd}\\b|\\$\\(rtadmin ${cmd}\\b`, 'm'), cmd);
   }
 });
@@ -24,10 +25,22 @@ test('docs_have_examples_for_every_command', () => {
 test('every_documented_sh_example_runs_successfully', async () => {
   const url = createEmptyDatabase();
   const requests = [];
+  // Stands in for rtserver: Prometheus text at /metrics, a channel list, {} for events.
   const server = http.createServer((req, res) => {
     requests.push(req.url);
     req.resume();
-    req.on('end', () => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{}'); });
+    req.on('end', () => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+        res.end('# TYPE rt_connections gauge\nrt_connections 1\nrt_app_connections{app="1234567"} 1\n');
+      } else if (req.url.startsWith('/apps/1234567/channels')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(req.url.includes('info=user_count') ? '{"channels":{"presence-room":{"user_count":2}}}' : '{"channels":{"my-channel":{}}}');
+      } else {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      }
+    });
   });
   const port = await freePort();
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
@@ -50,7 +63,8 @@ test('every_documented_sh_example_runs_successfully', async () => {
     await new Promise((r) => server.close(r));
   }
   // What the examples did, end to end.
-  assert.deepEqual(requests.map((u) => u.split('?')[0]), ['/apps/1234567/events', '/apps/1234567/events']);
+  assert.deepEqual(requests.map((u) => u.split('?')[0]), ['/apps/1234567/events', '/apps/1234567/events',
+    '/metrics', '/metrics', '/metrics', '/apps/1234567/channels', '/apps/1234567/channels']);
   assert.deepEqual(rows(url, 'SELECT id, name, client_events, max_connections FROM apps ORDER BY name'), [
     { id: '1234567', name: 'Chat (prod)', client_events: false, max_connections: 500 },
     ...rows(url, "SELECT id, name, client_events, max_connections FROM apps WHERE name = 'Dashboard'"),
