@@ -19,8 +19,7 @@ static const struct cli_opt label_opts[] = {
  * key show-secret. revoked (the keys a rotation revoked, with or without disconnecting them)
  * may be NULL. */
 static void print_new_key(const struct cli_ctx *ctx, const char *app_id, const char *key,
-                          const char *secret, const char *label, json_t *revoked,
-                          bool disconnect)
+                          const char *secret, const char *label, json_t *revoked, bool disconnect)
 {
     if (ctx->json) {
         json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "app_id", app_id, "key", key, "secret",
@@ -133,8 +132,8 @@ static long active_key_count(struct cli_ctx *ctx, const char *app_id)
 /* Audit details of a revocation; "disconnect" appears only when it was asked for. */
 static json_t *revoke_details(const char *key, bool disconnect)
 {
-    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status",
-                                "active", "after", "status", "revoked");
+    json_t *details = json_pack("{s:s, s:{s:s}, s:{s:s}}", "key", key, "before", "status", "active",
+                                "after", "status", "revoked");
     if (disconnect) json_object_set_new(details, "disconnect", json_true());
     return details;
 }
@@ -175,9 +174,9 @@ static int key_revoke(struct cli_ctx *ctx)
     if (left < 0 || db_commit(ctx->db) != 0) goto fail;
 
     if (ctx->json) {
-        json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:b}", "key", key, "app_id", app_id,
-                                "status", "revoked", "active_keys", (json_int_t)left,
-                                "disconnect", disconnect);
+        json_t *out =
+            json_pack("{s:s, s:s, s:s, s:I, s:b}", "key", key, "app_id", app_id, "status",
+                      "revoked", "active_keys", (json_int_t)left, "disconnect", disconnect);
         out_json(out);
         json_decref(out);
     } else if (disconnect) {

@@ -81,8 +81,7 @@ static int scrape(const char *server, json_t *apps_by_id, json_t *node)
         rc = cli_fail("server %s answered HTTP %ld to GET /metrics: %s", server, r.status,
                       http_body_line(&r));
     else if (!metrics_text_parse(r.body ? r.body : "", tally_sample, &t))
-        rc = cli_fail("%s/metrics has no rt_connections gauge; is %s an rtserver?", server,
-                      server);
+        rc = cli_fail("%s/metrics has no rt_connections gauge; is %s an rtserver?", server, server);
     http_response_free(&r);
     return rc;
 }

@@ -7,13 +7,13 @@
 #include "http.h"
 
 struct rest_call {
-    const char *server;      /* base URL without trailing '/' */
-    const char *app_id;      /* must exist */
-    const char *key;         /* sign with this active key; NULL = the app's newest active key */
-    const char *method;      /* "GET", "POST" */
-    const char *path;        /* e.g. "/apps/1234567/channels" */
-    const char *query;       /* extra "k=v&k=v" with values that need no escaping, or NULL */
-    const char *body;        /* JSON body, or NULL */
+    const char *server; /* base URL without trailing '/' */
+    const char *app_id; /* must exist */
+    const char *key;    /* sign with this active key; NULL = the app's newest active key */
+    const char *method; /* "GET", "POST" */
+    const char *path;   /* e.g. "/apps/1234567/channels" */
+    const char *query;  /* extra "k=v&k=v" with values that need no escaping, or NULL */
+    const char *body;   /* JSON body, or NULL */
     long timeout_seconds;
 };
 

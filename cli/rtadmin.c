@@ -19,6 +19,8 @@ static const struct cli_opt global_opts[] = {
     {NULL, NULL, NULL},
 };
 
+/* One per line, in `rtadmin --help` order. */
+/* clang-format off */
 static const struct cli_command *const commands[] = {
     &cmd_migrate,
     &cmd_app_create,
@@ -42,6 +44,7 @@ static const struct cli_command *const commands[] = {
     &cmd_channels,
     NULL,
 };
+/* clang-format on */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Errors                                                                                     */
