@@ -26,6 +26,7 @@ static const char usage[] =
     "  --send-queue-max N     RT_SEND_QUEUE_MAX   frames queued per slow client (default 1024)\n"
     "  --node-id N            RT_NODE_ID          numeric node id in socket ids (default random)\n"
     "  --log-level L          RT_LOG_LEVEL        debug|info|warn|error (default info)\n"
+    "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
     "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
     "  --help\n";
@@ -70,6 +71,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->host = env_or("RT_HOST", "127.0.0.1");
     cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
+    cfg->trust_proxy = strcmp(env_or("RT_TRUST_PROXY", "0"), "1") == 0;
 
     static const struct option opts[] = {
         {"database-url", required_argument, 0, 'd'}, {"redis-url", required_argument, 0, 'r'},

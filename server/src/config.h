@@ -20,7 +20,8 @@ struct rt_config {
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
-    int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
+    int db_wait_seconds;
+    int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting writes one line

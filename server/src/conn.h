@@ -31,7 +31,7 @@ struct rt_conn {
     bool close_sent; /* our close frame is written; waiting for the peer's */
     bool counted;   /* counted in app->conn_count and the socket-id index */
     int close_code;
-    char close_reason[64];
+    char close_reason[124]; /* RFC 6455 allows 123 bytes of reason */
     /* bounded ring of frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
     struct rt_frame **queue;
     uint32_t q_head, q_len, q_cap;

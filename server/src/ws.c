@@ -2,6 +2,7 @@
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app.h"
 #include "conn.h"
@@ -34,6 +35,21 @@ static bool origin_allowed(const struct rt_app_config *cfg, const char *origin)
         }
     }
     return false;
+}
+
+/* True when the client connected over TLS: directly, or (RT_TRUST_PROXY=1) through a proxy
+ * that terminated TLS and said so with X-Forwarded-Proto: https. */
+static bool came_over_tls(struct lws *wsi)
+{
+    if (lws_is_ssl(wsi))
+        return true;
+    if (!rt_srv.cfg.trust_proxy)
+        return false;
+    char proto[16];
+    static const char name[] = "x-forwarded-proto:";
+    if (lws_hdr_custom_copy(wsi, proto, sizeof proto, name, sizeof name - 1) <= 0)
+        return false;
+    return strcasecmp(proto, "https") == 0 || strcasecmp(proto, "wss") == 0;
 }
 
 /* Validates the `protocol` query parameter: missing is accepted as 7 (every surveyed server
@@ -92,7 +108,7 @@ static void on_established(struct lws *wsi, struct rt_conn *c)
         rt_conn_fail(c, 4003, "Application disabled");
         return;
     }
-    if (app->cfg->require_tls && !lws_is_ssl(wsi)) {
+    if (app->cfg->require_tls && !came_over_tls(wsi)) {
         rt_conn_fail(c, 4000, "Application only accepts SSL connections, reconnect using wss://");
         return;
     }
