@@ -131,16 +131,8 @@ nomem:
 
 static void send_member_removed(struct rt_channel *ch, const char *user_id)
 {
-    json_t *data = json_pack("{s:s}", "user_id", user_id);
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (!text)
-        return;
-    size_t len;
-    char *frame =
-        rt_encode_event("pusher_internal:member_removed", ch->name, rt_str_c(text), NULL, &len);
-    struct rt_frame *f = rt_frame_from_text(frame, len);
-    free(text);
+    struct rt_frame *f = rt_frame_json_event("pusher_internal:member_removed", ch->name,
+                                             json_pack("{s:s}", "user_id", user_id));
     if (f) {
         rt_channel_deliver(ch, f, NULL);
         rt_frame_unref(f);

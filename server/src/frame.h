@@ -28,4 +28,11 @@ static inline struct rt_frame *rt_frame_ref(struct rt_frame *f)
 
 void rt_frame_unref(struct rt_frame *f);
 
+struct json_t;
+
+/* Frame {"event":E,"channel":C,"data":"<JSON text of data>"}: the double encoding that
+ * pusher:* and pusher_internal:* events use (PROTOCOL.md §2.1). Steals the reference to data
+ * (which may be NULL after a failed json_pack). channel may be NULL. NULL on failure. */
+struct rt_frame *rt_frame_json_event(const char *event, const char *channel, struct json_t *data);
+
 #endif

@@ -68,17 +68,9 @@ static void send_member_added(struct rt_channel *ch, struct rt_conn *joiner, con
                               const char *user_info)
 {
     json_t *info = user_info ? json_loads(user_info, 0, NULL) : NULL;
-    json_t *data = json_pack("{s:s,s:o}", "user_id", user_id, "user_info",
-                             info ? info : json_null());
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (!text)
-        return;
-    size_t len;
-    char *frame =
-        rt_encode_event("pusher_internal:member_added", ch->name, rt_str_c(text), NULL, &len);
-    struct rt_frame *f = rt_frame_from_text(frame, len);
-    free(text);
+    struct rt_frame *f = rt_frame_json_event(
+        "pusher_internal:member_added", ch->name,
+        json_pack("{s:s,s:o}", "user_id", user_id, "user_info", info ? info : json_null()));
     if (f) {
         rt_channel_deliver(ch, f, joiner);
         rt_frame_unref(f);

@@ -51,18 +51,11 @@ int rt_user_detach(struct rt_conn *c)
     return 1;
 }
 
-static void send_watchlist_events(struct rt_conn *c, json_t *events)
+/* pusher_internal:watchlist_events carrying events (borrowed). */
+static struct rt_frame *watchlist_frame(json_t *events)
 {
-    json_t *data = json_pack("{s:O}", "events", events);
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (!text)
-        return;
-    size_t len;
-    char *frame =
-        rt_encode_event("pusher_internal:watchlist_events", NULL, rt_str_c(text), NULL, &len);
-    free(text);
-    rt_conn_send_text(c, frame, len);
+    return rt_frame_json_event("pusher_internal:watchlist_events", NULL,
+                               json_pack("{s:O}", "events", events));
 }
 
 /* Linear in the app's signed-in sockets times their watchlists (<= 100 each); fine for the
@@ -71,7 +64,9 @@ static void send_watchlist_events(struct rt_conn *c, json_t *events)
 void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char *event_name)
 {
     json_t *events = json_pack("[{s:s,s:[s]}]", "name", event_name, "user_ids", user_id);
-    if (!events)
+    struct rt_frame *f = events ? watchlist_frame(events) : NULL;
+    json_decref(events);
+    if (!f)
         return;
     struct rt_user *u, *utmp;
     HASH_ITER(hh, app->users, u, utmp)
@@ -81,13 +76,13 @@ void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char
         {
             for (size_t i = 0; i < c->watchlist_len; i++) {
                 if (strcmp(c->watchlist[i], user_id) == 0) {
-                    send_watchlist_events(c, events);
+                    rt_conn_send(c, f);
                     break;
                 }
             }
         }
     }
-    json_decref(events);
+    rt_frame_unref(f);
 }
 
 void rt_user_send_watchlist_state(struct rt_conn *c)
@@ -104,7 +99,11 @@ void rt_user_send_watchlist_state(struct rt_conn *c)
     if (json_array_size(offline))
         json_array_append_new(events,
                               json_pack("{s:s,s:O}", "name", "offline", "user_ids", offline));
-    send_watchlist_events(c, events);
+    struct rt_frame *f = watchlist_frame(events);
+    if (f) {
+        rt_conn_send(c, f);
+        rt_frame_unref(f);
+    }
     json_decref(online);
     json_decref(offline);
     json_decref(events);
