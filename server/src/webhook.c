@@ -299,8 +299,10 @@ static bool wants(const struct rt_webhook *w, const char *name)
 static void emit(struct rt_app *app, json_t *event, uint64_t time_ms)
 {
     const struct rt_app_config *cfg = app->cfg;
-    const char *name = json_string_value(json_object_get(event, "name"));
-    if (!wh.started || cfg->n_webhooks == 0 || cfg->n_keys == 0 || !name) {
+    /* A copy: the event (and the string inside it) is freed with root below. */
+    char name[32];
+    snprintf(name, sizeof name, "%s", json_string_value(json_object_get(event, "name")) ?: "");
+    if (!wh.started || cfg->n_webhooks == 0 || cfg->n_keys == 0 || !name[0]) {
         json_decref(event);
         return;
     }
