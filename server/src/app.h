@@ -29,6 +29,7 @@ struct rt_app_config {
     char id[RT_APP_ID_MAX + 1];
     char *name;
     bool enabled, client_events, user_auth, subscription_count, require_tls;
+    bool authorized_connections; /* sign in or join a private channel within 30 s, or 4009 */
     char **allowed_origins;
     size_t n_allowed_origins;
     int max_connections;

@@ -26,6 +26,7 @@ static const char usage[] =
     "  --send-queue-max N     RT_SEND_QUEUE_MAX   frames queued per slow client (default 1024)\n"
     "  --node-id N            RT_NODE_ID          numeric node id in socket ids (default random)\n"
     "  --log-level L          RT_LOG_LEVEL        debug|info|warn|error (default info)\n"
+    "  (env only)             RT_AUTHORIZE_TIMEOUT seconds to authorize (authorized-connections apps, 30)\n"
     "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
     "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
@@ -64,6 +65,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *body = env_or("RT_MAX_HTTP_BODY_KB", "1024");
     const char *node = env_or("RT_NODE_ID", NULL);
     const char *db_wait = env_or("RT_DB_WAIT", "30");
+    const char *authorize = env_or("RT_AUTHORIZE_TIMEOUT", "30");
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -129,7 +131,9 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
                   err_cap) ||
         parse_int("RT_SEND_QUEUE_MAX", queue, 1, 1000000, &cfg->send_queue_max, err, err_cap) ||
         parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap) ||
-        parse_int("RT_DB_WAIT", db_wait, 0, 3600, &cfg->db_wait_seconds, err, err_cap))
+        parse_int("RT_DB_WAIT", db_wait, 0, 3600, &cfg->db_wait_seconds, err, err_cap) ||
+        parse_int("RT_AUTHORIZE_TIMEOUT", authorize, 1, 3600, &cfg->authorize_timeout, err,
+                  err_cap))
         return -1;
     if (node) {
         int id;

@@ -21,6 +21,7 @@ struct rt_config {
     uint32_t node_id;           /* RT_NODE_ID, default random */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
     int db_wait_seconds;
+    int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
     int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
 };
 

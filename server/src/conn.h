@@ -26,6 +26,8 @@ struct rt_conn {
     char key[65];
     uint64_t last_rx_ms;
     bool ping_sent; /* a ping went out and nothing has come back yet */
+    bool authorized; /* signed in or subscribed to a private/presence channel */
+    uint64_t authorize_by_ms; /* authorized-connections apps: deadline, 0 = none */
     bool want_ping; /* write a protocol ping at the next writeable callback */
     bool closing;   /* no more frames accepted; close after the queue drains */
     bool close_sent; /* our close frame is written; waiting for the peer's */

@@ -69,6 +69,7 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
     s.watchlist = NULL;
     s.watchlist_len = 0;
 
+    c->authorized = true;
     json_t *data = json_pack("{s:s%}", "user_data", user_data, ud_len);
     size_t len;
     char *text = rt_encode_event_json("pusher:signin_success", NULL, data, NULL, &len);

@@ -189,6 +189,8 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         sub_error(c, channel, "ServerError", "Out of memory", 500);
     } else {
         send_succeeded(c, ch);
+        if (rt_channel_needs_auth(kind.type))
+            c->authorized = true;
         if (kind.type == RT_CHANNEL_PRESENCE && first)
             send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)

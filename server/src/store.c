@@ -77,6 +77,7 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     cfg->user_auth = get_bool(a, "user_auth", false);
     cfg->subscription_count = get_bool(a, "subscription_count", false);
     cfg->require_tls = get_bool(a, "require_tls", false);
+    cfg->authorized_connections = get_bool(a, "authorized_connections", false);
     cfg->allowed_origins = get_strv(json_object_get(a, "allowed_origins"), &cfg->n_allowed_origins);
     cfg->max_connections = get_int(a, "max_connections", 10000);
     cfg->max_payload_bytes = get_int(a, "max_payload_kb", 10) * 1024;

@@ -141,7 +141,15 @@ static void on_established(struct lws *wsi, struct rt_conn *c)
              ++rt_srv.socket_counter, 1 + (unsigned)(random() % 999999999));
     rt_conn_attach(c, app);
     send_established(c);
-    lws_set_timer_usecs(wsi, rt_srv.cfg.activity_timeout * SECOND_US);
+    lws_usec_t first_timer = rt_srv.cfg.activity_timeout * SECOND_US;
+    if (app->cfg->authorized_connections) {
+        /* One lws timer per socket: it fires at the earlier deadline and on_timer sorts out
+         * which one it was. */
+        c->authorize_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.authorize_timeout * 1000u;
+        if (rt_srv.cfg.authorize_timeout * SECOND_US < first_timer)
+            first_timer = rt_srv.cfg.authorize_timeout * SECOND_US;
+    }
+    lws_set_timer_usecs(wsi, first_timer);
 }
 
 static void dispatch(struct rt_conn *c, const char *buf, size_t len)
@@ -277,6 +285,10 @@ static void on_timer(struct lws *wsi, struct rt_conn *c)
 {
     if (c->closing)
         return;
+    if (c->authorize_by_ms && !c->authorized && rt_now_ms() >= c->authorize_by_ms) {
+        rt_conn_fail(c, 4009, "Connection not authorized within timeout");
+        return;
+    }
     uint64_t idle = rt_now_ms() - c->last_rx_ms;
     uint64_t timeout = (uint64_t)rt_srv.cfg.activity_timeout * 1000u;
     if (c->ping_sent) {
@@ -284,7 +296,10 @@ static void on_timer(struct lws *wsi, struct rt_conn *c)
         return;
     }
     if (idle < timeout) {
-        lws_set_timer_usecs(wsi, (lws_usec_t)(timeout - idle) * 1000);
+        uint64_t next = timeout - idle;
+        if (c->authorize_by_ms && !c->authorized && c->authorize_by_ms - rt_now_ms() < next)
+            next = c->authorize_by_ms - rt_now_ms();
+        lws_set_timer_usecs(wsi, (lws_usec_t)next * 1000);
         return;
     }
     c->ping_sent = true;
