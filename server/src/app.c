@@ -158,6 +158,7 @@ void rt_apps_remove(const char *id)
      * stays until its connections are closed (they point at it), then rt_apps_free_all or a
      * later put reuses it. */
     app->cfg->enabled = false;
+    sodium_memzero(app->cfg->keys, app->cfg->n_keys * sizeof *app->cfg->keys);
     app->cfg->n_keys = 0;
 }
 
