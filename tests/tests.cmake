@@ -51,12 +51,12 @@ foreach(src ${RT_NODE_TESTS})
   get_filename_component(dir ${src} DIRECTORY)
   get_filename_component(kind ${dir} NAME)
   get_filename_component(name ${src} NAME_WE)
-  add_test(NAME ${kind}.${name} COMMAND node --test --test-reporter=spec ${src})
+  add_test(NAME ${kind}.${name} COMMAND node --test --test-force-exit --test-reporter=spec ${src})
   set_tests_properties(${kind}.${name} PROPERTIES LABELS ${kind} ENVIRONMENT "${RT_TEST_ENV}"
                        TIMEOUT 300)
   # The same integration suite against the ASan+UBSan build of rtserver/rtadmin.
   if(RT_ASAN_BUILD_DIR AND kind STREQUAL "integration")
-    add_test(NAME asan.${kind}.${name} COMMAND node --test --test-reporter=spec ${src})
+    add_test(NAME asan.${kind}.${name} COMMAND node --test --test-force-exit --test-reporter=spec ${src})
     set_tests_properties(asan.${kind}.${name} PROPERTIES LABELS asan TIMEOUT 600
       ENVIRONMENT "RT_BUILD_DIR=${RT_ASAN_BUILD_DIR};RT_SOURCE_DIR=${CMAKE_SOURCE_DIR};RT_SANITIZED=1")
   endif()
@@ -66,7 +66,7 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-js/tests)
   file(GLOB RT_SDKJS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/sdk-js/tests/*.test.mjs)
   foreach(src ${RT_SDKJS_TESTS})
     get_filename_component(name ${src} NAME_WE)
-    add_test(NAME sdk-js.${name} COMMAND node --test --test-reporter=spec ${src})
+    add_test(NAME sdk-js.${name} COMMAND node --test --test-force-exit --test-reporter=spec ${src})
     set_tests_properties(sdk-js.${name} PROPERTIES LABELS sdk-js ENVIRONMENT "${RT_TEST_ENV}"
                          TIMEOUT 300)
   endforeach()

@@ -25,7 +25,7 @@ async function receiver() {
   return r;
 }
 
-describe('webhooks', () => {
+describe('webhooks', { timeout: 120000 }, () => {
   let db, server, hook, app;
   before(async () => {
     db = createDatabase();
@@ -34,7 +34,11 @@ describe('webhooks', () => {
     assert.equal(rtadmin(['webhook', 'add', app.id, hook.url], { RT_DATABASE_URL: db }).code, 0);
     server = await startServer({ dbUrl: db });
   });
-  after(async () => { await server.stop(); hook.server.close(); });
+  after(async () => {
+    hook.server.closeAllConnections();
+    hook.server.close();
+    await server.stop();
+  });
 
   test('channel_occupied is signed with the app secret and has the Pusher headers', async () => {
     hook.hits.length = 0;
@@ -100,10 +104,9 @@ describe('webhooks', () => {
     const a = pusherClient(server, app, { presence: { user_id: 'bob' } });
     const b = pusherClient(server, app, { presence: { user_id: 'cat' } });
     await Promise.all([connected(a), connected(b)]);
-    const ch = a.subscribe('presence-chat');
+    await subscribed(a, 'presence-chat');
     await subscribed(b, 'presence-chat');
-    await new Promise((r) => ch.bind('pusher:subscription_succeeded', r));
-    ch.trigger('client-typing', { on: true });
+    a.channel('presence-chat').trigger('client-typing', { on: true });
     const ev = await waitFor(() => hook.events().find((e) => e.name === 'client_event'), 3000, 'client_event');
     assert.deepEqual(ev, {
       name: 'client_event', channel: 'presence-chat', event: 'client-typing',
@@ -132,7 +135,7 @@ describe('webhooks', () => {
   });
 });
 
-describe('webhook delivery', () => {
+describe('webhook delivery', { timeout: 120000 }, () => {
   let db, server, hook, app;
   before(async () => {
     db = createDatabase();
@@ -141,7 +144,11 @@ describe('webhook delivery', () => {
     assert.equal(rtadmin(['webhook', 'add', app.id, hook.url, '--events', 'channel_occupied'], { RT_DATABASE_URL: db }).code, 0);
     server = await startServer({ dbUrl: db });
   });
-  after(async () => { await server.stop(); hook.server.close(); });
+  after(async () => {
+    hook.server.closeAllConnections();
+    hook.server.close();
+    await server.stop();
+  });
 
   test('a failed delivery is retried with the same body and signature', async () => {
     hook.status = (n) => (n <= 2 ? 500 : 200);
