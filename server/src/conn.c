@@ -76,8 +76,10 @@ static int enqueue(struct rt_conn *c, struct rt_frame *f)
     if (c->q_len == c->q_cap && queue_grow(c) != 0)
         return -1;
     c->queue[(c->q_head + c->q_len) % c->q_cap] = rt_frame_ref(f);
-    c->q_len++;
-    lws_callback_on_writable(c->wsi);
+    /* A non-empty queue always has a writeable callback pending (on_writeable asks again
+     * while frames remain), so only the first frame needs to ask. */
+    if (c->q_len++ == 0)
+        lws_callback_on_writable(c->wsi);
     return 0;
 }
 

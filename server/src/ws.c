@@ -13,6 +13,7 @@
 #include "server.h"
 
 #define SECOND_US ((lws_usec_t)1000000)
+#define WRITES_PER_CALLBACK 16
 /* lws's internal opcode for a close frame (enum value 4, between HTTP and PING; part of the
  * ABI though not named in the public header). */
 #define RT_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
@@ -251,12 +252,19 @@ static int on_writeable(struct lws *wsi, struct rt_conn *c)
             lws_callback_on_writable(wsi);
         return 0;
     }
-    struct rt_frame *f = rt_conn_next_frame(c);
-    if (f) {
-        int n = lws_write(wsi, f->payload, f->len, LWS_WRITE_TEXT);
-        rt_frame_unref(f);
-        if (n < 0)
-            return -1;
+    /* Write several queued frames per callback while the socket takes them: one callback per
+     * frame costs a poll re-arm (epoll_ctl) per message under fan-out. Bounded, so one busy
+     * socket cannot hold the loop. */
+    if (c->q_len > 0) {
+        for (int budget = WRITES_PER_CALLBACK; budget > 0 && c->q_len > 0; budget--) {
+            struct rt_frame *f = rt_conn_next_frame(c);
+            int n = lws_write(wsi, f->payload, f->len, LWS_WRITE_TEXT);
+            rt_frame_unref(f);
+            if (n < 0)
+                return -1;
+            if (lws_send_pipe_choked(wsi))
+                break;
+        }
         if (c->q_len > 0 || c->closing)
             lws_callback_on_writable(wsi);
         return 0;
