@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,15 @@ static const char usage[] =
     "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
     "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
+    "  (env only)             RT_HTTP_HEADER_TIMEOUT seconds for a request head (default 10)\n"
+    "  (env only)             RT_HTTP_BODY_TIMEOUT seconds for a request body (default 10)\n"
+    "  (env only)             RT_HTTP_KEEPALIVE_TIMEOUT idle seconds between requests (default 30)\n"
+    "  (env only)             RT_HTTP_BODY_INFLIGHT_KB request bodies being read, node (default 65536)\n"
+    "  (env only)             RT_HTTP_BODY_INFLIGHT_PER_IP_KB same, per client IP (default 8192)\n"
+    "  (env only)             RT_SEND_BUFFER_HARD_KB queued output that closes a client at once (default 1024)\n"
+    "  (env only)             RT_SEND_BUFFER_SOFT_KB queued output that closes a client when held... (default 256)\n"
+    "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
+    "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
     "  --help\n";
 
 /* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
@@ -66,6 +76,27 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *node = env_or("RT_NODE_ID", NULL);
     const char *db_wait = env_or("RT_DB_WAIT", "30");
     const char *authorize = env_or("RT_AUTHORIZE_TIMEOUT", "30");
+    const struct {
+        const char *name, *fallback;
+        long min, max;
+        size_t offset;
+    } bounds[] = {
+        {"RT_HTTP_HEADER_TIMEOUT", "10", 1, 3600, offsetof(struct rt_config, http_header_timeout)},
+        {"RT_HTTP_BODY_TIMEOUT", "10", 1, 3600, offsetof(struct rt_config, http_body_timeout)},
+        {"RT_HTTP_KEEPALIVE_TIMEOUT", "30", 1, 3600,
+         offsetof(struct rt_config, http_keepalive_timeout)},
+        {"RT_HTTP_BODY_INFLIGHT_KB", "65536", 16, 16777216,
+         offsetof(struct rt_config, http_body_inflight_kb)},
+        {"RT_HTTP_BODY_INFLIGHT_PER_IP_KB", "8192", 16, 16777216,
+         offsetof(struct rt_config, http_body_inflight_per_ip_kb)},
+        {"RT_SEND_BUFFER_HARD_KB", "1024", 16, 1048576,
+         offsetof(struct rt_config, send_buffer_hard_kb)},
+        {"RT_SEND_BUFFER_SOFT_KB", "256", 16, 1048576,
+         offsetof(struct rt_config, send_buffer_soft_kb)},
+        {"RT_SEND_BUFFER_SOFT_SECONDS", "10", 1, 3600,
+         offsetof(struct rt_config, send_buffer_soft_seconds)},
+        {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
+    };
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -135,6 +166,12 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         parse_int("RT_AUTHORIZE_TIMEOUT", authorize, 1, 3600, &cfg->authorize_timeout, err,
                   err_cap))
         return -1;
+    for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
+        if (parse_int(bounds[i].name, env_or(bounds[i].name, bounds[i].fallback), bounds[i].min,
+                      bounds[i].max, (int *)((char *)cfg + bounds[i].offset), err, err_cap))
+            return -1;
+    if (cfg->send_buffer_soft_kb > cfg->send_buffer_hard_kb)
+        cfg->send_buffer_soft_kb = cfg->send_buffer_hard_kb;
     if (node) {
         int id;
         if (parse_int("RT_NODE_ID", node, 0, 999999, &id, err, err_cap))

@@ -22,7 +22,17 @@ struct rt_config {
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
     int db_wait_seconds;
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
-    int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
+    int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-* from the proxy */
+    /* Bounds against hostile or broken clients (docs/security.md, "Hostile clients"). */
+    int http_header_timeout;    /* RT_HTTP_HEADER_TIMEOUT s for a request head (10) */
+    int http_body_timeout;      /* RT_HTTP_BODY_TIMEOUT s for a declared body (10) */
+    int http_keepalive_timeout; /* RT_HTTP_KEEPALIVE_TIMEOUT s idle between requests (30) */
+    int http_body_inflight_kb;  /* RT_HTTP_BODY_INFLIGHT_KB bodies being read, node (65536) */
+    int http_body_inflight_per_ip_kb; /* RT_HTTP_BODY_INFLIGHT_PER_IP_KB per client IP (8192) */
+    int send_buffer_hard_kb;    /* RT_SEND_BUFFER_HARD_KB queued output: close at once (1024) */
+    int send_buffer_soft_kb;    /* RT_SEND_BUFFER_SOFT_KB queued output held for ... (256) */
+    int send_buffer_soft_seconds; /* RT_SEND_BUFFER_SOFT_SECONDS ... this long: close (10) */
+    int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting writes one line

@@ -1,7 +1,6 @@
-/* WebSocket connections: bounded send queues, close handling, the socket-id index. */
+/* WebSocket connections: output budgets, close handling, the socket-id index. */
 #include "conn.h"
 
-#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,23 +9,19 @@
 #include "app.h"
 #include "channel.h"
 #include "log.h"
+#include "net.h"
 #include "rt_protocol.h"
+#include "server.h"
 #include "user.h"
 
 static struct rt_conn *by_socket_id;
 static size_t total;
-static uint32_t queue_max = 1024;
 
 uint64_t rt_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void rt_conn_set_queue_max(uint32_t max)
-{
-    queue_max = max;
 }
 
 size_t rt_conn_total(void)
@@ -51,56 +46,52 @@ void rt_conn_attach(struct rt_conn *c, struct rt_app *app)
     HASH_ADD_STR(by_socket_id, socket_id, c);
 }
 
-/* Grows the ring geometrically up to queue_max so idle sockets stay small. */
-static int queue_grow(struct rt_conn *c)
+/* Output over the hard limit, or over the soft limit for too long: the peer is not reading.
+ * Its queue is freed at once; the close frame is tried, and the socket goes when it is out or
+ * at the close deadline (a peer that reads nothing will not take it). */
+static void close_slow_consumer(struct rt_conn *c, const char *why)
 {
-    uint32_t cap = c->q_cap ? c->q_cap * 2 : 4;
-    if (cap > queue_max)
-        cap = queue_max;
-    if (cap <= c->q_cap)
-        return -1;
-    struct rt_frame **q = malloc(cap * sizeof *q);
-    if (!q)
-        return -1;
-    for (uint32_t i = 0; i < c->q_len; i++)
-        q[i] = c->queue[(c->q_head + i) % c->q_cap];
-    free(c->queue);
-    c->queue = q;
-    c->q_cap = cap;
-    c->q_head = 0;
-    return 0;
+    struct rt_sock *s = c->sock;
+    rt_srv.slow_consumer_closes++;
+    rt_log_warn("app=%s socket=%s %s (%zu bytes queued): closing slow consumer",
+                c->app ? c->app->cfg->id : "-", c->socket_id, why, s->out.bytes);
+    rt_sock_discard_output(s);
+    c->soft_since_ms = 0;
+    rt_conn_close(c, RT_CLOSE_SLOW_CONSUMER, "Slow consumer: send queue full");
 }
 
-static int enqueue(struct rt_conn *c, struct rt_frame *f)
+static size_t kb(int v)
 {
-    if (c->q_len == c->q_cap && queue_grow(c) != 0)
+    return (size_t)v * 1024;
+}
+
+/* Applies the output budget after something was queued. Returns -1 when it closed c. */
+static int check_budget(struct rt_conn *c)
+{
+    const struct rt_outq *q = &c->sock->out;
+    if (q->bytes > kb(rt_srv.cfg.send_buffer_hard_kb) ||
+        q->len > (uint32_t)rt_srv.cfg.send_queue_max) {
+        close_slow_consumer(c, "output over the hard limit");
         return -1;
-    c->queue[(c->q_head + c->q_len) % c->q_cap] = rt_frame_ref(f);
-    /* A non-empty queue always has a writeable callback pending (on_writeable asks again
-     * while frames remain), so only the first frame needs to ask. */
-    if (c->q_len++ == 0)
-        lws_callback_on_writable(c->wsi);
+    }
+    if (q->bytes > kb(rt_srv.cfg.send_buffer_soft_kb) && !c->soft_since_ms) {
+        c->soft_since_ms = rt_now_ms();
+        rt_conn_check_deadlines(c);
+    }
     return 0;
 }
 
 int rt_conn_send(struct rt_conn *c, struct rt_frame *f)
 {
-    if (!f || c->closing)
-        return -1;
-    if (enqueue(c, f) != 0) {
-        rt_log_warn("app=%s socket=%s send queue full (%u frames): closing slow consumer",
-                    c->app ? c->app->cfg->id : "-", c->socket_id, c->q_len);
-        rt_conn_close(c, RT_CLOSE_SLOW_CONSUMER, "Slow consumer: send queue full");
-        return -1;
-    }
-    return 0;
+    if (!f || c->closing) return -1;
+    if (rt_sock_send(c->sock, f) != 0) return -1;
+    return check_budget(c);
 }
 
 int rt_conn_send_text(struct rt_conn *c, char *text, size_t len)
 {
     struct rt_frame *f = rt_frame_from_text(text, len);
-    if (!f)
-        return -1;
+    if (!f) return -1;
     int rc = rt_conn_send(c, f);
     rt_frame_unref(f);
     return rc;
@@ -119,24 +110,92 @@ void rt_conn_fail(struct rt_conn *c, int code, const char *message)
     rt_conn_close(c, code, message);
 }
 
-void rt_conn_close(struct rt_conn *c, int code, const char *reason)
+/* ---- deadlines ----------------------------------------------------------------------- */
+
+static void on_timer(struct rt_timer *t)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    c->close_code = code;
-    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    lws_callback_on_writable(c->wsi);
+    struct rt_sock *s = (struct rt_sock *)((char *)t - offsetof(struct rt_sock, timer));
+    if (s->kind == RT_SOCK_WS && s->u.ws) rt_conn_check_deadlines(s->u.ws);
 }
 
-struct rt_frame *rt_conn_next_frame(struct rt_conn *c)
+static uint64_t earliest(uint64_t a, uint64_t b)
 {
-    if (c->q_len == 0)
-        return NULL;
-    struct rt_frame *f = c->queue[c->q_head];
-    c->q_head = (c->q_head + 1) % c->q_cap;
-    c->q_len--;
-    return f;
+    return a < b ? a : b;
+}
+
+/* Liveness (PROTOCOL.md §3): after activity_timeout of silence a ping goes out; nothing back
+ * within pong_timeout closes with 4201. Any inbound byte counts as activity. */
+void rt_conn_check_deadlines(struct rt_conn *c)
+{
+    struct rt_sock *s = c->sock;
+    if (s->dropping) return;
+    uint64_t now = rt_now_ms();
+    if (c->closing) {
+        if (now >= c->close_by_ms)
+            rt_sock_drop(s);
+        else
+            rt_timer_set(&s->timer, c->close_by_ms, on_timer);
+        return;
+    }
+    uint64_t next = UINT64_MAX;
+    if (c->soft_since_ms && s->out.bytes <= kb(rt_srv.cfg.send_buffer_soft_kb))
+        c->soft_since_ms = 0;
+    if (c->soft_since_ms) {
+        uint64_t due = c->soft_since_ms + (uint64_t)rt_srv.cfg.send_buffer_soft_seconds * 1000;
+        if (now >= due) {
+            close_slow_consumer(c, "output over the soft limit for too long");
+            return;
+        }
+        next = earliest(next, due);
+    }
+    if (c->authorize_by_ms && !c->authorized) {
+        if (now >= c->authorize_by_ms) {
+            rt_conn_fail(c, 4009, "Connection not authorized within timeout");
+            return;
+        }
+        next = earliest(next, c->authorize_by_ms);
+    }
+    if (c->ping_sent_ms) {
+        uint64_t due = c->ping_sent_ms + (uint64_t)rt_srv.cfg.pong_timeout * 1000;
+        if (now >= due) {
+            rt_conn_fail(c, 4201, "Pong reply not received");
+            return;
+        }
+        next = earliest(next, due);
+    } else {
+        uint64_t due = c->last_rx_ms + (uint64_t)rt_srv.cfg.activity_timeout * 1000;
+        if (now >= due) {
+            c->ping_sent_ms = now;
+            /* The ping carries a payload: some clients ignore empty ones. */
+            struct rt_frame *f = rt_frame_ws(RT_WS_PING, "rt", 2);
+            int rc = rt_conn_send(c, f);
+            rt_frame_unref(f);
+            if (rc != 0) return;
+            due = now + (uint64_t)rt_srv.cfg.pong_timeout * 1000;
+        }
+        next = earliest(next, due);
+    }
+    if (s->timer.due_ms != next) rt_timer_set(&s->timer, next, on_timer);
+}
+
+void rt_conn_close(struct rt_conn *c, int code, const char *reason)
+{
+    if (c->closing) return;
+    c->closing = true;
+    rt_server_count_close(code);
+    /* RFC 6455 allows 123 bytes of reason after the 2-byte code. */
+    uint8_t payload[2 + 123];
+    size_t rlen = strnlen(reason, 123);
+    payload[0] = (uint8_t)(code >> 8);
+    payload[1] = (uint8_t)(code & 0xff);
+    memcpy(payload + 2, reason, rlen);
+    struct rt_frame *f = rt_frame_ws(RT_WS_CLOSE, payload, 2 + rlen);
+    if (f) {
+        rt_sock_send(c->sock, f);
+        rt_frame_unref(f);
+    }
+    c->close_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.close_timeout * 1000;
+    rt_conn_check_deadlines(c);
 }
 
 void rt_conn_destroy(struct rt_conn *c)
@@ -147,8 +206,7 @@ void rt_conn_destroy(struct rt_conn *c)
     if (c->user_id) {
         struct rt_app *app = c->app;
         char *uid = c->user_id;
-        if (rt_user_detach(c) == 1)
-            rt_user_notify_watchers(app, uid, "offline");
+        if (rt_user_detach(c) == 1) rt_user_notify_watchers(app, uid, "offline");
         free(uid);
         c->user_id = NULL;
     }
@@ -156,10 +214,8 @@ void rt_conn_destroy(struct rt_conn *c)
     for (size_t i = 0; i < c->watchlist_len; i++)
         free(c->watchlist[i]);
     free(c->watchlist);
-    while (c->q_len > 0)
-        rt_frame_unref(rt_conn_next_frame(c));
-    free(c->queue);
     free(c->rx);
+    rt_ws_message_reset(&c->msg);
     if (c->counted) {
         DL_DELETE2(c->app->conns, c, app_prev, app_next);
         c->app->conn_count--;

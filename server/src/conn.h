@@ -8,40 +8,36 @@
 #include <uthash.h>
 
 #include "frame.h"
+#include "rt_ws.h"
 #include "rt_ratelimit.h"
 
-struct lws;
 struct rt_app;
 struct rt_sub;
 
 #define RT_SOCKET_ID_MAX 31
 
 /* Close codes we send besides the Pusher ones of PROTOCOL.md §4.3. */
-#define RT_CLOSE_SLOW_CONSUMER 4100 /* send queue full: reconnect after back-off */
+#define RT_CLOSE_SLOW_CONSUMER 4100 /* output over its byte budget: reconnect after back-off */
+
+struct rt_sock;
 
 struct rt_conn {
-    struct lws *wsi;
-    struct rt_app *app; /* NULL until the handshake checks pass */
+    struct rt_sock *sock; /* the socket (net.h): output queue and deadline timer */
+    struct rt_app *app;   /* NULL until the handshake checks pass */
     char socket_id[RT_SOCKET_ID_MAX + 1];
     char key[65];
     uint64_t last_rx_ms;
-    bool ping_sent; /* a ping went out and nothing has come back yet */
-    bool authorized; /* signed in or subscribed to a private/presence channel */
+    uint64_t ping_sent_ms;    /* a ping went out at this time and nothing came back; 0 = none */
     uint64_t authorize_by_ms; /* authorized-connections apps: deadline, 0 = none */
-    bool want_ping; /* write a protocol ping at the next writeable callback */
-    bool closing;   /* no more frames accepted; close after the queue drains */
-    bool close_sent; /* our close frame is written; waiting for the peer's */
-    bool counted;   /* counted in app->conn_count and the socket-id index */
-    int close_code;
-    char close_reason[124]; /* RFC 6455 allows 123 bytes of reason */
-    /* bounded ring of frames waiting for LWS_CALLBACK_SERVER_WRITEABLE */
-    struct rt_frame **queue;
-    uint32_t q_head, q_len, q_cap;
-    /* a message arriving in several fragments is assembled here (bounded) */
-    char *rx;
-    size_t rx_len;
-    bool rx_discard;
-    bool rx_binary;
+    uint64_t soft_since_ms;   /* queued output above the soft limit since; 0 = below */
+    uint64_t close_by_ms;     /* closing: the socket is dropped at this time whatever happens */
+    bool authorized;          /* signed in or subscribed to a private/presence channel */
+    bool closing;             /* our close frame is queued: no more frames are accepted */
+    bool counted;             /* counted in app->conn_count and the socket-id index */
+    /* inbound bytes of a frame not complete yet (bounded by the frame limit + one read) */
+    uint8_t *rx;
+    size_t rx_len, rx_cap;
+    struct rt_ws_message msg; /* a fragmented message being reassembled */
     /* subscriptions: uthash by channel name (struct rt_sub.hh) */
     struct rt_sub *subs;
     size_t sub_count;
@@ -56,8 +52,10 @@ struct rt_conn {
     UT_hash_handle hh; /* socket-id index */
 };
 
-/* Queues a reference to f. Returns 0, or -1 when the connection is closing or its queue is
- * full (the connection is then closed with RT_CLOSE_SLOW_CONSUMER). */
+/* Sends f (written at once when the socket takes it, else a reference is queued). Returns 0,
+ * or -1 when the connection is closing, or when its queued output went past the hard byte
+ * limit or the frame limit: it is then closed with RT_CLOSE_SLOW_CONSUMER and its queue
+ * freed at once. */
 int rt_conn_send(struct rt_conn *c, struct rt_frame *f);
 
 /* Wraps a malloc'd encoded text (ownership passes) into a frame and queues it. */
@@ -69,14 +67,17 @@ void rt_conn_send_error(struct rt_conn *c, int code, const char *message, const 
 /* Sends pusher:error and then closes with the same code once queued frames are written. */
 void rt_conn_fail(struct rt_conn *c, int code, const char *message);
 
-/* Closes after the queued frames are written. Idempotent: the first code wins. */
+/* Queues a close frame behind the frames already queued; the socket is dropped when the peer
+ * answers it, or RT_CLOSE_TIMEOUT seconds later whatever the peer does. Idempotent: the first
+ * code wins. */
 void rt_conn_close(struct rt_conn *c, int code, const char *reason);
 
-/* Pops the next frame to write (caller unrefs it after lws_write), or NULL. */
-struct rt_frame *rt_conn_next_frame(struct rt_conn *c);
+/* Re-evaluates the connection's deadlines (close, output soft limit, authorize, activity) and
+ * re-arms its timer for the earliest. Acts on those that are due. */
+void rt_conn_check_deadlines(struct rt_conn *c);
 
-/* Releases everything the connection holds (subscriptions, sign-in, queue, indexes). Called
- * once from LWS_CALLBACK_CLOSED. */
+/* Releases everything the connection holds (subscriptions, sign-in, indexes) but not the
+ * struct. Called once when the socket closes. */
 void rt_conn_destroy(struct rt_conn *c);
 
 /* Registers an accepted connection with its app and the socket-id index. */
@@ -86,9 +87,6 @@ struct rt_conn *rt_conn_by_socket_id(const char *socket_id);
 
 /* Node-wide count of attached connections. */
 size_t rt_conn_total(void);
-
-/* Queue depth bound for every connection (from RT_SEND_QUEUE_MAX). */
-void rt_conn_set_queue_max(uint32_t max);
 
 uint64_t rt_now_ms(void);
 

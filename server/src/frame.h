@@ -1,5 +1,5 @@
-/* Refcounted outbound WebSocket frames: a published event is encoded once and every local
- * subscriber's queue holds a reference to the same buffer (with LWS_PRE headroom). */
+/* Refcounted outbound frames: a published event is encoded once, WebSocket header included,
+ * and every local subscriber's send queue holds a reference to the same bytes. */
 #ifndef RT_FRAME_H
 #define RT_FRAME_H
 
@@ -9,16 +9,24 @@
 struct rt_frame {
     uint32_t refs;
     size_t len;             /* payload length */
-    unsigned char *payload; /* points LWS_PRE bytes into storage */
+    unsigned char *payload; /* the payload (for text frames: the JSON), NUL-terminated */
+    unsigned char *wire;    /* what goes on the socket: WebSocket header + payload, or raw */
+    size_t wire_len;
     unsigned char storage[];
 };
 
-/* Copies len bytes of text into a new frame with one reference. NULL on allocation failure. */
+/* A final WebSocket text frame carrying a copy of text. NULL on allocation failure. */
 struct rt_frame *rt_frame_new(const char *text, size_t len);
 
 /* Takes ownership of a malloc'd text (as returned by the rt_encode_* functions): copies it into
- * a frame and frees it. NULL when text is NULL or allocation fails. */
+ * a text frame and frees it. NULL when text is NULL or allocation fails. */
 struct rt_frame *rt_frame_from_text(char *text, size_t len);
+
+/* A WebSocket frame of any opcode (close, ping, pong) carrying a copy of payload. */
+struct rt_frame *rt_frame_ws(uint8_t opcode, const void *payload, size_t len);
+
+/* Bytes sent as they are, without WebSocket framing (HTTP responses). */
+struct rt_frame *rt_frame_raw(const void *bytes, size_t len);
 
 static inline struct rt_frame *rt_frame_ref(struct rt_frame *f)
 {

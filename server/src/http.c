@@ -1,276 +1,443 @@
-/* HTTP edge on the WebSocket port: reads requests (bounded bodies), hands them to rest.c,
- * writes JSON responses with keep-alive. Also routes lws callbacks to ws.c. */
-#include <libwebsockets.h>
+/* HTTP/1.1 on the one port: request heads and bodies read under deadlines and byte caps,
+ * REST requests handed to rest.c, WebSocket upgrades handed to ws.c, keep-alive. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "conn.h"
 #include "log.h"
 #include "rest.h"
+#include "rt_http.h"
 #include "rt_err.h"
+#include "rt_query.h"
+#include "rt_ws.h"
 #include "server.h"
 
+#define READ_SLACK 16384 /* one read (lws pt_serv_buf_size in main.c) past what is needed */
+
+enum phase { PHASE_IDLE, PHASE_HEAD, PHASE_BODY, PHASE_RESPONDING };
+
 struct rt_http {
-    char method[8];
-    char path[1024];
-    struct rt_query query;
-    char *body;
-    size_t body_len;
-    size_t body_limit;
-    bool too_large;
-    bool responding;
-    struct rt_rest_response resp;
+    char *buf; /* the current request's head and body, then any pipelined bytes */
+    size_t len, cap;
+    size_t scanned;         /* how far the blank line was looked for (rt_http_parse_head) */
+    long head_len;          /* > 0 once the head is parsed */
+    struct rt_http_req req; /* points into buf */
+    uint64_t body_len;      /* declared Content-Length */
+    uint64_t inflight;      /* bytes counted against the in-flight body caps */
+    enum phase phase;
+    bool keep_alive;
+    bool head_only; /* a HEAD request: the response has no body */
+    int minor_version;
+    char ip[48];
 };
 
-/* lws gives every connection one zeroed block of this size; an HTTP request that upgrades to
- * a WebSocket reuses it, so the two views share it. */
-struct rt_session {
-    int kind; /* 0 unset, 1 http, 2 ws */
-    union {
-        struct rt_conn ws;
-        struct rt_http http;
-    } u;
+/* Bytes of request bodies being read, node-wide and per client address: a client announcing
+ * large bodies and sending them slowly holds at most its share, refused before reading. */
+struct ip_inflight {
+    char ip[48];
+    uint64_t bytes;
+    UT_hash_handle hh;
 };
 
-size_t rt_session_size(void)
+static struct ip_inflight *by_ip;
+static uint64_t node_inflight;
+
+static struct rt_sock *sock_of_timer(struct rt_timer *t)
 {
-    return sizeof(struct rt_session);
+    return (struct rt_sock *)((char *)t - offsetof(struct rt_sock, timer));
 }
 
-static void http_reset(struct rt_http *h)
-{
-    rt_query_free(&h->query);
-    free(h->body);
-    free(h->resp.body);
-    memset(h, 0, sizeof *h);
-}
+/* ---- in-flight body caps -------------------------------------------------------------- */
 
-static const char *method_of(struct lws *wsi)
+static int inflight_take(struct rt_http *h, uint64_t bytes)
 {
-    static const struct {
-        enum lws_token_indexes tok;
-        const char *name;
-    } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},        {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_PUT_URI, "PUT"},        {WSI_TOKEN_DELETE_URI, "DELETE"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"},    {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-        {WSI_TOKEN_HEAD_URI, "HEAD"},
-    };
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
-            return methods[i].name;
-    return "GET";
-}
-
-/* Appends ";" + text to a parameter value (see read_query). */
-static int append_to_value(struct rt_query_param *p, const char *text)
-{
-    size_t a = strlen(p->value), b = strlen(text);
-    char *v = realloc(p->value, a + b + 2);
-    if (!v)
-        return RT_ERR_NOMEM;
-    v[a] = ';';
-    memcpy(v + a + 1, text, b + 1);
-    p->value = v;
+    if (node_inflight + bytes > (uint64_t)rt_srv.cfg.http_body_inflight_kb * 1024) {
+        rt_srv.http_refused.inflight_node++;
+        return 503;
+    }
+    struct ip_inflight *e = NULL;
+    HASH_FIND_STR(by_ip, h->ip, e);
+    uint64_t held = e ? e->bytes : 0;
+    if (held + bytes > (uint64_t)rt_srv.cfg.http_body_inflight_per_ip_kb * 1024) {
+        rt_srv.http_refused.inflight_ip++;
+        return 429;
+    }
+    if (!e) {
+        e = calloc(1, sizeof *e);
+        if (!e) abort(); /* out-of-memory policy: see rt_alloc.h */
+        snprintf(e->ip, sizeof e->ip, "%s", h->ip);
+        HASH_ADD_STR(by_ip, ip, e);
+    }
+    e->bytes += bytes;
+    node_inflight += bytes;
+    h->inflight = bytes;
     return 0;
 }
 
-/* lws has already percent-decoded the query and split it into fragments at every raw '&'
- * AND raw ';'. Channel names may contain ';' and the Node SDK sends it unescaped, so a
- * fragment without '=' (every Pusher API parameter has one) is glued back onto the previous
- * value with the ';' lws removed. */
-static int read_query(struct lws *wsi, struct rt_query *q)
+static void inflight_release(struct rt_http *h)
 {
-    char frag[1024];
-    memset(q, 0, sizeof *q);
-    for (int i = 0; q->count < RT_QUERY_MAX_PARAMS; i++) {
-        int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
-            return 0;
-        char *eq = strchr(frag, '=');
-        if (!eq && q->count > 0) {
-            if (append_to_value(&q->params[q->count - 1], frag) != 0)
-                return RT_ERR_NOMEM;
-            continue;
+    if (!h->inflight) return;
+    struct ip_inflight *e = NULL;
+    HASH_FIND_STR(by_ip, h->ip, e);
+    if (e) {
+        e->bytes -= h->inflight;
+        if (e->bytes == 0) {
+            HASH_DEL(by_ip, e);
+            free(e);
         }
-        if (n == 0)
-            continue;
-        struct rt_query_param *p = &q->params[q->count];
-        p->key = eq ? strndup(frag, (size_t)(eq - frag)) : strdup(frag);
-        p->value = strdup(eq ? eq + 1 : "");
-        if (!p->key || !p->value) {
-            free(p->key);
-            free(p->value);
-            return RT_ERR_NOMEM;
-        }
-        q->count++;
     }
-    return RT_ERR_TOO_LARGE;
+    node_inflight -= h->inflight;
+    h->inflight = 0;
 }
 
-static void prepare_response(struct lws *wsi, struct rt_http *h)
+/* ---- responses ------------------------------------------------------------------------- */
+
+static void process(struct rt_sock *s);
+static void consume_request(struct rt_http *h);
+
+/* The response went out: wait for the next request on a keep-alive connection. */
+static void response_done(struct rt_sock *s)
 {
-    const char *path = h->path;
+    struct rt_http *h = s->u.http;
+    h->phase = PHASE_IDLE;
+    rt_timer_set(&s->timer, rt_now_ms() + (uint64_t)rt_srv.cfg.http_keepalive_timeout * 1000,
+                 s->timer.fn);
+    process(s);
+}
+
+/* Queues one whole response. close: the connection ends after it. */
+static void respond(struct rt_sock *s, int status, const char *content_type, const char *body,
+                    bool close)
+{
+    struct rt_http *h = s->u.http;
+    inflight_release(h);
+    if (!h->keep_alive) close = true;
+    bool head_only = h->head_only;
+    size_t blen = body ? strlen(body) : 0;
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nServer: realtime\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nAccess-Control-Allow-Origin: *\r\n%s\r\n",
+                     status, rt_http_reason(status), content_type, blen,
+                     close                   ? "Connection: close\r\n"
+                     : h->minor_version == 0 ? "Connection: keep-alive\r\n"
+                                             : "");
+    size_t total = (size_t)n + (head_only ? 0 : blen);
+    char *out = malloc(total);
+    if (!out) abort(); /* out-of-memory policy: see rt_alloc.h */
+    memcpy(out, head, (size_t)n);
+    if (!head_only && blen) memcpy(out + n, body, blen);
+    struct rt_frame *f = rt_frame_raw(out, total);
+    free(out);
+    if (!f) abort();
+    h->phase = PHASE_RESPONDING;
+    rt_sock_send(s, f);
+    rt_frame_unref(f);
+    /* A response the peer does not read holds the socket no longer than an idle one. */
+    rt_timer_set(&s->timer, rt_now_ms() + (uint64_t)rt_srv.cfg.http_keepalive_timeout * 1000,
+                 s->timer.fn);
+    if (close) {
+        /* Unread body bytes or pipelined requests must not be taken for the next request. */
+        rt_sock_drop_after_flush(s);
+        return;
+    }
+    if (s->out.len == 0 && !s->dropping) response_done(s);
+}
+
+static void respond_error(struct rt_sock *s, int status, const char *json, bool close)
+{
+    respond(s, status, "application/json", json, close);
+}
+
+void rt_http_written(struct rt_sock *s)
+{
+    struct rt_http *h = s->u.http;
+    if (h && h->phase == PHASE_RESPONDING && s->out.len == 0) response_done(s);
+}
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+static bool method_is(const struct rt_http_req *req, const char *m)
+{
+    return req->method.n == strlen(m) && memcmp(req->method.p, m, req->method.n) == 0;
+}
+
+/* Checks an upgrade request against RFC 6455 §4.2.1 and hands the socket to ws.c. */
+static void upgrade(struct rt_sock *s)
+{
+    struct rt_http *h = s->u.http;
+    const struct rt_http_req *req = &h->req;
+    struct rt_str version = rt_http_header(req, "sec-websocket-version");
+    struct rt_str key = rt_http_header(req, "sec-websocket-key");
+    char accept[29];
+    if (!method_is(req, "GET") || req->minor_version < 1 ||
+        !rt_http_has_token(rt_http_header(req, "connection"), "upgrade")) {
+        rt_srv.http_refused.bad_request++;
+        respond_error(s, 400, "{\"error\":\"Invalid WebSocket upgrade request\"}", true);
+        return;
+    }
+    if (version.n != 2 || memcmp(version.p, "13", 2) != 0) {
+        rt_srv.http_refused.bad_request++;
+        respond_error(s, 426, "{\"error\":\"Unsupported WebSocket version: use 13\"}", true);
+        return;
+    }
+    if (!key.p || rt_ws_accept_key(key.p, key.n, accept) != 0) {
+        rt_srv.http_refused.bad_request++;
+        respond_error(s, 400, "{\"error\":\"Invalid Sec-WebSocket-Key\"}", true);
+        return;
+    }
+    char resp[160];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
+    struct rt_frame *f = rt_frame_raw(resp, (size_t)n);
+    if (!f) abort();
+    rt_sock_send(s, f);
+    rt_frame_unref(f);
+    if (s->dropping) return;
+    rt_timer_cancel(&s->timer);
+    s->u.http = NULL;
+    s->kind = RT_SOCK_WS;
+    size_t used = (size_t)h->head_len;
+    rt_ws_open(s, req, (uint8_t *)h->buf + used, h->len - used);
+    free(h->buf);
+    free(h);
+}
+
+static void on_body_complete(struct rt_sock *s)
+{
+    struct rt_http *h = s->u.http;
+    const struct rt_http_req *req = &h->req;
+    char *path = malloc(req->path.n + 1);
+    if (!path) abort();
+    struct rt_query q;
+    if (rt_path_decode(req->path.p, req->path.n, path) < 0) {
+        free(path);
+        consume_request(h);
+        respond_error(s, 400, "{\"error\":\"Invalid percent-encoding in the path\"}", false);
+        return;
+    }
+    int qrc = rt_query_parse(req->query.p, req->query.n, &q);
+    if (qrc != 0) {
+        free(path);
+        consume_request(h);
+        respond_error(s, 400,
+                      qrc == RT_ERR_TOO_LARGE ? "{\"error\":\"Too many query parameters\"}"
+                                              : "{\"error\":\"Invalid query string\"}",
+                      false);
+        return;
+    }
+    const char *p = path;
     size_t plen = strlen(rt_srv.cfg.path_prefix);
-    if (plen && strncmp(path, rt_srv.cfg.path_prefix, plen) == 0)
-        path += plen;
-    rt_rest_handle(h->method, path, &h->query, h->body ? h->body : "", h->body_len, &h->resp);
-    h->responding = true;
-    lws_callback_on_writable(wsi);
+    if (plen && strncmp(p, rt_srv.cfg.path_prefix, plen) == 0) p += plen;
+    char method[16];
+    snprintf(method, sizeof method, "%.*s", (int)req->method.n, req->method.p);
+    struct rt_rest_response resp;
+    const char *body = h->buf + h->head_len;
+    /* rest.c reads the body as a string: terminate it (the buffer has room, see append). */
+    char saved = h->buf[h->head_len + h->body_len];
+    h->buf[h->head_len + h->body_len] = '\0';
+    rt_rest_handle(method, p, &q, body, (size_t)h->body_len, &resp);
+    h->buf[h->head_len + h->body_len] = saved;
+    rt_query_free(&q);
+    free(path);
+    /* Forget the request before answering: answering may go on to a pipelined one. */
+    consume_request(h);
+    respond(s, resp.status, resp.content_type ? resp.content_type : "application/json",
+            resp.body ? resp.body : "", false);
+    free(resp.body);
 }
 
-static void set_error(struct lws *wsi, struct rt_http *h, int status, const char *body)
+/* Decides what a parsed head asks for: an upgrade, a refusal, or a body to read. */
+static void on_head(struct rt_sock *s)
 {
-    h->resp.status = status;
-    h->resp.content_type = "application/json";
-    h->resp.body = strdup(body);
-    h->responding = true;
-    lws_callback_on_writable(wsi);
-}
-
-static int on_http(struct lws *wsi, struct rt_http *h, const char *uri)
-{
-    http_reset(h);
+    struct rt_http *h = s->u.http;
+    const struct rt_http_req *req = &h->req;
     rt_srv.http_requests++;
-    snprintf(h->method, sizeof h->method, "%s", method_of(wsi));
-    snprintf(h->path, sizeof h->path, "%s", uri);
-    h->body_limit = (size_t)rt_srv.cfg.max_http_body_kb * 1024;
-    if (read_query(wsi, &h->query) != 0) {
-        set_error(wsi, h, 400, "{\"error\":\"Too many query parameters\"}");
-        return 0;
+    h->head_only = method_is(req, "HEAD");
+    h->minor_version = req->minor_version;
+    struct rt_str conn = rt_http_header(req, "connection");
+    h->keep_alive = req->minor_version >= 1 ? !rt_http_has_token(conn, "close")
+                                            : rt_http_has_token(conn, "keep-alive");
+    if (rt_http_has_token(rt_http_header(req, "upgrade"), "websocket")) {
+        upgrade(s);
+        return;
     }
-    if (strcmp(h->method, "POST") != 0 && strcmp(h->method, "PUT") != 0) {
-        prepare_response(wsi, h);
-        return 0;
+    h->body_len = 0;
+    if (rt_http_header(req, "transfer-encoding").p) {
+        /* Every Pusher SDK sends Content-Length; a chunked body is refused, not guessed at. */
+        respond_error(s, 411, "{\"error\":\"Content-Length is required\"}", true);
+        return;
     }
-    /* Refuse a declared oversized body before reading any of it. */
-    char clen[32];
-    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(clen, NULL, 10) > h->body_limit) {
-        h->too_large = true;
-        set_error(wsi, h, 413, "{\"error\":\"Request body too large\"}");
-        return 0;
+    struct rt_str clen = rt_http_header(req, "content-length");
+    if (clen.p && rt_http_content_length(clen, &h->body_len) != 0) {
+        rt_srv.http_refused.bad_request++;
+        respond_error(s, 400, "{\"error\":\"Invalid Content-Length\"}", true);
+        return;
     }
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
-        /* lws does not decode chunked request bodies: ask for a length instead of waiting for
-         * a body that never arrives. Every Pusher SDK sends Content-Length. */
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-            h->too_large = true; /* close after answering: the body is still on the wire */
-            set_error(wsi, h, 411, "{\"error\":\"Content-Length is required\"}");
+    if (h->body_len > (uint64_t)rt_srv.cfg.max_http_body_kb * 1024) {
+        respond_error(s, 413, "{\"error\":\"Request body too large\"}", true);
+        return;
+    }
+    if (h->body_len > (uint64_t)(h->len - (size_t)h->head_len)) {
+        int status = inflight_take(h, h->body_len);
+        if (status == 503) {
+            respond_error(s, 503,
+                          "{\"error\":\"Server busy: too many request bodies in flight, retry "
+                          "later\"}",
+                          true);
+            return;
+        }
+        if (status == 429) {
+            respond_error(s, 429,
+                          "{\"error\":\"Too many request bodies in flight from this address\"}",
+                          true);
+            return;
+        }
+        h->phase = PHASE_BODY;
+        rt_timer_set(&s->timer, rt_now_ms() + (uint64_t)rt_srv.cfg.http_body_timeout * 1000,
+                     s->timer.fn);
+    }
+}
+
+/* Drops the bytes of the request just answered, keeping what was pipelined after it. */
+static void consume_request(struct rt_http *h)
+{
+    size_t used = (size_t)h->head_len + (size_t)h->body_len;
+    if (used > h->len) used = h->len;
+    memmove(h->buf, h->buf + used, h->len - used);
+    h->len -= used;
+    h->head_len = 0;
+    h->scanned = 0;
+    h->body_len = 0;
+    memset(&h->req, 0, sizeof h->req);
+}
+
+static void process(struct rt_sock *s)
+{
+    while (!s->dropping && s->kind == RT_SOCK_HTTP) {
+        struct rt_http *h = s->u.http;
+        if (h->phase == PHASE_RESPONDING) return;
+        if (h->head_len == 0) {
+            if (h->len == 0) return;
+            if (h->phase == PHASE_IDLE) {
+                h->phase = PHASE_HEAD;
+                rt_timer_set(&s->timer,
+                             rt_now_ms() + (uint64_t)rt_srv.cfg.http_header_timeout * 1000,
+                             s->timer.fn);
+            }
+            long rc = rt_http_parse_head(h->buf, h->len, &h->scanned, &h->req);
+            if (rc == 0) return;
+            if (rc < 0) {
+                if (rc == -431) {
+                    rt_srv.http_refused.header_too_large++;
+                    respond_error(s, 431, "{\"error\":\"Request head too large\"}", true);
+                } else {
+                    rt_srv.http_refused.bad_request++;
+                    respond_error(s, (int)-rc,
+                                  rc == -505 ? "{\"error\":\"HTTP version not supported\"}"
+                                             : "{\"error\":\"Malformed HTTP request\"}",
+                                  true);
+                }
+                return;
+            }
+            h->head_len = rc;
+            on_head(s);
+            if (s->dropping || s->kind != RT_SOCK_HTTP || h->phase == PHASE_RESPONDING) continue;
+        }
+        if (h->len - (size_t)h->head_len < h->body_len) return; /* body still arriving */
+        h->phase = PHASE_RESPONDING;
+        on_body_complete(s);
+    }
+}
+
+/* Most a request may have buffered: its head (a read past it may already hold its body) and
+ * declared body, plus one read of slack for pipelined bytes. */
+static size_t buffer_limit(const struct rt_http *h)
+{
+    if (h->head_len == 0) return RT_HTTP_MAX_HEAD + READ_SLACK;
+    return (size_t)h->head_len + (size_t)h->body_len + RT_HTTP_MAX_HEAD + READ_SLACK;
+}
+
+void rt_http_input(struct rt_sock *s, uint8_t *in, size_t len)
+{
+    struct rt_http *h = s->u.http;
+    if (h->len + len > buffer_limit(h) && !(h->head_len == 0 && h->len <= RT_HTTP_MAX_HEAD)) {
+        /* More than the request can need: a head past the limit is answered below; pipelining
+         * further ahead than one request is not served. */
+        if (h->head_len == 0 && h->phase != PHASE_RESPONDING) {
+            rt_srv.http_refused.header_too_large++;
+            respond_error(s, 431, "{\"error\":\"Request head too large\"}", true);
         } else {
-            prepare_response(wsi, h); /* no body */
+            rt_sock_drop(s);
+        }
+        return;
+    }
+    if (h->len + len + 1 > h->cap) {
+        size_t cap = h->cap ? h->cap : 1024;
+        while (cap < h->len + len + 1)
+            cap *= 2;
+        char *b = realloc(h->buf, cap);
+        if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
+        h->buf = b;
+        h->cap = cap;
+        /* The parsed head points into the old buffer: parse it again at its new place. */
+        if (h->head_len > 0) {
+            size_t scanned = 0;
+            rt_http_parse_head(h->buf, h->len, &scanned, &h->req);
         }
     }
-    return 0;
+    memcpy(h->buf + h->len, in, len);
+    h->len += len;
+    process(s);
 }
 
-static void on_body(struct rt_http *h, const char *in, size_t len)
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void on_timer(struct rt_timer *t)
 {
-    if (h->too_large || h->body_len + len > h->body_limit) {
-        h->too_large = true;
+    struct rt_sock *s = sock_of_timer(t);
+    struct rt_http *h = s->u.http;
+    switch (h->phase) {
+    case PHASE_BODY:
+        rt_srv.http_refused.body_timeout++;
+        respond_error(s, 408, "{\"error\":\"Request body timeout\"}", true);
+        /* A peer that does not read either must not hold the socket past the close timeout. */
+        if (!s->dropping)
+            rt_timer_set(t, rt_now_ms() + (uint64_t)rt_srv.cfg.close_timeout * 1000, on_timer);
+        return;
+    case PHASE_HEAD:
+        rt_srv.http_refused.header_timeout++;
+        rt_sock_drop(s);
+        return;
+    default:
+        /* idle keep-alive, or a response the peer does not read */
+        rt_sock_drop(s);
         return;
     }
-    char *b = realloc(h->body, h->body_len + len + 1);
-    if (!b) {
-        h->too_large = true;
-        return;
-    }
-    memcpy(b + h->body_len, in, len);
-    h->body = b;
-    h->body_len += len;
-    h->body[h->body_len] = '\0';
 }
 
-static int on_writeable(struct lws *wsi, struct rt_http *h)
+void rt_http_open(struct rt_sock *s)
 {
-    if (!h->responding)
-        return 0;
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    size_t blen = h->resp.body ? strlen(h->resp.body) : 0;
-    if (lws_add_http_common_headers(wsi, (unsigned)h->resp.status, h->resp.content_type,
-                                    (lws_filepos_t)blen, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
-                                    (const unsigned char *)"*", 1, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    if (blen) {
-        unsigned char *out = malloc(LWS_PRE + blen);
-        if (!out)
-            return -1;
-        memcpy(out + LWS_PRE, h->resp.body, blen);
-        int n = lws_write(wsi, out + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
-        free(out);
-        if (n < 0)
-            return -1;
-    }
-    bool close = h->too_large;
-    http_reset(h);
-    /* An unread oversized body would be parsed as the next request: close instead. */
-    if (close || lws_http_transaction_completed(wsi))
-        return -1;
-    return 0;
+    struct rt_http *h = calloc(1, sizeof *h);
+    if (!h) abort(); /* out-of-memory policy: see rt_alloc.h */
+    s->u.http = h;
+    h->phase = PHASE_HEAD;
+    rt_sock_peer(s, h->ip, sizeof h->ip);
+    /* The first request head must arrive within the header timeout of the connection. */
+    rt_timer_set(&s->timer, rt_now_ms() + (uint64_t)rt_srv.cfg.http_header_timeout * 1000,
+                 on_timer);
 }
 
-int rt_http_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+void rt_http_closed(struct rt_sock *s)
 {
-    struct rt_session *s = user;
-    if (!s)
-        return 0;
-    struct rt_http *h = &s->u.http;
-    switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        s->kind = 1;
-        return on_http(wsi, h, in);
-    case LWS_CALLBACK_HTTP_BODY:
-        if (s->kind == 1)
-            on_body(h, in, len);
-        return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (s->kind != 1 || h->responding)
-            return 0;
-        if (h->too_large)
-            set_error(wsi, h, 413, "{\"error\":\"Request body too large\"}");
-        else
-            prepare_response(wsi, h);
-        return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return s->kind == 1 ? on_writeable(wsi, h) : 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-        if (s->kind == 1)
-            http_reset(h);
-        s->kind = 0;
-        return 0;
-    default:
-        return 0;
-    }
-}
-
-int rt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
-{
-    struct rt_session *s = user;
-    switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        if (s->kind == 1)
-            http_reset(&s->u.http);
-        s->kind = 2;
-        /* fallthrough */
-    case LWS_CALLBACK_RECEIVE:
-    case LWS_CALLBACK_RECEIVE_PONG:
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-    case LWS_CALLBACK_TIMER:
-    case LWS_CALLBACK_CLOSED:
-        if (!s || s->kind != 2)
-            return 0;
-        return rt_ws_callback(wsi, (int)reason, &s->u.ws, in, len);
-    case LWS_CALLBACK_HTTP:
-    case LWS_CALLBACK_HTTP_BODY:
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-    case LWS_CALLBACK_CLOSED_HTTP:
-        return rt_http_callback(wsi, (int)reason, user, in, len);
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
+    struct rt_http *h = s->u.http;
+    if (!h) return;
+    inflight_release(h);
+    free(h->buf);
+    free(h);
+    s->u.http = NULL;
 }

@@ -15,9 +15,21 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "timer.h"
 #include "webhook.h"
 
 struct rt_server rt_srv;
+
+void rt_server_count_close(int code)
+{
+    for (int i = 0; i < RT_CLOSE_CODES_MAX; i++) {
+        if (rt_srv.closes[i].code == code || rt_srv.closes[i].code == 0) {
+            rt_srv.closes[i].code = code;
+            rt_srv.closes[i].count++;
+            return;
+        }
+    }
+}
 
 /* File descriptors kept back from lws for PostgreSQL, Redis, webhooks (32 in flight) and
  * logs, so that a full house of sockets never starves the server's own connections: lws
@@ -97,7 +109,6 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)randombytes_random());
-    rt_conn_set_queue_max((uint32_t)rt_srv.cfg.send_queue_max);
     rt_srv.fd_limit = raise_fd_limit();
     if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
         rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
@@ -117,14 +128,12 @@ int main(int argc, char **argv)
      * debugging the network layer. */
     const char *lws_log = getenv("RT_LWS_LOG");
     lws_set_log_level(lws_log ? atoi(lws_log) : LLL_ERR, NULL);
-    static const struct lws_protocols protocols[] = {
-        {"pusher", rt_lws_callback, 0, 4096, 0, NULL, 0},
-        {NULL, NULL, 0, 0, 0, NULL, 0},
-    };
-    /* per_session_data_size is not constant-foldable in the initializer above. */
-    struct lws_protocols protos[2];
-    memcpy(protos, protocols, sizeof protos);
-    protos[0].per_session_data_size = rt_session_size();
+    /* Every accepted socket is a raw socket: we speak HTTP/1.1 and WebSocket on it ourselves
+     * (http.c, ws.c), so that frame checks, buffers, writes and deadlines are ours. */
+    static struct lws_protocols protos[2];
+    protos[0].name = "realtime";
+    protos[0].callback = (lws_callback_function *)rt_net_callback;
+    protos[0].per_session_data_size = rt_net_session_size();
 
     void *foreign[1] = {&loop};
     struct lws_context_creation_info info;
@@ -133,13 +142,13 @@ int main(int argc, char **argv)
     info.iface = rt_srv.cfg.host;
     info.protocols = protos;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+                   LWS_SERVER_OPTION_DISABLE_IPV6 |
+                   LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+    info.listen_accept_role = "raw-skt";
+    info.listen_accept_protocol = "realtime";
     info.foreign_loops = foreign;
     info.fd_limit_per_thread = (unsigned)rt_srv.fd_limit;
-    info.max_http_header_pool = 1024;
-    info.keepalive_timeout = 30;
-    info.timeout_secs = 20;
-    info.server_string = "realtime";
+    info.pt_serv_buf_size = 16384;
     info.vhost_name = "realtime";
 
     rt_srv.lws = lws_create_context(&info);
@@ -163,6 +172,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rtserver: %s\n", err);
         return 2;
     }
+    rt_timers_start(&loop);
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
@@ -176,6 +186,7 @@ int main(int argc, char **argv)
     /* Close our own handles, let lws close its own (it finishes in close callbacks on the
      * loop), then run the loop until nothing is left. */
     rt_store_stop();
+    rt_timers_stop();
     rt_webhooks_stop();
     rt_cluster_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);

@@ -45,6 +45,28 @@ char *rt_metrics_render(void)
             rt_srv.http_requests);
     fprintf(f, "# TYPE rt_database_connected gauge\nrt_database_connected %d\n",
             rt_srv.db_connected ? 1 : 0);
+    fprintf(f, "# TYPE rt_slow_consumer_closes_total counter\nrt_slow_consumer_closes_total %llu\n",
+            rt_srv.slow_consumer_closes);
+    fprintf(f, "# TYPE rt_ws_protocol_errors_total counter\nrt_ws_protocol_errors_total %llu\n",
+            rt_srv.ws_protocol_errors);
+    fprintf(f, "# TYPE rt_ws_closes_total counter\n");
+    for (int i = 0; i < RT_CLOSE_CODES_MAX && rt_srv.closes[i].code; i++)
+        fprintf(f, "rt_ws_closes_total{code=\"%d\"} %llu\n", rt_srv.closes[i].code,
+                rt_srv.closes[i].count);
+    const struct {
+        const char *reason;
+        unsigned long long n;
+    } refused[] = {
+        {"inflight_node", rt_srv.http_refused.inflight_node},
+        {"inflight_ip", rt_srv.http_refused.inflight_ip},
+        {"header_timeout", rt_srv.http_refused.header_timeout},
+        {"body_timeout", rt_srv.http_refused.body_timeout},
+        {"header_too_large", rt_srv.http_refused.header_too_large},
+        {"bad_request", rt_srv.http_refused.bad_request},
+    };
+    fprintf(f, "# TYPE rt_http_refused_total counter\n");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        fprintf(f, "rt_http_refused_total{reason=\"%s\"} %llu\n", refused[i].reason, refused[i].n);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"

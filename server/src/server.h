@@ -4,35 +4,58 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <libwebsockets.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
+#include "net.h"
+
+struct lws_context;
+struct rt_http_req;
+
+/* Counters of WebSocket closes by code (small fixed table: codes are few and ours). */
+#define RT_CLOSE_CODES_MAX 48
 
 struct rt_server {
     struct rt_config cfg;
     uv_loop_t *loop;
     struct lws_context *lws;
-    int fd_limit;               /* connections lws may hold (RLIMIT_NOFILE minus a reserve) */
-    bool draining;              /* SIGTERM received: refuse new sockets with 4200 */
+    int fd_limit;  /* connections lws may hold (RLIMIT_NOFILE minus a reserve) */
+    bool draining; /* SIGTERM received: refuse new sockets with 4200 */
     bool db_connected;
-    unsigned long long socket_counter;
     unsigned long long refused_capacity; /* connections refused at the node limit */
     unsigned long long ws_opened, ws_closed;
     unsigned long long http_requests;
+    unsigned long long slow_consumer_closes;
+    unsigned long long ws_protocol_errors; /* frames that broke RFC 6455 (1002, 1007, 1009) */
+    struct {
+        unsigned long long inflight_node, inflight_ip, header_timeout, body_timeout,
+            header_too_large, bad_request;
+    } http_refused;
+    struct {
+        int code;
+        unsigned long long count;
+    } closes[RT_CLOSE_CODES_MAX];
 };
 
 extern struct rt_server rt_srv;
 
-/* lws protocol callback for both WebSocket (ws.c) and HTTP (http.c) on the one port. */
-int rt_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* Counts one WebSocket close with code (for /metrics). */
+void rt_server_count_close(int code);
 
-/* Called by rt_lws_callback for WebSocket reasons; returns what lws expects. */
-int rt_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
-/* Called by rt_lws_callback for HTTP reasons. */
-int rt_http_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+/* ---- the edge: net.c calls these for sockets of each kind ---- */
 
-/* Size of the per-session storage lws allocates for each connection. */
-size_t rt_session_size(void);
+/* http.c: a new socket (every socket starts as HTTP), its input, output written, its end. */
+void rt_http_open(struct rt_sock *s);
+void rt_http_input(struct rt_sock *s, uint8_t *in, size_t len);
+void rt_http_written(struct rt_sock *s);
+void rt_http_closed(struct rt_sock *s);
+
+/* ws.c: takes over a socket whose upgrade request passed the RFC 6455 checks (the 101 is
+ * already queued); rest holds bytes that followed the request head. */
+void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest, size_t rest_len);
+void rt_ws_input(struct rt_sock *s, uint8_t *in, size_t len);
+void rt_ws_written(struct rt_sock *s);
+void rt_ws_closed(struct rt_sock *s);
 
 #endif

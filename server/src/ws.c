@@ -1,5 +1,6 @@
-/* WebSocket edge: handshake checks, frame assembly, dispatch, writes, liveness timers. */
-#include <libwebsockets.h>
+/* WebSocket edge: Pusher handshake checks, strict RFC 6455 frame parsing and message
+ * reassembly, control frames, dispatch of Pusher events. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,149 +10,155 @@
 #include "handlers.h"
 #include "log.h"
 #include "rt_channel_name.h"
+#include "rt_http.h"
 #include "rt_protocol.h"
+#include "rt_query.h"
 #include "server.h"
 
-#define SECOND_US ((lws_usec_t)1000000)
-#define WRITES_PER_CALLBACK 16
-/* lws's internal opcode for a close frame (enum value 4, between HTTP and PING; part of the
- * ABI though not named in the public header). */
-#define RT_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define RX_KEEP_MAX 4096 /* an idle socket keeps no receive buffer larger than this */
 
 /* Returns true when origin is allowed by the app's list: exact match, "*" for any, or a
  * "*.example.com" wildcard matching any subdomain. An empty list allows every origin. */
 static bool origin_allowed(const struct rt_app_config *cfg, const char *origin)
 {
-    if (cfg->n_allowed_origins == 0)
-        return true;
+    if (cfg->n_allowed_origins == 0) return true;
     size_t olen = strlen(origin);
     for (size_t i = 0; i < cfg->n_allowed_origins; i++) {
         const char *a = cfg->allowed_origins[i];
-        if (strcmp(a, "*") == 0 || strcmp(a, origin) == 0)
-            return true;
+        if (strcmp(a, "*") == 0 || strcmp(a, origin) == 0) return true;
         if (a[0] == '*' && a[1] == '.') {
             size_t alen = strlen(a + 1); /* ".example.com" */
-            if (olen > alen && strcmp(origin + olen - alen, a + 1) == 0)
-                return true;
+            if (olen > alen && strcmp(origin + olen - alen, a + 1) == 0) return true;
         }
     }
     return false;
 }
 
-/* True when the client connected over TLS: directly, or (RT_TRUST_PROXY=1) through a proxy
- * that terminated TLS and said so with X-Forwarded-Proto: https. */
-static bool came_over_tls(struct lws *wsi)
+/* True when the client came over TLS: TLS is terminated by a proxy (RT_TRUST_PROXY=1) that
+ * says so with X-Forwarded-Proto: https. */
+static bool came_over_tls(const struct rt_http_req *req)
 {
-    if (lws_is_ssl(wsi))
-        return true;
-    if (!rt_srv.cfg.trust_proxy)
-        return false;
-    char proto[16];
-    static const char name[] = "x-forwarded-proto:";
-    if (lws_hdr_custom_copy(wsi, proto, sizeof proto, name, sizeof name - 1) <= 0)
-        return false;
-    return strcasecmp(proto, "https") == 0 || strcasecmp(proto, "wss") == 0;
+    if (!rt_srv.cfg.trust_proxy) return false;
+    struct rt_str proto = rt_http_header(req, "x-forwarded-proto");
+    return (proto.n == 5 && strncasecmp(proto.p, "https", 5) == 0) ||
+           (proto.n == 3 && strncasecmp(proto.p, "wss", 3) == 0);
 }
 
 /* Validates the `protocol` query parameter: missing is accepted as 7 (every surveyed server
  * does this); returns 0 or the Pusher close code. */
-static int check_protocol(struct lws *wsi)
+static int check_protocol(const struct rt_query *q)
 {
-    char buf[32];
-    if (!lws_get_urlarg_by_name(wsi, "protocol=", buf, sizeof buf))
-        return 0;
-    const char *v = buf + strlen("protocol=");
-    if (!*v)
-        return 4006;
+    const char *v = rt_query_get(q, "protocol");
+    if (!v) return 0;
+    if (!*v) return 4006;
     char *end;
     long p = strtol(v, &end, 10);
-    if (*end != '\0')
-        return 4006;
+    if (*end != '\0') return 4006;
     return p >= 4 && p <= 7 ? 0 : 4007;
 }
 
 static void send_established(struct rt_conn *c)
 {
     size_t len;
-    char *text =
-        rt_encode_connection_established(c->socket_id, rt_srv.cfg.activity_timeout, &len);
+    char *text = rt_encode_connection_established(c->socket_id, rt_srv.cfg.activity_timeout, &len);
     rt_conn_send_text(c, text, len);
 }
 
-/* Applies the handshake checks of PROTOCOL.md §1.2 in order. */
-static void on_established(struct lws *wsi, struct rt_conn *c)
+/* Copies the header called name into out (truncated to cap - 1), "" when absent. */
+static void header_copy(const struct rt_http_req *req, const char *name, char *out, size_t cap)
 {
-    c->wsi = wsi;
-    c->last_rx_ms = rt_now_ms();
-    rt_srv.ws_opened++;
-    char uri[512];
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
-        uri[0] = '\0';
+    struct rt_str v = rt_http_header(req, name);
+    snprintf(out, cap, "%.*s", (int)v.n, v.p ? v.p : "");
+}
+
+/* Applies the handshake checks of PROTOCOL.md §1.2 in order; returns 0 when the connection
+ * is attached to its app, else it is already failing with the Pusher code. */
+static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
+{
+    char path[512];
+    struct rt_query q;
+    if (req->path.n >= sizeof path || rt_path_decode(req->path.p, req->path.n, path) < 0)
+        path[0] = '\0';
+    if (rt_query_parse(req->query.p, req->query.n, &q) != 0) memset(&q, 0, sizeof q);
     const char *prefix = rt_srv.cfg.path_prefix;
     size_t plen = strlen(prefix);
     const char *key = NULL;
-    if (strncmp(uri, prefix, plen) == 0 && strncmp(uri + plen, "/app/", 5) == 0)
-        key = uri + plen + 5;
+    int rc = -1;
+    if (strncmp(path, prefix, plen) == 0 && strncmp(path + plen, "/app/", 5) == 0)
+        key = path + plen + 5;
     if (!key || !*key || strchr(key, '/') || strlen(key) > RT_APP_KEY_MAX) {
         rt_conn_fail(c, 4005, "Path not found");
-        return;
+        goto done;
     }
     if (rt_srv.draining) {
         rt_conn_fail(c, 4200, "Server is restarting, reconnect immediately");
-        return;
+        goto done;
     }
     struct rt_app *app = rt_apps_by_key(key, NULL);
     if (!app) {
         rt_conn_fail(c, 4001, "Application does not exist");
-        return;
+        goto done;
     }
     if (!app->cfg->enabled) {
         rt_conn_fail(c, 4003, "Application disabled");
-        return;
+        goto done;
     }
-    if (app->cfg->require_tls && !came_over_tls(wsi)) {
+    if (app->cfg->require_tls && !came_over_tls(req)) {
         rt_conn_fail(c, 4000, "Application only accepts SSL connections, reconnect using wss://");
-        return;
+        goto done;
     }
-    int pcode = check_protocol(wsi);
+    int pcode = check_protocol(&q);
     if (pcode) {
-        rt_conn_fail(c, pcode, pcode == 4006 ? "Invalid version string format"
-                                             : "Unsupported protocol version");
-        return;
+        rt_conn_fail(c, pcode,
+                     pcode == 4006 ? "Invalid version string format"
+                                   : "Unsupported protocol version");
+        goto done;
     }
-    char origin[256] = "";
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0)
-        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    char origin[256];
+    header_copy(req, "origin", origin, sizeof origin);
     if (!origin_allowed(app->cfg, origin)) {
         rt_conn_fail(c, 4009, "Origin not allowed");
-        return;
+        goto done;
     }
     if (app->cfg->max_connections > 0 && (int)app->conn_count >= app->cfg->max_connections) {
         rt_conn_fail(c, 4004, "Application is over connection quota");
-        return;
+        goto done;
     }
     if (rt_srv.cfg.max_connections > 0 && (int)rt_conn_total() >= rt_srv.cfg.max_connections) {
         rt_srv.refused_capacity++;
         rt_conn_fail(c, 4100, "Over capacity");
-        return;
+        goto done;
     }
     snprintf(c->key, sizeof c->key, "%s", key);
     /* Fixed-width node id then a counter: unique across the cluster; the random part keeps
      * socket ids unguessable. */
-    snprintf(c->socket_id, sizeof c->socket_id, "%06u%llu.%u", rt_srv.cfg.node_id,
-             ++rt_srv.socket_counter, 1 + (unsigned)(random() % 999999999));
+    static unsigned long long counter;
+    snprintf(c->socket_id, sizeof c->socket_id, "%06u%llu.%u", rt_srv.cfg.node_id, ++counter,
+             1 + randombytes_uniform(999999999));
     rt_conn_attach(c, app);
-    send_established(c);
-    lws_usec_t first_timer = rt_srv.cfg.activity_timeout * SECOND_US;
-    if (app->cfg->authorized_connections) {
-        /* One lws timer per socket: it fires at the earlier deadline and on_timer sorts out
-         * which one it was. */
-        c->authorize_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.authorize_timeout * 1000u;
-        if (rt_srv.cfg.authorize_timeout * SECOND_US < first_timer)
-            first_timer = rt_srv.cfg.authorize_timeout * SECOND_US;
-    }
-    lws_set_timer_usecs(wsi, first_timer);
+    rc = 0;
+done:
+    rt_query_free(&q);
+    return rc;
 }
+
+void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest, size_t rest_len)
+{
+    struct rt_conn *c = calloc(1, sizeof *c);
+    if (!c) abort(); /* out-of-memory policy: see rt_alloc.h */
+    c->sock = s;
+    s->u.ws = c;
+    c->last_rx_ms = rt_now_ms();
+    rt_srv.ws_opened++;
+    if (check_handshake(c, req) != 0) return;
+    send_established(c);
+    if (c->app->cfg->authorized_connections)
+        c->authorize_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.authorize_timeout * 1000u;
+    rt_conn_check_deadlines(c);
+    if (rest_len) rt_ws_input(s, rest, rest_len);
+}
+
+/* ---- inbound messages ----------------------------------------------------------------- */
 
 static void dispatch(struct rt_conn *c, const char *buf, size_t len)
 {
@@ -177,173 +184,172 @@ static void dispatch(struct rt_conn *c, const char *buf, size_t len)
     } else if (strncmp(m.event, "client-", 7) == 0) {
         rt_handle_client_event(c, &m);
     } else {
-        rt_conn_send_error(c, 0, "Unsupported event: clients may send pusher:ping, "
-                                 "pusher:subscribe, pusher:unsubscribe, pusher:signin and client-*",
+        rt_conn_send_error(c, 0,
+                           "Unsupported event: clients may send pusher:ping, "
+                           "pusher:subscribe, pusher:unsubscribe, pusher:signin and client-*",
                            NULL);
     }
     rt_msg_free(&m);
 }
 
-/* Largest text message accepted: the app payload limit, room for JSON escaping of it, and
- * the envelope; never above the codec's hard cap. */
+/* Largest message accepted: the app payload limit, room for JSON escaping of it, and the
+ * envelope; never above the codec's hard cap. Before the handshake checks pass nothing but
+ * control frames is expected. */
 static size_t rx_limit(const struct rt_conn *c)
 {
+    if (!c->app) return RT_WS_CONTROL_MAX;
     size_t limit = (size_t)c->app->cfg->max_payload_bytes * 2 + 4096;
     return limit < RT_FRAME_MAX ? limit : RT_FRAME_MAX;
 }
 
-static void on_receive(struct lws *wsi, struct rt_conn *c, const char *in, size_t len)
+/* A frame broke RFC 6455 or a limit: close with code and read nothing more from the socket. */
+static void protocol_error(struct rt_conn *c, int code)
 {
-    c->last_rx_ms = rt_now_ms();
-    c->ping_sent = false;
-    if (!c->app || c->closing)
-        return;
-    if (lws_is_first_fragment(wsi)) {
-        c->rx_len = 0;
-        c->rx_discard = false;
-        c->rx_binary = lws_frame_is_binary(wsi);
-    }
-    bool done = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-    if (!c->rx_discard && !c->rx_binary) {
-        if (c->rx_len + len > rx_limit(c)) {
-            c->rx_discard = true;
-        } else {
-            if (!c->rx) {
-                c->rx = malloc(rx_limit(c) + 1);
-                if (!c->rx) {
-                    rt_conn_close(c, 1011, "Out of memory");
-                    return;
-                }
-            }
-            memcpy(c->rx + c->rx_len, in, len);
-            c->rx_len += len;
-        }
-    }
-    if (!done)
-        return;
-    if (c->rx_binary) {
-        rt_conn_send_error(c, 0, "Binary frames are not supported: send JSON text frames", NULL);
-    } else if (c->rx_discard) {
+    rt_srv.ws_protocol_errors++;
+    if (code == RT_WS_CLOSE_TOO_LARGE) {
         char msg[96];
         snprintf(msg, sizeof msg, "Message too large: the limit is %zu bytes", rx_limit(c));
         rt_conn_send_error(c, 0, msg, NULL);
+        rt_conn_close(c, code, "Message too large");
+    } else if (code == RT_WS_CLOSE_INVALID_DATA) {
+        rt_conn_close(c, code, "Invalid UTF-8 in a text message");
     } else {
-        dispatch(c, c->rx, c->rx_len);
+        rt_conn_close(c, code, "WebSocket protocol error");
     }
     c->rx_len = 0;
-    /* Don't keep a large assembly buffer around for idle sockets. */
-    if (c->rx && rx_limit(c) > 16384) {
+}
+
+/* The peer's close frame: echo its code (RFC 6455 §5.5.1) unless ours went out already, and
+ * drop the socket once the echo is written. */
+static void on_peer_close(struct rt_conn *c, const struct rt_ws_frame *f)
+{
+    int code = RT_WS_CLOSE_NORMAL;
+    if (f->len == 1)
+        code = RT_WS_CLOSE_PROTOCOL;
+    else if (f->len >= 2)
+        code = f->payload[0] << 8 | f->payload[1];
+    if (!c->closing) rt_conn_close(c, code, "");
+    rt_sock_drop_after_flush(c->sock);
+}
+
+static void on_frame(struct rt_conn *c, const struct rt_ws_frame *f)
+{
+    switch (f->opcode) {
+    case RT_WS_PING: {
+        struct rt_frame *pong = rt_frame_ws(RT_WS_PONG, f->payload, f->len);
+        rt_conn_send(c, pong); /* counts against the output budget: a ping flood that never
+                                  reads its pongs is a slow consumer */
+        rt_frame_unref(pong);
+        return;
+    }
+    case RT_WS_PONG:
+        return;
+    case RT_WS_CLOSE:
+        on_peer_close(c, f);
+        return;
+    default:
+        break;
+    }
+    uint8_t opcode;
+    const uint8_t *data;
+    size_t len;
+    int rc = rt_ws_message_feed(&c->msg, f, rx_limit(c), &opcode, &data, &len);
+    if (rc < 0) {
+        protocol_error(c, -rc);
+        return;
+    }
+    if (rc == 0) return;
+    if (!c->app) return;
+    if (opcode == RT_WS_BINARY)
+        rt_conn_send_error(c, 0, "Binary frames are not supported: send JSON text frames", NULL);
+    else
+        dispatch(c, (const char *)data, len);
+}
+
+/* Parses and handles the whole frames in buf[0..len); returns the bytes used. Stops at an
+ * incomplete frame (*need: its full size when known) or when the connection starts closing on
+ * a protocol error (everything after the bad frame is ignored). */
+static size_t consume_frames(struct rt_conn *c, uint8_t *buf, size_t len, size_t *need)
+{
+    size_t off = 0;
+    *need = 0;
+    while (off < len && !c->sock->dropping) {
+        struct rt_ws_frame f;
+        long rc = rt_ws_parse_frame(buf + off, len - off, rx_limit(c), &f, need);
+        if (rc == 0) break;
+        if (rc < 0) {
+            if (!c->closing)
+                protocol_error(c, (int)-rc);
+            else
+                rt_sock_drop(c->sock);
+            return len;
+        }
+        off += (size_t)rc;
+        /* Once closing, only the peer's close frame matters. */
+        if (!c->closing || f.opcode == RT_WS_CLOSE) on_frame(c, &f);
+    }
+    return off;
+}
+
+/* Makes room for len bytes of an incomplete frame, growing with what actually arrives, never
+ * to a size merely announced by a header. Capacity is tracked in the connection and checked
+ * here whatever the app's limit is now. */
+static void reserve_rx(struct rt_conn *c, size_t len)
+{
+    if (len <= c->rx_cap) return;
+    size_t cap = c->rx_cap ? c->rx_cap : 256;
+    while (cap < len)
+        cap *= 2;
+    uint8_t *b = realloc(c->rx, cap);
+    if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
+    c->rx = b;
+    c->rx_cap = cap;
+}
+
+void rt_ws_input(struct rt_sock *s, uint8_t *in, size_t len)
+{
+    struct rt_conn *c = s->u.ws;
+    c->last_rx_ms = rt_now_ms();
+    c->ping_sent_ms = 0;
+    size_t need, used;
+    if (c->rx_len == 0) {
+        /* The common case: whole frames straight from the read buffer, no copy. */
+        used = consume_frames(c, in, len, &need);
+        if (used < len && !s->dropping) {
+            reserve_rx(c, len - used);
+            memcpy(c->rx, in + used, len - used);
+            c->rx_len = len - used;
+        }
+    } else {
+        size_t total = c->rx_len + len;
+        reserve_rx(c, total);
+        memcpy(c->rx + c->rx_len, in, len);
+        used = consume_frames(c, c->rx, total, &need);
+        c->rx_len = 0;
+        if (used < total && !s->dropping) {
+            memmove(c->rx, c->rx + used, total - used);
+            c->rx_len = total - used;
+        }
+    }
+    if (c->rx_len == 0 && c->rx_cap > RX_KEEP_MAX) {
         free(c->rx);
         c->rx = NULL;
+        c->rx_cap = 0;
     }
 }
 
-static int on_writeable(struct lws *wsi, struct rt_conn *c)
+void rt_ws_written(struct rt_sock *s)
 {
-    if (c->want_ping) {
-        /* lws 4.1 swallows empty pongs without telling us, so the ping carries a payload
-         * that the pong echoes. */
-        unsigned char buf[LWS_PRE + 2] = {0};
-        memcpy(buf + LWS_PRE, "rt", 2);
-        c->want_ping = false;
-        if (lws_write(wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
-            return -1;
-        if (c->q_len > 0 || c->closing)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
-    /* Write several queued frames per callback while the socket takes them: one callback per
-     * frame costs a poll re-arm (epoll_ctl) per message under fan-out. Bounded, so one busy
-     * socket cannot hold the loop. */
-    if (c->q_len > 0) {
-        for (int budget = WRITES_PER_CALLBACK; budget > 0 && c->q_len > 0; budget--) {
-            struct rt_frame *f = rt_conn_next_frame(c);
-            int n = lws_write(wsi, f->payload, f->len, LWS_WRITE_TEXT);
-            rt_frame_unref(f);
-            if (n < 0)
-                return -1;
-            if (lws_send_pipe_choked(wsi))
-                break;
-        }
-        if (c->q_len > 0 || c->closing)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (c->closing && !c->close_sent) {
-        /* Write the close frame ourselves: with the libuv event loop, lws 4.1 drops the socket
-         * without the frame when a callback returns -1 after lws_close_reason(). The peer's
-         * answering close (or the timeout) then ends the connection. */
-        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
-        size_t rlen = strlen(c->close_reason);
-        buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
-        buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
-        memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
-        c->close_sent = true;
-        if (lws_write(wsi, buf + LWS_PRE, 2 + rlen, RT_LWS_WRITE_CLOSE) < 0)
-            return -1;
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
-        return 0;
-    }
-    return 0;
+    struct rt_conn *c = s->u.ws;
+    if (c && c->soft_since_ms) rt_conn_check_deadlines(c);
 }
 
-/* Liveness (PROTOCOL.md §3): after activity_timeout of silence send a protocol ping; if
- * nothing arrives within pong_timeout, close with 4201. */
-static void on_timer(struct lws *wsi, struct rt_conn *c)
+void rt_ws_closed(struct rt_sock *s)
 {
-    if (c->closing)
-        return;
-    if (c->authorize_by_ms && !c->authorized && rt_now_ms() >= c->authorize_by_ms) {
-        rt_conn_fail(c, 4009, "Connection not authorized within timeout");
-        return;
-    }
-    uint64_t idle = rt_now_ms() - c->last_rx_ms;
-    uint64_t timeout = (uint64_t)rt_srv.cfg.activity_timeout * 1000u;
-    if (c->ping_sent) {
-        rt_conn_fail(c, 4201, "Pong reply not received");
-        return;
-    }
-    if (idle < timeout) {
-        uint64_t next = timeout - idle;
-        if (c->authorize_by_ms && !c->authorized && c->authorize_by_ms - rt_now_ms() < next)
-            next = c->authorize_by_ms - rt_now_ms();
-        lws_set_timer_usecs(wsi, (lws_usec_t)next * 1000);
-        return;
-    }
-    c->ping_sent = true;
-    c->want_ping = true;
-    lws_callback_on_writable(wsi);
-    lws_set_timer_usecs(wsi, rt_srv.cfg.pong_timeout * SECOND_US);
-}
-
-int rt_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
-{
-    struct rt_conn *c = user;
-    switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        memset(c, 0, sizeof *c);
-        on_established(wsi, c);
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        on_receive(wsi, c, in, len);
-        return 0;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        /* Our close frame already went out: don't echo the peer's, just drop the socket. */
-        return c->close_sent ? -1 : 0;
-    case LWS_CALLBACK_RECEIVE_PONG:
-        c->last_rx_ms = rt_now_ms();
-        c->ping_sent = false;
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return on_writeable(wsi, c);
-    case LWS_CALLBACK_TIMER:
-        on_timer(wsi, c);
-        return 0;
-    case LWS_CALLBACK_CLOSED:
-        rt_srv.ws_closed++;
-        rt_conn_destroy(c);
-        return 0;
-    default:
-        return 0;
-    }
+    struct rt_conn *c = s->u.ws;
+    if (!c) return;
+    rt_srv.ws_closed++;
+    rt_conn_destroy(c);
+    free(c);
+    s->u.ws = NULL;
 }

@@ -1,0 +1,209 @@
+/* Raw sockets from libwebsockets: dispatch to HTTP or WebSocket, direct writes, drops. */
+#include "net.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "server.h"
+
+#define WRITEV_MAX 64 /* frames written by one writev() */
+
+size_t rt_net_session_size(void)
+{
+    return sizeof(struct rt_sock);
+}
+
+/* ---- output queue ---------------------------------------------------------------------- */
+
+static void outq_push(struct rt_outq *q, struct rt_frame *f, size_t offset)
+{
+    if (q->len == q->cap) {
+        uint32_t cap = q->cap ? q->cap * 2 : 4;
+        struct rt_frame **frames = malloc(cap * sizeof *frames);
+        if (!frames) abort(); /* out-of-memory policy: see rt_alloc.h */
+        for (uint32_t i = 0; i < q->len; i++)
+            frames[i] = q->frames[(q->head + i) % q->cap];
+        free(q->frames);
+        q->frames = frames;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->frames[(q->head + q->len) % q->cap] = rt_frame_ref(f);
+    if (q->len++ == 0) q->offset = offset;
+    q->bytes += f->wire_len - offset;
+}
+
+static void outq_pop(struct rt_outq *q)
+{
+    rt_frame_unref(q->frames[q->head]);
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    q->offset = 0;
+}
+
+static void outq_clear(struct rt_outq *q)
+{
+    while (q->len)
+        outq_pop(q);
+    free(q->frames);
+    memset(q, 0, sizeof *q);
+}
+
+/* Marks n written bytes off the front of the queue. */
+static void outq_consume(struct rt_outq *q, size_t n)
+{
+    q->bytes -= n;
+    while (n) {
+        struct rt_frame *f = q->frames[q->head];
+        size_t left = f->wire_len - q->offset;
+        if (n < left) {
+            q->offset += n;
+            return;
+        }
+        n -= left;
+        outq_pop(q);
+    }
+}
+
+/* ---- sockets --------------------------------------------------------------------------- */
+
+void rt_sock_drop(struct rt_sock *s)
+{
+    if (s->dropping) return;
+    s->dropping = true;
+    rt_timer_cancel(&s->timer);
+    outq_clear(&s->out);
+    /* lws closes it from its own loop turn; the owner is released in LWS_CALLBACK_RAW_CLOSE. */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+void rt_sock_drop_after_flush(struct rt_sock *s)
+{
+    if (s->out.len == 0)
+        rt_sock_drop(s);
+    else
+        s->drop_after_flush = true;
+}
+
+void rt_sock_discard_output(struct rt_sock *s)
+{
+    outq_clear(&s->out);
+}
+
+static bool would_block(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+int rt_sock_send(struct rt_sock *s, struct rt_frame *f)
+{
+    if (s->dropping) return -1;
+    size_t written = 0;
+    if (s->out.len == 0) {
+        /* Nothing queued: the kernel usually takes it all and no poll re-arm is needed. */
+        ssize_t n = send(s->fd, f->wire, f->wire_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && !would_block()) {
+            rt_sock_drop(s);
+            return -1;
+        }
+        written = n > 0 ? (size_t)n : 0;
+        if (written == f->wire_len) return 0;
+        outq_push(&s->out, f, written);
+        lws_callback_on_writable(s->wsi);
+        return 0;
+    }
+    outq_push(&s->out, f, 0);
+    return 0;
+}
+
+/* Writes as much of the queue as the socket takes. Returns 0, or -1 on a socket error. */
+static int flush(struct rt_sock *s)
+{
+    struct rt_outq *q = &s->out;
+    while (q->len) {
+        struct iovec iov[WRITEV_MAX];
+        int n = 0;
+        size_t total = 0;
+        for (uint32_t i = 0; i < q->len && n < WRITEV_MAX; i++, n++) {
+            struct rt_frame *f = q->frames[(q->head + i) % q->cap];
+            size_t skip = i == 0 ? q->offset : 0;
+            iov[n].iov_base = f->wire + skip;
+            iov[n].iov_len = f->wire_len - skip;
+            total += iov[n].iov_len;
+        }
+        ssize_t w = writev(s->fd, iov, n);
+        if (w < 0) return would_block() ? 0 : -1;
+        outq_consume(q, (size_t)w);
+        if ((size_t)w < total)
+            return 0; /* the socket is full: wait for the next writeable callback */
+    }
+    return 0;
+}
+
+static void on_writeable(struct rt_sock *s)
+{
+    size_t before = s->out.bytes;
+    if (flush(s) != 0) {
+        rt_sock_drop(s);
+        return;
+    }
+    if (s->out.len) {
+        lws_callback_on_writable(s->wsi);
+        if (s->out.bytes == before) return;
+    }
+    if (s->out.len == 0 && s->drop_after_flush) {
+        rt_sock_drop(s);
+        return;
+    }
+    if (s->kind == RT_SOCK_WS)
+        rt_ws_written(s);
+    else if (s->kind == RT_SOCK_HTTP)
+        rt_http_written(s);
+}
+
+void rt_sock_peer(const struct rt_sock *s, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (cap && s->wsi) lws_get_peer_simple(s->wsi, out, cap);
+}
+
+int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+{
+    struct rt_sock *s = user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_ADOPT:
+        memset(s, 0, sizeof *s);
+        s->wsi = wsi;
+        s->fd = lws_get_socket_fd(wsi);
+        s->kind = RT_SOCK_HTTP;
+        rt_http_open(s);
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (!s || s->dropping || !len) return 0;
+        if (s->kind == RT_SOCK_WS)
+            rt_ws_input(s, in, len);
+        else if (s->kind == RT_SOCK_HTTP)
+            rt_http_input(s, in, len);
+        return 0;
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (s && !s->dropping) on_writeable(s);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE:
+        if (!s || !s->wsi) return 0;
+        rt_timer_cancel(&s->timer);
+        if (s->kind == RT_SOCK_WS)
+            rt_ws_closed(s);
+        else if (s->kind == RT_SOCK_HTTP)
+            rt_http_closed(s);
+        outq_clear(&s->out);
+        s->wsi = NULL;
+        s->kind = RT_SOCK_NEW;
+        return 0;
+    default:
+        return 0;
+    }
+}
