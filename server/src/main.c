@@ -1,6 +1,11 @@
 /* rtserver: configuration, the libuv loop shared by lws, libpq and hiredis, and shutdown. */
 #include <libwebsockets.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +58,27 @@ static int raise_fd_limit(void)
     getrlimit(RLIMIT_NOFILE, &rl);
     long n = (long)rl.rlim_cur - FD_RESERVE;
     return n > 2 * HTTP_RESERVE ? (int)n : 2 * HTTP_RESERVE;
+}
+
+/* Binds a throwaway socket to host:port the way lws will, to name the error (address in use,
+ * not available, permission) in one line before anything claims to listen. */
+static int check_listen(const char *host, int port, char *why, size_t why_cap)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return 0; /* an interface name: lws resolves it and reports a failure itself */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        snprintf(why, why_cap, "%s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    if (rc != 0)
+        snprintf(why, why_cap, "%s", strerror(errno));
+    close(fd);
+    return rc;
 }
 
 static void sweep_app(struct rt_app *app, void *ctx)
@@ -113,6 +139,12 @@ int main(int argc, char **argv)
     if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
         rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
 
+    char why[160];
+    if (check_listen(rt_srv.cfg.host, rt_srv.cfg.port, why, sizeof why) != 0) {
+        fprintf(stderr, "rtserver: cannot listen on %s:%d: %s\n", rt_srv.cfg.host,
+                rt_srv.cfg.port, why);
+        return 1;
+    }
     if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err,
                               rt_srv.cfg.db_wait_seconds) != 0) {
         fprintf(stderr, "rtserver: %s\n", err);
@@ -138,23 +170,32 @@ int main(int argc, char **argv)
     void *foreign[1] = {&loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.port = rt_srv.cfg.port;
-    info.iface = rt_srv.cfg.host;
-    info.protocols = protos;
+    info.port = CONTEXT_PORT_NO_LISTEN;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_DISABLE_IPV6 |
-                   LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
-    info.listen_accept_role = "raw-skt";
-    info.listen_accept_protocol = "realtime";
+                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.foreign_loops = foreign;
     info.fd_limit_per_thread = (unsigned)rt_srv.fd_limit;
     info.pt_serv_buf_size = 16384;
-    info.vhost_name = "realtime";
-
     rt_srv.lws = lws_create_context(&info);
-    if (!rt_srv.lws) {
-        fprintf(stderr, "rtserver: cannot listen on %s:%d (address in use or not available)\n",
+    /* An explicit vhost reports a failed bind (lws's default vhost would not, and the process
+     * would later abort). */
+    struct lws_vhost *vhost = NULL;
+    if (rt_srv.lws) {
+        info.port = rt_srv.cfg.port;
+        info.iface = rt_srv.cfg.host;
+        info.protocols = protos;
+        info.options = LWS_SERVER_OPTION_DISABLE_IPV6 |
+                       LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+        info.listen_accept_role = "raw-skt";
+        info.listen_accept_protocol = "realtime";
+        info.vhost_name = "realtime";
+        vhost = lws_create_vhost(rt_srv.lws, &info);
+    }
+    if (!vhost) {
+        fprintf(stderr, "rtserver: cannot listen on %s:%d: libwebsockets could not bind\n",
                 rt_srv.cfg.host, rt_srv.cfg.port);
+        if (rt_srv.lws)
+            lws_context_destroy(rt_srv.lws);
         rt_apps_free_all();
         return 1;
     }
