@@ -61,7 +61,9 @@ struct event_req {
     bool want_user_count, want_subscription_count;
 };
 
-static bool socket_id_valid(const char *s)
+/* Pusher's ^\d+\.\d+$. The length is checked separately (RT_SOCKET_ID_MAX): the cluster
+ * fan-out carries at most that many characters and would drop the event for other nodes. */
+static bool socket_id_format_valid(const char *s)
 {
     const char *dot = strchr(s, '.');
     if (!dot || dot == s || !dot[1])
@@ -151,7 +153,12 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
     json_t *sid = json_object_get(obj, "socket_id");
     if (sid && !json_is_null(sid)) {
         ev->socket_id = json_string_value(sid);
-        if (!ev->socket_id || !socket_id_valid(ev->socket_id)) {
+        if (ev->socket_id && json_string_length(sid) > RT_SOCKET_ID_MAX) {
+            snprintf(err, err_cap, "Invalid socket_id: at most %d characters (got %zu)",
+                     RT_SOCKET_ID_MAX, json_string_length(sid));
+            return 400;
+        }
+        if (!ev->socket_id || !socket_id_format_valid(ev->socket_id)) {
             snprintf(err, err_cap, "Invalid socket_id: expected digits.digits");
             return 400;
         }
