@@ -182,7 +182,9 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
     return 0;
 }
 
-/* {"user_count":N,"subscription_count":M} as requested and applicable to the channel. */
+/* {"user_count":N,"subscription_count":M} as requested and applicable to the channel:
+ * user_count on presence channels only; subscription_count (connections) on every kind,
+ * presence included (PROTOCOL.md §17.14), when the app has the feature, else left out. */
 static json_t *channel_attributes(struct rt_app *app, const char *name, bool user_count,
                                   bool subscription_count)
 {
@@ -191,7 +193,7 @@ static json_t *channel_attributes(struct rt_app *app, const char *name, bool use
     bool presence = rt_channel_kind_of(rt_str_c(name)).type == RT_CHANNEL_PRESENCE;
     if (user_count && presence)
         json_object_set_new(o, "user_count", json_integer(ch ? (json_int_t)ch->member_count : 0));
-    if (subscription_count && !presence && app->cfg->subscription_count)
+    if (subscription_count && app->cfg->subscription_count)
         json_object_set_new(o, "subscription_count",
                             json_integer(ch ? (json_int_t)ch->sub_count : 0));
     return o;
@@ -385,11 +387,6 @@ static void handle_channel(struct rt_app *app, const char *name, const struct rt
     struct rt_channel_kind kind = rt_channel_kind_of(rt_str_c(name));
     if (uc && kind.type != RT_CHANNEL_PRESENCE) {
         respond_error(out, 400, "info=user_count is only available for presence channels");
-        return;
-    }
-    if (sc && kind.type == RT_CHANNEL_PRESENCE) {
-        respond_error(out, 400,
-                      "info=subscription_count is not available for presence channels");
         return;
     }
     struct rt_channel *ch = rt_channel_find(app, name);
