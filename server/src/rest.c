@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "metrics.h"
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
@@ -24,16 +25,14 @@
 #include "server.h"
 #include "user.h"
 
+/* Takes body. Every caller builds it from values that are valid UTF-8, so it is never NULL:
+ * jansson only fails on invalid UTF-8 here, and allocation failure aborts (rt_alloc). */
 static void respond_json(struct rt_rest_response *out, int status, json_t *body)
 {
     out->status = status;
     out->content_type = "application/json";
-    out->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    out->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (!out->body) {
-        out->status = 500;
-        out->body = strdup("{\"error\":\"Out of memory\"}");
-    }
 }
 
 static void respond_error(struct rt_rest_response *out, int status, const char *fmt, ...)
@@ -46,7 +45,16 @@ static void respond_error(struct rt_rest_response *out, int status, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    respond_json(out, status, json_pack("{s:s}", "error", msg));
+    /* A message may quote the request, e.g. a channel name cut at 64 bytes in the middle of
+     * a UTF-8 sequence: jansson refuses such text, so non-ASCII bytes become '?'. */
+    json_t *text = json_string(msg);
+    if (!text) {
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        text = json_string(msg);
+    }
+    respond_json(out, status, json_pack("{s:o}", "error", text));
 }
 
 /* ---- validation shared by events and batch_events ---------------------------------- */
@@ -100,12 +108,8 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
         return 400;
     }
     /* Pusher requires a string; a non-string is serialised to compact JSON (tolerance). */
-    ev->data = json_is_string(data) ? strndup(json_string_value(data), json_string_length(data))
+    ev->data = json_is_string(data) ? rt_xstrndup(json_string_value(data), json_string_length(data))
                                     : json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!ev->data) {
-        snprintf(err, err_cap, "Out of memory");
-        return 500;
-    }
     ev->data_len = json_is_string(data) ? json_string_length(data) : strlen(ev->data);
     if (ev->data_len > (size_t)cfg->max_payload_bytes) {
         snprintf(err, err_cap, "Event data too large: %zu bytes, the limit is %d", ev->data_len,
@@ -284,9 +288,9 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
         respond_error(out, 400, "Batch too large: at most %d events", app->cfg->max_batch_size);
         return;
     }
-    struct event_req *evs = calloc(n + 1, sizeof *evs);
+    struct event_req *evs = rt_xcalloc(n + 1, sizeof *evs);
     char err[200];
-    int status = evs ? 0 : 500;
+    int status = 0;
     bool any_info = false;
     size_t parsed = 0;
     /* Validate every event before publishing any. */
@@ -298,7 +302,7 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
             snprintf(err + strlen(err), sizeof err - strlen(err), " (batch[%zu])", parsed);
     }
     if (status) {
-        respond_error(out, status, "%s", evs ? err : "Out of memory");
+        respond_error(out, status, "%s", err);
     } else if (!take_backend_tokens(app, n)) {
         respond_error(out, 429, "Rate limit exceeded: at most %d events per second",
                       app->cfg->backend_events_per_second);
@@ -316,7 +320,7 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
         json_decref(infos);
         respond_json(out, 200, resp);
     }
-    for (size_t i = 0; evs && i < parsed; i++)
+    for (size_t i = 0; i < parsed; i++)
         free(evs[i].data);
     free(evs);
     json_decref(root);
