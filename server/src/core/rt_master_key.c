@@ -33,8 +33,8 @@ static int fail(int rc, char *err, size_t err_cap, const char *fmt, ...)
     return rc;
 }
 
-/* Reads at most cap - 1 bytes of fd into buf. Returns the length, -1 on a read error, or
- * (size_t)cap when the file holds more. */
+/* Reads up to cap bytes of fd into buf. Returns the length read, or -1 on a read error; a
+ * result of cap means the file may hold more (the caller treats that as too large). */
 static long read_small(int fd, char *buf, size_t cap)
 {
     size_t n = 0;
