@@ -23,6 +23,8 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /build/rtserver /build/rtadmin /usr/local/bin/
 COPY migrations /usr/share/realtime/migrations
 ENV RT_HOST=0.0.0.0 RT_PORT=6001 RT_MIGRATIONS_DIR=/usr/share/realtime/migrations
+# The master key is not baked in or passed as a variable: mount it as a file readable by uid
+# 10001 only and set RT_MASTER_KEY_FILE (docker-compose.yml uses /run/secrets/master_key).
 USER realtime
 EXPOSE 6001
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:6001/ready || exit 1

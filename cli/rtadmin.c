@@ -9,10 +9,12 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "rt_alloc.h"
 
 static const struct cli_opt global_opts[] = {
     {"database-url", "URL", "PostgreSQL URL (default: $RT_DATABASE_URL)"},
-    {"master-key-file", "PATH", "file holding the master key (default: $RT_MASTER_KEY)"},
+    {"master-key-file", "PATH",
+     "file holding the master key (default: $RT_MASTER_KEY_FILE, else $RT_MASTER_KEY)"},
     {"actor", "NAME", "who is acting, for the audit log (default: $USER)"},
     {"json", NULL, "machine-readable JSON output"},
     {"help", NULL, "show help and exit"},
@@ -289,6 +291,7 @@ int main(int argc, char **argv)
 {
     struct cli_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
+    rt_alloc_init();
     if (sodium_init() < 0) return cli_fail("libsodium failed to initialise");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return cli_fail("libcurl failed to initialise");

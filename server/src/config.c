@@ -11,13 +11,17 @@
 #include <string.h>
 
 #include "log.h"
+#include "rt_master_key.h"
 
+/* clang-format off */
 static const char usage[] =
     "usage: rtserver [options]\n"
     "Pusher-compatible realtime server. Every option has an RT_* environment twin.\n"
     "  --database-url URL     RT_DATABASE_URL     PostgreSQL URL (required)\n"
     "  --redis-url URL        RT_REDIS_URL        Redis URL for multi-node fan-out (unset: standalone)\n"
-    "  --master-key KEY       RT_MASTER_KEY       64 hex chars or base64 of 32 bytes (required)\n"
+    "  --master-key-file PATH RT_MASTER_KEY_FILE  file holding the master key: 64 hex chars or\n"
+    "                                             base64 of 32 bytes, mode 600 (required, or:)\n"
+    "  (env only)             RT_MASTER_KEY       the key itself (second choice; never on argv)\n"
     "  --host ADDR            RT_HOST             listen address (default 127.0.0.1)\n"
     "  --port N               RT_PORT             listen port (default 6001)\n"
     "  --path-prefix P        RT_PATH_PREFIX      URL prefix before /app and /apps (default none)\n"
@@ -41,6 +45,7 @@ static const char usage[] =
     "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
     "  --help\n";
+/* clang-format on */
 
 /* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
 static int parse_int(const char *name, const char *text, long min, long max, int *out, char *err,
@@ -66,7 +71,7 @@ static const char *env_or(const char *name, const char *fallback)
 
 int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
-    const char *master = env_or("RT_MASTER_KEY", NULL);
+    const char *master_file = NULL;
     const char *port = env_or("RT_PORT", "6001");
     const char *activity = env_or("RT_ACTIVITY_TIMEOUT", "120");
     const char *pong = env_or("RT_PONG_TIMEOUT", "30");
@@ -106,15 +111,18 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
     cfg->trust_proxy = strcmp(env_or("RT_TRUST_PROXY", "0"), "1") == 0;
 
+    /* clang-format off */
     static const struct option opts[] = {
         {"database-url", required_argument, 0, 'd'}, {"redis-url", required_argument, 0, 'r'},
-        {"master-key", required_argument, 0, 'k'},   {"host", required_argument, 0, 'H'},
+        {"master-key", required_argument, 0, 'k'},   {"master-key-file", required_argument, 0, 'K'},
+        {"host", required_argument, 0, 'H'},
         {"port", required_argument, 0, 'p'},         {"path-prefix", required_argument, 0, 'P'},
         {"activity-timeout", required_argument, 0, 'a'},
         {"pong-timeout", required_argument, 0, 'o'}, {"max-connections", required_argument, 0, 'm'},
         {"send-queue-max", required_argument, 0, 'q'}, {"node-id", required_argument, 0, 'n'},
         {"log-level", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    /* clang-format on */
     int c;
     optind = 1;
     opterr = 0;
@@ -122,7 +130,13 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         switch (c) {
         case 'd': cfg->database_url = optarg; break;
         case 'r': cfg->redis_url = optarg; break;
-        case 'k': master = optarg; break;
+        case 'k':
+            snprintf(err, err_cap,
+                     "--master-key is refused: a key on the command line is visible to every "
+                     "local user (ps, /proc); put it in a file and pass --master-key-file PATH "
+                     "or set RT_MASTER_KEY_FILE");
+            return -1;
+        case 'K': master_file = optarg; break;
         case 'H': cfg->host = optarg; break;
         case 'p': port = optarg; break;
         case 'P': cfg->path_prefix = optarg; break;
@@ -147,7 +161,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
                  "RT_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/realtime)");
         return -1;
     }
-    if (rt_master_key_parse(master, cfg->master_key, err, err_cap) != 0)
+    if (rt_master_key_load(master_file, cfg->master_key, err, err_cap) != 0)
         return -1;
     if (cfg->redis_url && strncmp(cfg->redis_url, "redis://", 8) != 0) {
         snprintf(err, err_cap, "RT_REDIS_URL must look like redis://host:port (got \"%s\")",

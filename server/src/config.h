@@ -9,7 +9,8 @@
 struct rt_config {
     const char *database_url;   /* RT_DATABASE_URL (required) */
     const char *redis_url;      /* RT_REDIS_URL (NULL = standalone) */
-    uint8_t master_key[RT_MASTER_KEY_BYTES]; /* RT_MASTER_KEY (required) */
+    uint8_t master_key[RT_MASTER_KEY_BYTES]; /* RT_MASTER_KEY_FILE, --master-key-file or
+                                                RT_MASTER_KEY (required; never argv) */
     const char *host;           /* RT_HOST, default 127.0.0.1 */
     int port;                   /* RT_PORT, default 6001 */
     const char *path_prefix;    /* RT_PATH_PREFIX, default "" (e.g. "/realtime") */
@@ -20,7 +21,7 @@ struct rt_config {
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
-    int db_wait_seconds;
+    int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
     int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-* from the proxy */
     /* Bounds against hostile or broken clients (docs/security.md, "Hostile clients"). */
@@ -35,8 +36,9 @@ struct rt_config {
     int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
 };
 
-/* Fills cfg from the environment and argv. On a missing or invalid setting writes one line
- * naming the setting into err and returns -1; returns 1 when --help was printed. */
+/* Fills cfg from the environment and argv. On a missing or invalid setting (or a master key
+ * on the command line) writes one line naming the setting into err and returns -1; returns 1
+ * when --help was printed. Removes RT_MASTER_KEY from the environment (rt_master_key_load). */
 int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap);
 
 #endif

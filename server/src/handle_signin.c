@@ -49,15 +49,10 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
         rt_conn_fail(c, 4009, "Already signed in as a different user");
         return;
     }
-    if (!c->user_id) {
-        c->user_id = strdup(s.user.user_id);
-        if (!c->user_id) {
-            rt_signin_clear(&s);
-            return;
-        }
-        if (rt_user_attach(c->app, c) == 1)
-            rt_user_notify_watchers(c->app, c->user_id, "online");
-    }
+    /* Every check is done: from here on nothing fails, so a refused sign-in above leaves the
+     * connection exactly as it was (and is closed with 4009). */
+    if (!c->user_id && rt_user_attach(c->app, c, s.user.user_id) == 1)
+        rt_user_notify_watchers(c->app, c->user_id, "online");
     free(c->user_info);
     c->user_info = s.user.user_info;
     s.user.user_info = NULL;

@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "cluster.h"
 #include "conn.h"
+#include "harden.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -122,6 +123,7 @@ static void on_signal(uv_signal_t *s, int signum)
 int main(int argc, char **argv)
 {
     char err[512];
+    rt_process_harden();
     if (sodium_init() < 0) {
         fprintf(stderr, "rtserver: libsodium failed to initialise\n");
         return 1;

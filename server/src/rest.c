@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "metrics.h"
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
@@ -24,16 +25,14 @@
 #include "server.h"
 #include "user.h"
 
+/* Takes body. Every caller builds it from values that are valid UTF-8, so it is never NULL:
+ * jansson only fails on invalid UTF-8 here, and allocation failure aborts (rt_alloc). */
 static void respond_json(struct rt_rest_response *out, int status, json_t *body)
 {
     out->status = status;
     out->content_type = "application/json";
-    out->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    out->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (!out->body) {
-        out->status = 500;
-        out->body = strdup("{\"error\":\"Out of memory\"}");
-    }
 }
 
 static void respond_error(struct rt_rest_response *out, int status, const char *fmt, ...)
@@ -46,7 +45,16 @@ static void respond_error(struct rt_rest_response *out, int status, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    respond_json(out, status, json_pack("{s:s}", "error", msg));
+    /* A message may quote the request, e.g. a channel name cut at 64 bytes in the middle of
+     * a UTF-8 sequence: jansson refuses such text, so non-ASCII bytes become '?'. */
+    json_t *text = json_string(msg);
+    if (!text) {
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        text = json_string(msg);
+    }
+    respond_json(out, status, json_pack("{s:o}", "error", text));
 }
 
 /* ---- validation shared by events and batch_events ---------------------------------- */
@@ -61,7 +69,9 @@ struct event_req {
     bool want_user_count, want_subscription_count;
 };
 
-static bool socket_id_valid(const char *s)
+/* Pusher's ^\d+\.\d+$. The length is checked separately (RT_SOCKET_ID_MAX): the cluster
+ * fan-out carries at most that many characters and would drop the event for other nodes. */
+static bool socket_id_format_valid(const char *s)
 {
     const char *dot = strchr(s, '.');
     if (!dot || dot == s || !dot[1])
@@ -98,12 +108,8 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
         return 400;
     }
     /* Pusher requires a string; a non-string is serialised to compact JSON (tolerance). */
-    ev->data = json_is_string(data) ? strndup(json_string_value(data), json_string_length(data))
+    ev->data = json_is_string(data) ? rt_xstrndup(json_string_value(data), json_string_length(data))
                                     : json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!ev->data) {
-        snprintf(err, err_cap, "Out of memory");
-        return 500;
-    }
     ev->data_len = json_is_string(data) ? json_string_length(data) : strlen(ev->data);
     if (ev->data_len > (size_t)cfg->max_payload_bytes) {
         snprintf(err, err_cap, "Event data too large: %zu bytes, the limit is %d", ev->data_len,
@@ -151,7 +157,12 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
     json_t *sid = json_object_get(obj, "socket_id");
     if (sid && !json_is_null(sid)) {
         ev->socket_id = json_string_value(sid);
-        if (!ev->socket_id || !socket_id_valid(ev->socket_id)) {
+        if (ev->socket_id && json_string_length(sid) > RT_SOCKET_ID_MAX) {
+            snprintf(err, err_cap, "Invalid socket_id: at most %d characters (got %zu)",
+                     RT_SOCKET_ID_MAX, json_string_length(sid));
+            return 400;
+        }
+        if (!ev->socket_id || !socket_id_format_valid(ev->socket_id)) {
             snprintf(err, err_cap, "Invalid socket_id: expected digits.digits");
             return 400;
         }
@@ -175,7 +186,9 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
     return 0;
 }
 
-/* {"user_count":N,"subscription_count":M} as requested and applicable to the channel. */
+/* {"user_count":N,"subscription_count":M} as requested and applicable to the channel:
+ * user_count on presence channels only; subscription_count (connections) on every kind,
+ * presence included (PROTOCOL.md §17.14), when the app has the feature, else left out. */
 static json_t *channel_attributes(struct rt_app *app, const char *name, bool user_count,
                                   bool subscription_count)
 {
@@ -184,7 +197,7 @@ static json_t *channel_attributes(struct rt_app *app, const char *name, bool use
     bool presence = rt_channel_kind_of(rt_str_c(name)).type == RT_CHANNEL_PRESENCE;
     if (user_count && presence)
         json_object_set_new(o, "user_count", json_integer(ch ? (json_int_t)ch->member_count : 0));
-    if (subscription_count && !presence && app->cfg->subscription_count)
+    if (subscription_count && app->cfg->subscription_count)
         json_object_set_new(o, "subscription_count",
                             json_integer(ch ? (json_int_t)ch->sub_count : 0));
     return o;
@@ -275,9 +288,9 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
         respond_error(out, 400, "Batch too large: at most %d events", app->cfg->max_batch_size);
         return;
     }
-    struct event_req *evs = calloc(n + 1, sizeof *evs);
+    struct event_req *evs = rt_xcalloc(n + 1, sizeof *evs);
     char err[200];
-    int status = evs ? 0 : 500;
+    int status = 0;
     bool any_info = false;
     size_t parsed = 0;
     /* Validate every event before publishing any. */
@@ -289,7 +302,7 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
             snprintf(err + strlen(err), sizeof err - strlen(err), " (batch[%zu])", parsed);
     }
     if (status) {
-        respond_error(out, status, "%s", evs ? err : "Out of memory");
+        respond_error(out, status, "%s", err);
     } else if (!take_backend_tokens(app, n)) {
         respond_error(out, 429, "Rate limit exceeded: at most %d events per second",
                       app->cfg->backend_events_per_second);
@@ -307,7 +320,7 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
         json_decref(infos);
         respond_json(out, 200, resp);
     }
-    for (size_t i = 0; evs && i < parsed; i++)
+    for (size_t i = 0; i < parsed; i++)
         free(evs[i].data);
     free(evs);
     json_decref(root);
@@ -378,11 +391,6 @@ static void handle_channel(struct rt_app *app, const char *name, const struct rt
     struct rt_channel_kind kind = rt_channel_kind_of(rt_str_c(name));
     if (uc && kind.type != RT_CHANNEL_PRESENCE) {
         respond_error(out, 400, "info=user_count is only available for presence channels");
-        return;
-    }
-    if (sc && kind.type == RT_CHANNEL_PRESENCE) {
-        respond_error(out, 400,
-                      "info=subscription_count is not available for presence channels");
         return;
     }
     struct rt_channel *ch = rt_channel_find(app, name);

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "conn.h"
+#include "rt_alloc.h"
 #include "rt_protocol.h"
 
 struct rt_user *rt_user_find(struct rt_app *app, const char *id)
@@ -17,21 +18,19 @@ struct rt_user *rt_user_find(struct rt_app *app, const char *id)
     return u;
 }
 
-int rt_user_attach(struct rt_app *app, struct rt_conn *c)
+int rt_user_attach(struct rt_app *app, struct rt_conn *c, const char *user_id)
 {
-    struct rt_user *u = rt_user_find(app, c->user_id);
+    struct rt_user *u = rt_user_find(app, user_id);
     int came_online = 0;
     if (!u) {
-        u = calloc(1, sizeof *u);
-        if (!u || !(u->id = strdup(c->user_id))) {
-            free(u);
-            return -1;
-        }
+        u = rt_xcalloc(1, sizeof *u);
+        u->id = rt_xstrdup(user_id);
         HASH_ADD_KEYPTR(hh, app->users, u->id, strlen(u->id), u);
         came_online = 1;
     }
     DL_APPEND2(u->conns, c, user_prev, user_next);
     u->conn_count++;
+    c->user_id = rt_xstrdup(user_id);
     return came_online;
 }
 
@@ -64,7 +63,7 @@ static struct rt_frame *watchlist_frame(json_t *events)
 void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char *event_name)
 {
     json_t *events = json_pack("[{s:s,s:[s]}]", "name", event_name, "user_ids", user_id);
-    struct rt_frame *f = events ? watchlist_frame(events) : NULL;
+    struct rt_frame *f = watchlist_frame(events);
     json_decref(events);
     if (!f)
         return;

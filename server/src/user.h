@@ -15,8 +15,10 @@ struct rt_user {
     UT_hash_handle hh;
 };
 
-/* Adds c (whose user_id is set) to its user. Returns 1 when the user just came online. */
-int rt_user_attach(struct rt_app *app, struct rt_conn *c);
+/* Signs c (not signed in yet) in as user_id: adds it to the user's sockets and only then sets
+ * c->user_id, so that nothing is half-done if this ever learns to fail. Allocation failure
+ * aborts (rt_alloc). Returns 1 when the user just came online, else 0. */
+int rt_user_attach(struct rt_app *app, struct rt_conn *c, const char *user_id);
 
 /* Removes c from its user (no-op if not signed in). Returns 1 when the user went offline. */
 int rt_user_detach(struct rt_conn *c);

@@ -81,7 +81,7 @@ test('database_without_schema_names_the_missing_migration', () => {
 test('missing_or_malformed_RT_MASTER_KEY_is_one_clear_line_and_exit_1', () => {
   const { url, run } = freshDatabase();
   const notSet = expectCode(run(['app', 'create', '--name', 'x'], { RT_MASTER_KEY: '' }), 1);
-  assert.equal(oneErrorLine(notSet), 'rtadmin: RT_MASTER_KEY is not set (64 hex characters, e.g. from: openssl rand -hex 32); set it or pass --master-key-file PATH');
+  assert.equal(oneErrorLine(notSet), 'rtadmin: RT_MASTER_KEY is not set: put the key (e.g. from: openssl rand -hex 32) in a file with mode 600 and set RT_MASTER_KEY_FILE or pass --master-key-file PATH');
   for (const bad of ['abc', '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e', 'g'.repeat(64), 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==']) {
     const r = expectCode(run(['app', 'create', '--name', 'x'], { RT_MASTER_KEY: bad }), 1);
     assert.equal(oneErrorLine(r), 'rtadmin: RT_MASTER_KEY must be 64 hex characters or base64 of 32 bytes');

@@ -137,8 +137,9 @@ test('master_key_can_come_from_a_file_in_hex_or_base64', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'rt-mk-'));
   const hexFile = path.join(dir, 'hex');
   const b64File = path.join(dir, 'b64');
-  writeFileSync(hexFile, '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n');
-  writeFileSync(b64File, `${Buffer.from([...Array(32).keys()]).toString('base64')}\n`);
+  // Mode 600: a key file other users can read is refused (docs/security.md).
+  writeFileSync(hexFile, '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n', { mode: 0o600 });
+  writeFileSync(b64File, `${Buffer.from([...Array(32).keys()]).toString('base64')}\n`, { mode: 0o600 });
   for (const file of [hexFile, b64File]) {
     const r = ok(run(['key', 'show-secret', app.key, '--master-key-file', file], { RT_MASTER_KEY: '' }));
     assert.equal(r.stdout, `${app.secret}\n`);

@@ -21,7 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(rt_encode_subscription_error(channel ? channel : msg.event, "AuthError", msg.event, 401,
                                       &len));
     free(rt_encode_connection_established(msg.event, 120, &len));
-    free(rt_encode_signin_success((struct rt_str){data_str, data_len}, &len));
     rt_msg_free(&msg);
     return 0;
 }

@@ -63,7 +63,7 @@ test('every example of rest-curl.sh gets the response documented in docs/rest-ap
   const results = parse(runScript(server));
   assert.deepEqual(results, {
     trigger: { status: 200, body: {} },
-    'trigger-info': { status: 200, body: { channels: { 'my-channel': { subscription_count: 1 }, 'presence-room': { user_count: 1 } } } },
+    'trigger-info': { status: 200, body: { channels: { 'my-channel': { subscription_count: 1 }, 'presence-room': { user_count: 1, subscription_count: 1 } } } },
     batch: { status: 200, body: {} },
     channels: { status: 200, body: { channels: { 'my-channel': {}, 'presence-room': {} } } },
     'channels-presence': { status: 200, body: { channels: { 'presence-room': { user_count: 1 } } } },

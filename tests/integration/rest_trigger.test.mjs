@@ -77,7 +77,7 @@ test('trigger with info=user_count,subscription_count reports both in the respon
   const body = await sdkJson(rest.trigger(['presence-info', 'info-public'], 'e', {}, { info: 'user_count,subscription_count' }));
   assert.deepEqual(body, {
     channels: {
-      'presence-info': { user_count: 2 },
+      'presence-info': { user_count: 2, subscription_count: 3 }, // connections (PROTOCOL.md §17.14)
       'info-public': { subscription_count: 2 },
     },
   });
@@ -85,7 +85,7 @@ test('trigger with info=user_count,subscription_count reports both in the respon
 
 test('trigger with info on an unoccupied channel reports zero counts', async () => {
   const body = await sdkJson(rest.trigger(['presence-empty', 'empty'], 'e', {}, { info: 'user_count,subscription_count' }));
-  assert.deepEqual(body, { channels: { 'presence-empty': { user_count: 0 }, empty: { subscription_count: 0 } } });
+  assert.deepEqual(body, { channels: { 'presence-empty': { user_count: 0, subscription_count: 0 }, empty: { subscription_count: 0 } } });
 });
 
 test('data given as a JSON object (not a string) is delivered as its compact JSON string', async () => {

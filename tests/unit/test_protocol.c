@@ -234,9 +234,12 @@ static void encode_connection_established_data_is_a_string(void)
     free(out);
 }
 
-static void encode_signin_success_data_is_an_object(void)
+/* How handle_signin.c builds pusher:signin_success: data is an object (§2.1, §17.6). */
+static void encode_event_json_gives_signin_success_an_object_data(void)
 {
-    char *out = rt_encode_signin_success(rt_str_c("{\"id\":\"42\"}"), NULL);
+    json_t *data = json_pack("{s:s}", "user_data", "{\"id\":\"42\"}");
+    char *out = rt_encode_event_json("pusher:signin_success", NULL, data, NULL, NULL);
+    json_decref(data);
     ASSERT_STR_EQ(out, "{\"event\":\"pusher:signin_success\",\"data\":"
                        "{\"user_data\":\"{\\\"id\\\":\\\"42\\\"}\"}}");
     free(out);
@@ -265,7 +268,7 @@ static const struct rt_test tests[] = {
     RT_TEST(encode_error_with_zero_code_is_null_and_carries_channel),
     RT_TEST(encode_subscription_error_shape),
     RT_TEST(encode_connection_established_data_is_a_string),
-    RT_TEST(encode_signin_success_data_is_an_object),
+    RT_TEST(encode_event_json_gives_signin_success_an_object_data),
 };
 
 RT_TEST_MAIN("protocol", tests)

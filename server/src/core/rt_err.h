@@ -17,7 +17,4 @@ enum rt_err {
     RT_ERR_IO = -11,
 };
 
-/* Returns a short static English description of an rt_err code. */
-const char *rt_err_str(int err);
-
 #endif

@@ -94,7 +94,7 @@ const char *rt_json_str(const json_t *obj, const char *key, size_t *len)
 
 /* ---- Encoders ---- */
 
-/* Serialises and releases obj. NULL when obj is NULL (a failed build) or on dump failure. */
+/* Serialises and releases obj. NULL when obj is NULL (a build refused a non-UTF-8 string). */
 static char *dump_and_free(json_t *obj, size_t *len)
 {
     if (obj == NULL) return NULL;
@@ -109,7 +109,7 @@ static json_t *event_frame(const char *event, const char *channel, json_t *data,
                            const char *user_id)
 {
     json_t *obj = json_object();
-    if (obj == NULL || data == NULL) goto fail;
+    if (data == NULL) goto fail;
     if (json_object_set_new(obj, "event", json_string(event)) != 0) goto fail;
     if (channel != NULL && json_object_set_new(obj, "channel", json_string(channel)) != 0)
         goto fail;
@@ -146,7 +146,6 @@ char *rt_encode_event_json(const char *event, const char *channel, const json_t 
 char *rt_encode_error(int code, const char *message, const char *channel, size_t *len)
 {
     json_t *data = json_object();
-    if (data == NULL) return NULL;
     if (json_object_set_new(data, "code", code ? json_integer(code) : json_null()) != 0 ||
         json_object_set_new(data, "message", json_string(message ? message : "")) != 0) {
         json_decref(data);
@@ -174,16 +173,4 @@ char *rt_encode_connection_established(const char *socket_id, int activity_timeo
                                 (struct rt_str){inner_text, inner_len}, NULL, len);
     free(inner_text);
     return out;
-}
-
-char *rt_encode_signin_success(struct rt_str user_data, size_t *len)
-{
-    json_t *data = json_object();
-    if (data == NULL) return NULL;
-    if (json_object_set_new(data, "user_data",
-                            json_stringn(user_data.p ? user_data.p : "", user_data.n)) != 0) {
-        json_decref(data);
-        return NULL;
-    }
-    return dump_and_free(event_frame("pusher:signin_success", NULL, data, NULL), len);
 }

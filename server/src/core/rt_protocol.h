@@ -8,7 +8,6 @@
 
 #include "rt_str.h"
 
-#define RT_EVENT_NAME_MAX 200
 #define RT_FRAME_MAX (256 * 1024) /* hard cap on any inbound frame before parsing */
 
 /* A parsed client frame. `root` owns everything; event/channel point into it. */
@@ -33,7 +32,8 @@ void rt_msg_free(struct rt_msg *msg);
 const char *rt_json_str(const json_t *obj, const char *key, size_t *len);
 
 /* ---- Encoders. Each returns a malloc'd compact JSON text (caller frees) and its length in
- * *len, or NULL on allocation failure. ---- */
+ * *len, or NULL when a string given is not valid UTF-8 (jansson refuses it; allocation
+ * failure aborts, rt_alloc.h). ---- */
 
 /* {"event":E,"channel":C,"data":D[,"user_id":U]}: `data` is embedded as a JSON string value
  * exactly as given (the double encoding of §2.1). channel/user_id may be NULL (omitted). */
@@ -55,9 +55,5 @@ char *rt_encode_subscription_error(const char *channel, const char *type, const 
 /* {"event":"pusher:connection_established","data":"{\"socket_id\":..,\"activity_timeout\":N}"} */
 char *rt_encode_connection_established(const char *socket_id, int activity_timeout,
                                        size_t *len);
-
-/* {"event":"pusher:signin_success","data":{"user_data":"<user_data verbatim>"}}: data is an
- * object per §2.1 / §17.6, easy to get wrong with rt_encode_event. */
-char *rt_encode_signin_success(struct rt_str user_data, size_t *len);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_err.h"
 
 static int hex_value(char c)
@@ -51,11 +52,7 @@ long rt_path_decode(const char *in, size_t len, char *out)
 
 static char *decode_dup(const char *in, size_t len, int *err)
 {
-    char *out = malloc(len + 1);
-    if (out == NULL) {
-        *err = RT_ERR_NOMEM;
-        return NULL;
-    }
+    char *out = rt_xmalloc(len + 1);
     if (rt_url_decode(in, len, out) < 0) {
         free(out);
         *err = RT_ERR_INVALID;

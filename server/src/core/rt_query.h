@@ -20,8 +20,8 @@ struct rt_query {
 /* Parses raw (without the leading '?'; may be NULL or empty) into q, which the caller then
  * releases with rt_query_free. Empty segments ("a=1&&b=2") are skipped. Returns 0,
  * RT_ERR_TOO_LARGE when raw is longer than RT_QUERY_MAX_LEN or has more than
- * RT_QUERY_MAX_PARAMS pairs, RT_ERR_INVALID on a bad %-escape or a decoded NUL byte, or
- * RT_ERR_NOMEM. On error q is left empty (nothing to free). */
+ * RT_QUERY_MAX_PARAMS pairs, or RT_ERR_INVALID on a bad %-escape or a decoded NUL byte. On
+ * error q is left empty (nothing to free). */
 int rt_query_parse(const char *raw, size_t len, struct rt_query *q);
 
 void rt_query_free(struct rt_query *q);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_err.h"
 #include "rt_hmac.h"
 
@@ -60,8 +61,7 @@ char *rt_rest_string_to_sign(const char *method, const char *path, const struct 
     }
     sort_params(idx, n, q);
 
-    char *out = malloc(total);
-    if (out == NULL) return NULL;
+    char *out = rt_xmalloc(total);
     char *w = out;
     for (const char *m = method; *m; m++)
         *w++ = (*m >= 'a' && *m <= 'z') ? (char)(*m - 'a' + 'A') : *m;
@@ -139,8 +139,7 @@ static bool path_signature_matches(const char *method, const char *path, const s
     if (signature_matches(method, path, q, secret, given)) return true;
     if (strchr(path, '%') == NULL) return false;
     size_t len = strlen(path);
-    char *decoded = malloc(len + 1);
-    if (decoded == NULL) return false;
+    char *decoded = rt_xmalloc(len + 1);
     bool ok = rt_path_decode(path, len, decoded) >= 0 &&
               signature_matches(method, decoded, q, secret, given);
     free(decoded);
@@ -225,15 +224,8 @@ int rt_rest_verify(const char *method, const char *path, const struct rt_query *
 static int add_param(struct rt_query *q, const char *key, const char *value)
 {
     if (q->count == RT_QUERY_MAX_PARAMS) return RT_ERR_TOO_LARGE;
-    char *k = strdup(key);
-    char *v = strdup(value);
-    if (k == NULL || v == NULL) {
-        free(k);
-        free(v);
-        return RT_ERR_NOMEM;
-    }
-    q->params[q->count].key = k;
-    q->params[q->count].value = v;
+    q->params[q->count].key = rt_xstrdup(key);
+    q->params[q->count].value = rt_xstrdup(value);
     q->count++;
     return RT_OK;
 }
@@ -254,12 +246,10 @@ char *rt_rest_sign(const char *method, const char *path, const char *key, const 
         add_param(&q, "auth_version", "1.0") || (body_len > 0 && add_param(&q, "body_md5", md5)))
         goto done;
     to_sign = rt_rest_string_to_sign(method, path, &q);
-    if (to_sign == NULL) goto done;
     rt_hmac_sha256_hex(secret, strlen(secret), to_sign, strlen(to_sign), signature);
 
     size_t cap = strlen(key) + strlen(ts) + sizeof md5 + sizeof signature + extra_len + 96;
-    out = malloc(cap);
-    if (out == NULL) goto done;
+    out = rt_xmalloc(cap);
     snprintf(out, cap, "auth_key=%s&auth_timestamp=%s&auth_version=1.0%s%s&auth_signature=%s%s%s",
              key, ts, body_len > 0 ? "&body_md5=" : "", md5, signature, extra_len ? "&" : "",
              extra_len ? extra_query : "");

@@ -17,8 +17,7 @@ typedef const char *(*rt_rest_secret_fn)(void *ctx, const char *key);
 
 /* Builds "METHOD\nPATH\nk=v&k=v..." from every parameter of q except auth_signature, keys
  * lowercased, sorted by key (byte order), values as decoded (not re-escaped); repeated keys
- * are joined with ',' in order of appearance. Returns a malloc'd string (caller frees) or
- * NULL on allocation failure. */
+ * are joined with ',' in order of appearance. Returns a malloc'd string (caller frees). */
 char *rt_rest_string_to_sign(const char *method, const char *path, const struct rt_query *q);
 
 /* Verifies a request. `path` is the request path with any deployment prefix already removed.

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_err.h"
 
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -70,8 +71,7 @@ int rt_secret_seal(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key, c
     if (sodium_init() < 0) return RT_ERR_CRYPTO;
 
     size_t total = NONCE_BYTES + secret_len + TAG_BYTES;
-    uint8_t *buf = malloc(total);
-    if (!buf) return RT_ERR_NOMEM;
+    uint8_t *buf = rt_xmalloc(total);
     /* A random 192-bit nonce is safe with XChaCha20: no counter has to be kept anywhere. */
     randombytes_buf(buf, NONCE_BYTES);
     unsigned long long clen = 0;

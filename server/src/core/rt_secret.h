@@ -16,7 +16,7 @@ int rt_master_key_parse(const char *text, uint8_t key[RT_MASTER_KEY_BYTES], char
                         size_t err_cap);
 
 /* Seals secret (NUL-terminated, <= RT_SECRET_MAX bytes) bound to app_key. *out is malloc'd
- * nonce||ciphertext (caller frees). Returns 0, RT_ERR_TOO_LARGE or RT_ERR_NOMEM. */
+ * nonce||ciphertext (caller frees). Returns 0, RT_ERR_TOO_LARGE or RT_ERR_INVALID. */
 int rt_secret_seal(const uint8_t mk[RT_MASTER_KEY_BYTES], const char *app_key,
                    const char *secret, uint8_t **out, size_t *out_len);
 

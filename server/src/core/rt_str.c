@@ -9,11 +9,6 @@ struct rt_str rt_str_c(const char *p)
     return (struct rt_str){p, p ? strlen(p) : 0};
 }
 
-bool rt_str_eq(struct rt_str a, struct rt_str b)
-{
-    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
-}
-
 bool rt_str_has_prefix(struct rt_str s, const char *prefix)
 {
     size_t n = strlen(prefix);

@@ -16,7 +16,6 @@ struct rt_str {
 /* Wraps a NUL-terminated string; p may be NULL (then n = 0). */
 struct rt_str rt_str_c(const char *p);
 
-bool rt_str_eq(struct rt_str a, struct rt_str b);
 bool rt_str_has_prefix(struct rt_str s, const char *prefix);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */

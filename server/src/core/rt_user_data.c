@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
 
@@ -53,7 +54,6 @@ static int take_user_info(const json_t *info, size_t max_info_bytes, char **out,
     *out = NULL;
     if (info == NULL || json_is_null(info)) return RT_OK;
     char *text = json_dumps(info, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (text == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
     if (strlen(text) > max_info_bytes) {
         free(text);
         return fail(RT_ERR_TOO_LARGE, err, err_cap, "user_info is too large");
@@ -103,14 +103,12 @@ static int take_watchlist(const json_t *list, struct rt_signin *s, char *err, si
         s->watchlist_truncated = true;
     }
     if (n == 0) return RT_OK;
-    s->watchlist = calloc(n, sizeof *s->watchlist);
-    if (s->watchlist == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
+    s->watchlist = rt_xcalloc(n, sizeof *s->watchlist);
     for (size_t i = 0; i < n; i++) {
         char id[RT_USER_ID_MAX + 1];
         if (!take_user_id(json_array_get(list, i), false, id))
             return fail(RT_ERR_INVALID, err, err_cap, "user_data.watchlist has an invalid id");
-        s->watchlist[i] = strdup(id);
-        if (s->watchlist[i] == NULL) return fail(RT_ERR_NOMEM, err, err_cap, "Out of memory");
+        s->watchlist[i] = rt_xstrdup(id);
         s->watchlist_len++;
     }
     return RT_OK;
