@@ -30,6 +30,10 @@ static const char usage[] =
     "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
     "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
+    "  (env only)             RT_SUBSCRIBE_RATE   subscribe+unsubscribe per second per socket\n"
+    "                                             (default 10; 0 = unlimited)\n"
+    "  (env only)             RT_SUBSCRIBE_BURST  subscribe+unsubscribe at once per socket on top\n"
+    "                                             of the app's channel limit (default 100)\n"
     "  --help\n";
 
 /* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
@@ -66,6 +70,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *node = env_or("RT_NODE_ID", NULL);
     const char *db_wait = env_or("RT_DB_WAIT", "30");
     const char *authorize = env_or("RT_AUTHORIZE_TIMEOUT", "30");
+    const char *subscribe_rate = env_or("RT_SUBSCRIBE_RATE", "10");
+    const char *subscribe_burst = env_or("RT_SUBSCRIBE_BURST", "100");
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -133,6 +139,10 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap) ||
         parse_int("RT_DB_WAIT", db_wait, 0, 3600, &cfg->db_wait_seconds, err, err_cap) ||
         parse_int("RT_AUTHORIZE_TIMEOUT", authorize, 1, 3600, &cfg->authorize_timeout, err,
+                  err_cap) ||
+        parse_int("RT_SUBSCRIBE_RATE", subscribe_rate, 0, 100000, &cfg->subscribe_rate, err,
+                  err_cap) ||
+        parse_int("RT_SUBSCRIBE_BURST", subscribe_burst, 1, 100000, &cfg->subscribe_burst, err,
                   err_cap))
         return -1;
     if (node) {

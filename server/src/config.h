@@ -23,6 +23,8 @@ struct rt_config {
     int db_wait_seconds;
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
     int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
+    int subscribe_rate;         /* RT_SUBSCRIBE_RATE subscribe+unsubscribe/s per connection (10) */
+    int subscribe_burst;        /* RT_SUBSCRIBE_BURST (100) + app's channel limit */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting writes one line

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "channel.h"
 #include "conn.h"
+#include "handlers.h"
 #include "server.h"
 #include "user.h"
 
@@ -45,6 +46,10 @@ char *rt_metrics_render(void)
             rt_srv.http_requests);
     fprintf(f, "# TYPE rt_database_connected gauge\nrt_database_connected %d\n",
             rt_srv.db_connected ? 1 : 0);
+    fprintf(f,
+            "# TYPE rt_subscribe_rate_limited_total counter\n"
+            "rt_subscribe_rate_limited_total %llu\n",
+            rt_subscribe_rate_limited);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
