@@ -223,7 +223,7 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         if (kind.type == RT_CHANNEL_PRESENCE && first)
             send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
-            rt_channel_broadcast_count(ch);
+            rt_channel_count_changed(ch);
         if (kind.cache)
             send_cached(c, ch);
     }

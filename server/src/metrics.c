@@ -50,6 +50,10 @@ char *rt_metrics_render(void)
             "# TYPE rt_subscribe_rate_limited_total counter\n"
             "rt_subscribe_rate_limited_total %llu\n",
             rt_subscribe_rate_limited);
+    fprintf(f,
+            "# TYPE rt_subscription_count_coalesced_total counter\n"
+            "rt_subscription_count_coalesced_total %llu\n",
+            rt_subscription_counts_coalesced);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
