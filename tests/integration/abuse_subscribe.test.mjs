@@ -60,6 +60,11 @@ after(async () => {
 const raw = async (a = app) => keep(await RawClient.connect(wsUrl(server, a.key)));
 const counts = (c, from = 0) => c.since(from).filter((m) => m.event === COUNT);
 const countOf = (m) => JSON.parse(m.data).subscription_count;
+async function metric(name) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
 
 /** Opens n raw connections to app, a few at a time. */
 async function rawMany(n, a) {
@@ -97,6 +102,7 @@ describe('subscribe/unsubscribe rate limit (RT_SUBSCRIBE_RATE 10/s, RT_SUBSCRIBE
     assert.ok(limited.length >= 790, `${limited.length} rate-limited`);
     assert.ok(limited.every((m) => Number(m.channel.split('-').pop()) >= 200));
     assert.equal(c.isClosed, false);
+    assert.ok((await metric('rt_subscribe_rate_limited_total')) >= limited.length);
   });
 
   test('after the bucket refills, the same socket may unsubscribe and subscribe again', async () => {
@@ -209,6 +215,7 @@ describe('coalesced subscription_count (--subscription-count)', () => {
     const total = joiners.reduce((n, j) => n + counts(j).length, seen.length);
     assert.ok(total <= 201 * (Math.ceil(stormMs / 1000) + 2), `${total} count frames in all`);
     for (const j of joiners) assert.equal(countOf(counts(j).at(-1)), 201);
+    assert.ok((await metric('rt_subscription_count_coalesced_total')) >= 190);
   });
 
   test('the subscription_count webhook is coalesced the same way', async () => {
