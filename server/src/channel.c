@@ -224,8 +224,8 @@ static struct rt_channel *count_pending;
 static uv_timer_t *count_timer;
 static uint64_t count_timer_due;
 
-/* A flush may find its earliest channel freed and the next one a few ms later: firing at most
- * every 10 ms bounds the wake-ups when many channels' windows end in a spread. */
+/* Windows of many channels end at scattered moments: flushing at most every 10 ms bounds the
+ * wake-ups (each scans the list) and delays a broadcast by no more than that. */
 #define COUNT_TIMER_MIN_MS 10
 
 static void count_timer_closed(uv_handle_t *h)
