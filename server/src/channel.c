@@ -2,15 +2,20 @@
 #include "channel.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
+#include <uv.h>
 
 #include "app.h"
 #include "conn.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
+#include "server.h"
 #include "webhook.h"
+
+static void count_forget(struct rt_channel *ch);
 
 struct rt_channel *rt_channel_find(struct rt_app *app, const char *name)
 {
@@ -44,6 +49,7 @@ static void channel_free_if_empty(struct rt_channel *ch)
         return;
     if (ch->occupied)
         rt_webhook_channel_vacated(ch->app, ch->name);
+    count_forget(ch);
     HASH_DEL(ch->app->channels, ch);
     struct rt_member_entry *m, *tmp;
     HASH_ITER(hh, ch->members, m, tmp)
@@ -164,7 +170,7 @@ void rt_channel_unsubscribe(struct rt_sub *s)
     }
     free(s);
     if (ch->sub_count > 0 && ch->kind.type != RT_CHANNEL_PRESENCE)
-        rt_channel_broadcast_count(ch);
+        rt_channel_count_changed(ch);
     channel_free_if_empty(ch);
 }
 
@@ -202,9 +208,52 @@ char *rt_channel_presence_json(const struct rt_channel *ch)
     return text;
 }
 
-void rt_channel_broadcast_count(struct rt_channel *ch)
+/* ---------------------------------------------------------------------------------------- */
+/* Coalesced subscription_count                                                              */
+/* ---------------------------------------------------------------------------------------- */
+
+unsigned long long rt_subscription_counts_coalesced;
+
+/* Channels whose change waits for the end of their window (utlist DL through count_next /
+ * count_prev). A channel leaves the list in its free path, so nothing here ever points at a
+ * freed channel. */
+static struct rt_channel *count_pending;
+/* One timer for the whole list, armed for the earliest due channel it knows of. It exists only
+ * while the list is non-empty (closed when it empties), so no handle of ours is left open when
+ * the loop shuts down; a closing handle cannot be restarted, hence the allocation. */
+static uv_timer_t *count_timer;
+static uint64_t count_timer_due;
+
+/* Windows of many channels end at scattered moments: flushing at most every 10 ms bounds the
+ * wake-ups (each scans the list) and delays a broadcast by no more than that. */
+#define COUNT_TIMER_MIN_MS 10
+
+static void count_timer_closed(uv_handle_t *h)
 {
-    if (!ch->app->cfg->subscription_count)
+    free(h);
+}
+
+static void count_timer_release(void)
+{
+    if (!count_timer)
+        return;
+    uv_close((uv_handle_t *)count_timer, count_timer_closed);
+    count_timer = NULL;
+}
+
+static void count_unlink(struct rt_channel *ch)
+{
+    DL_DELETE2(count_pending, ch, count_prev, count_next);
+    ch->count_next = ch->count_prev = NULL;
+    ch->count_pending = false;
+}
+
+/* The broadcast and the webhook with the count of this moment (never 0: an empty channel is
+ * freed, and leaves the pending list, first). */
+static void count_send(struct rt_channel *ch, uint64_t now)
+{
+    ch->count_sent_ms = now;
+    if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
     rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
     char data[64];
@@ -217,4 +266,76 @@ void rt_channel_broadcast_count(struct rt_channel *ch)
         rt_channel_deliver(ch, f, NULL);
         rt_frame_unref(f);
     }
+}
+
+static void count_flush(uv_timer_t *t);
+
+/* Makes the timer fire by `due` (or closes it when nothing is pending). A timer already armed
+ * for an earlier moment is left alone: its flush re-arms for the rest. */
+static void count_timer_arm(uint64_t due, uint64_t now)
+{
+    if (!count_pending) {
+        count_timer_release();
+        return;
+    }
+    if (!count_timer) {
+        count_timer = malloc(sizeof *count_timer);
+        if (!count_timer) /* the pending channels go out with the next change that arms it */
+            return;
+        uv_timer_init(rt_srv.loop, count_timer);
+    } else if (uv_is_active((uv_handle_t *)count_timer) && count_timer_due <= due) {
+        return;
+    }
+    uv_timer_start(count_timer, count_flush, due > now ? due - now : 0, 0);
+    count_timer_due = due;
+}
+
+/* Sends every pending channel whose window has ended; re-arms for the earliest of the rest. */
+static void count_flush(uv_timer_t *t)
+{
+    (void)t;
+    uint64_t now = rt_now_ms(), next = UINT64_MAX;
+    struct rt_channel *ch, *tmp;
+    /* _SAFE: count_unlink. Delivery never unsubscribes synchronously (a full queue only marks
+     * the connection closing), so no other channel leaves the list meanwhile. */
+    DL_FOREACH_SAFE2(count_pending, ch, tmp, count_next)
+    {
+        uint64_t due = ch->count_sent_ms + RT_SUBSCRIPTION_COUNT_WINDOW_MS;
+        if (due > now) {
+            if (due < next)
+                next = due;
+            continue;
+        }
+        count_unlink(ch);
+        count_send(ch, now);
+    }
+    count_timer_arm(next < now + COUNT_TIMER_MIN_MS ? now + COUNT_TIMER_MIN_MS : next, now);
+}
+
+/* Free path: a channel that goes away before its window ends sends nothing. */
+static void count_forget(struct rt_channel *ch)
+{
+    if (!ch->count_pending)
+        return;
+    count_unlink(ch);
+    if (!count_pending)
+        count_timer_release();
+}
+
+void rt_channel_count_changed(struct rt_channel *ch)
+{
+    if (!ch->app->cfg->subscription_count)
+        return;
+    if (ch->count_pending) { /* the pending broadcast will carry this count too */
+        rt_subscription_counts_coalesced++;
+        return;
+    }
+    uint64_t now = rt_now_ms();
+    if (!ch->count_sent_ms || now - ch->count_sent_ms >= RT_SUBSCRIPTION_COUNT_WINDOW_MS) {
+        count_send(ch, now);
+        return;
+    }
+    ch->count_pending = true;
+    DL_APPEND2(count_pending, ch, count_prev, count_next);
+    count_timer_arm(ch->count_sent_ms + RT_SUBSCRIPTION_COUNT_WINDOW_MS, now);
 }

@@ -39,8 +39,17 @@ struct rt_channel {
     size_t member_count;
     bool occupied;              /* has had a subscriber: channel_vacated is due when freed */
     uint64_t last_cache_miss_ms; /* de-duplicates cache_miss webhooks */
+    /* subscription_count coalescing: when the last broadcast went out (0 = never) and, while a
+     * change waits for its window to end, the links of the node's pending list */
+    uint64_t count_sent_ms;
+    bool count_pending;
+    struct rt_channel *count_next, *count_prev;
     UT_hash_handle hh;
 };
+
+/* At most one pusher_internal:subscription_count (and subscription_count webhook) per channel
+ * per window: a join storm of N sockets then costs O(N) frames, not O(N^2). */
+#define RT_SUBSCRIPTION_COUNT_WINDOW_MS 1000
 
 enum rt_sub_result {
     RT_SUB_ADDED = 0,
@@ -68,7 +77,13 @@ size_t rt_channel_deliver(struct rt_channel *ch, struct rt_frame *f, const struc
 /* {"presence":{"count":N,"ids":[...],"hash":{...}}} as compact JSON text (malloc'd). */
 char *rt_channel_presence_json(const struct rt_channel *ch);
 
-/* Sends pusher_internal:subscription_count to ch's subscribers (when enabled for the app). */
-void rt_channel_broadcast_count(struct rt_channel *ch);
+/* Announces that ch's subscription count changed (when enabled for the app): the
+ * pusher_internal:subscription_count broadcast and the webhook go out at once when ch has been
+ * quiet for a window, otherwise once at the end of the window with the count of that moment.
+ * A channel freed before then sends nothing. */
+void rt_channel_count_changed(struct rt_channel *ch);
+
+/* subscription_count changes merged into a later broadcast since start (for /metrics). */
+extern unsigned long long rt_subscription_counts_coalesced;
 
 #endif

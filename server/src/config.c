@@ -44,6 +44,10 @@ static const char usage[] =
     "  (env only)             RT_SEND_BUFFER_SOFT_KB queued output that closes a client when held... (default 256)\n"
     "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
+    "  (env only)             RT_SUBSCRIBE_RATE   subscribe+unsubscribe per second per socket\n"
+    "                                             (default 10; 0 = unlimited)\n"
+    "  (env only)             RT_SUBSCRIBE_BURST  subscribe+unsubscribe at once per socket on top\n"
+    "                                             of the app's channel limit (default 100)\n"
     "  --help\n";
 /* clang-format on */
 
@@ -102,6 +106,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
          offsetof(struct rt_config, send_buffer_soft_seconds)},
         {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
     };
+    const char *subscribe_rate = env_or("RT_SUBSCRIBE_RATE", "10");
+    const char *subscribe_burst = env_or("RT_SUBSCRIBE_BURST", "100");
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -178,6 +184,10 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         parse_int("RT_MAX_HTTP_BODY_KB", body, 16, 65536, &cfg->max_http_body_kb, err, err_cap) ||
         parse_int("RT_DB_WAIT", db_wait, 0, 3600, &cfg->db_wait_seconds, err, err_cap) ||
         parse_int("RT_AUTHORIZE_TIMEOUT", authorize, 1, 3600, &cfg->authorize_timeout, err,
+                  err_cap) ||
+        parse_int("RT_SUBSCRIBE_RATE", subscribe_rate, 0, 100000, &cfg->subscribe_rate, err,
+                  err_cap) ||
+        parse_int("RT_SUBSCRIBE_BURST", subscribe_burst, 1, 100000, &cfg->subscribe_burst, err,
                   err_cap))
         return -1;
     for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)

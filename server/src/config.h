@@ -34,6 +34,8 @@ struct rt_config {
     int send_buffer_soft_kb;    /* RT_SEND_BUFFER_SOFT_KB queued output held for ... (256) */
     int send_buffer_soft_seconds; /* RT_SEND_BUFFER_SOFT_SECONDS ... this long: close (10) */
     int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
+    int subscribe_rate;         /* RT_SUBSCRIBE_RATE subscribe+unsubscribe/s per connection (10) */
+    int subscribe_burst;        /* RT_SUBSCRIBE_BURST (100) + app's channel limit */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting (or a master key

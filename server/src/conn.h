@@ -48,6 +48,7 @@ struct rt_conn {
     size_t watchlist_len;
     struct rt_conn *user_next, *user_prev;
     struct rt_bucket client_events;
+    struct rt_bucket subscribes; /* pusher:subscribe and pusher:unsubscribe */
     struct rt_conn *app_next, *app_prev;
     UT_hash_handle hh; /* socket-id index */
 };

@@ -11,7 +11,34 @@
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "rt_user_data.h"
+#include "server.h"
 #include "webhook.h"
+
+unsigned long long rt_subscribe_rate_limited;
+
+/* Every pusher:subscribe and pusher:unsubscribe takes a token from the socket's bucket, valid
+ * or not: each may change a channel's count, fire webhooks and reach every subscriber, so an
+ * unauthenticated client must not send them at line rate. The burst is the app's subscriptions
+ * per connection plus RT_SUBSCRIBE_BURST: pusher-js re-subscribes all of a socket's channels at
+ * once after a reconnect and may still change a few right after. Returns false after answering
+ * 4301 (the socket stays open). */
+static bool take_subscribe_token(struct rt_conn *c, const char *verb, const char *channel)
+{
+    int rate = rt_srv.cfg.subscribe_rate;
+    /* long long: the sum of two ints set by operators must not overflow */
+    long long burst =
+        (long long)c->app->cfg->max_subscriptions_per_connection + rt_srv.cfg.subscribe_burst;
+    if (rt_bucket_take(&c->subscribes, rate, (double)burst, rt_now_ms()))
+        return true;
+    rt_subscribe_rate_limited++;
+    char err[160];
+    snprintf(err, sizeof err,
+             "%s rejected due to rate limit (%d subscribe/unsubscribe per second after a burst of "
+             "%lld): retry later",
+             verb, rate, burst);
+    rt_conn_send_error(c, 4301, err, channel);
+    return false;
+}
 
 /* Subscription failures are answered with pusher:subscription_error on the channel and never
  * close the socket (PROTOCOL.md §5.4): pusher-js hands it to the channel so Echo's .error()
@@ -98,6 +125,8 @@ static void send_cached(struct rt_conn *c, struct rt_channel *ch)
 void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
 {
     const char *channel = rt_json_str(m->data_obj, "channel", NULL);
+    if (!take_subscribe_token(c, "Subscribe", channel))
+        return;
     if (!channel) {
         rt_conn_send_error(c, 0, "Invalid pusher:subscribe: data.channel must be a string", NULL);
         return;
@@ -194,7 +223,7 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         if (kind.type == RT_CHANNEL_PRESENCE && first)
             send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
-            rt_channel_broadcast_count(ch);
+            rt_channel_count_changed(ch);
         if (kind.cache)
             send_cached(c, ch);
     }
@@ -204,6 +233,8 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
 void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m)
 {
     const char *channel = rt_json_str(m->data_obj, "channel", NULL);
+    if (!take_subscribe_token(c, "Unsubscribe", channel))
+        return;
     if (!channel) {
         rt_conn_send_error(c, 0, "Invalid pusher:unsubscribe: data.channel must be a string",
                            NULL);

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "channel.h"
 #include "conn.h"
+#include "handlers.h"
 #include "server.h"
 #include "user.h"
 
@@ -67,6 +68,14 @@ char *rt_metrics_render(void)
     fprintf(f, "# TYPE rt_http_refused_total counter\n");
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         fprintf(f, "rt_http_refused_total{reason=\"%s\"} %llu\n", refused[i].reason, refused[i].n);
+    fprintf(f,
+            "# TYPE rt_subscribe_rate_limited_total counter\n"
+            "rt_subscribe_rate_limited_total %llu\n",
+            rt_subscribe_rate_limited);
+    fprintf(f,
+            "# TYPE rt_subscription_count_coalesced_total counter\n"
+            "rt_subscription_count_coalesced_total %llu\n",
+            rt_subscription_counts_coalesced);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
