@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createApp, createDatabase, startServer } from '../harness/index.mjs';
 import { RawClient, restClient, wsUrl } from './helpers.mjs';
 import {
-  MIB, OP, RawWs, RssTracker, Watch, closePayload, destroyAll, encodeFrame, hostileEnv, seconds, sleep, waitFor, within,
+  MIB, OP, RawWs, RssTracker, Watch, closePayload, destroyAll, healthStatus, encodeFrame, hostileEnv, seconds, sleep, waitFor, within,
 } from './hostile_helpers.mjs';
 
 const CLOSE_TIMEOUT = seconds('RT_CLOSE_TIMEOUT'); // 2 s
@@ -236,7 +236,7 @@ describe('deep JSON', () => {
 
 test('the server is healthy at the end: RSS within baseline + 64 MiB, every probe in time', async () => {
   await sleep(100);
-  assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  assert.equal(await healthStatus(server), 200);
   await watch.probe('end');
   assert.deepEqual(watch.failures(), []);
   const peak = rss.peak(0);

@@ -440,8 +440,18 @@ export class RssTracker {
 
 /** Value of an unlabelled /metrics line, or null. */
 export async function metric(server, name) {
-  const res = await within(fetch(`${server.url}/metrics`).then((r) => r.text()), 3000);
+  const ctl = new AbortController();
+  const res = await within(fetch(`${server.url}/metrics`, { signal: ctl.signal }).then((r) => r.text()).catch(() => null), 3000);
+  ctl.abort();
   if (res === null) return null;
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(res);
   return m ? Number(m[1]) : null;
+}
+
+/** HTTP status of GET /health, or null when the server does not answer within 3 s. */
+export async function healthStatus(server) {
+  const ctl = new AbortController();
+  const res = await within(fetch(`${server.url}/health`, { signal: ctl.signal }).then((r) => r.status).catch(() => null), 3000);
+  ctl.abort();
+  return res;
 }

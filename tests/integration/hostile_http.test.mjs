@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createApp, createDatabase, startServer } from '../harness/index.mjs';
 import { md5hex, signParams, encodeQuery } from './rest_helpers.mjs';
 import {
-  EDGE, KIB, RssTracker, Watch, collectHttp, connectTcp, destroyAll, hostileEnv, seconds, sleep, within,
+  EDGE, KIB, RssTracker, Watch, collectHttp, connectTcp, destroyAll, healthStatus, hostileEnv, seconds, sleep, within,
 } from './hostile_helpers.mjs';
 
 const HEADER_TIMEOUT = seconds('RT_HTTP_HEADER_TIMEOUT'); // 2 s
@@ -185,7 +185,7 @@ describe('half-open REST bodies', () => {
 });
 
 test('the server is healthy at the end: RSS within baseline + 64 MiB, every probe in time', async () => {
-  assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  assert.equal(await healthStatus(server), 200);
   await watch.probe('end');
   assert.deepEqual(watch.failures(), []);
   const peak = rss.peak(0);
