@@ -78,6 +78,12 @@ void rt_sock_drop(struct rt_sock *s)
     rt_timer_cancel(&s->timer);
     outq_clear(&s->out);
     /* lws closes it from its own loop turn; the owner is released in LWS_CALLBACK_RAW_CLOSE. */
+    /* The kernel sends what it already holds, then FIN, and reports the socket readable at
+     * end-of-file, so lws closes it on its next poll even when the peer reads nothing (no
+     * writeable callback would ever come then). The writeable request and lws's own async
+     * kill are the other two ways it ends; whichever comes first wins. */
+    shutdown(s->fd, SHUT_RDWR);
+    lws_callback_on_writable(s->wsi);
     lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
