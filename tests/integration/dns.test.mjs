@@ -1,4 +1,4 @@
-// Host names in RT_REDIS_URL are resolved off the event loop: while a
+// Host names in RT_REDIS_URL and RT_DATABASE_URL are resolved off the event loop: while a
 // lookup hangs (a resolver during an outage), clients keep getting answers. The lookups are
 // slowed down by tests/fixtures/slow_getaddrinfo.c, loaded with LD_PRELOAD: names under
 // slow-dns.test take SLOW_DNS_MS, then ok.slow-dns.test is 127.0.0.1 and the rest fail.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUILD_DIR, SOURCE_DIR, REDIS_URL, createDatabase, createApp, startServer, sleep, waitFor } from '../harness/index.mjs';
+import { BUILD_DIR, SOURCE_DIR, REDIS_URL, createDatabase, createApp, psql, startServer, sleep, waitFor } from '../harness/index.mjs';
 import { RawClient, wsUrl } from './helpers.mjs';
 
 const LOOKUP_MS = 2000;
@@ -98,6 +98,29 @@ describe('DNS lookups do not block the event loop', { timeout: 90000 }, () => {
       c.close();
       assert.ok(Math.max(...times) < PING_MAX_MS, `ping round trips ${times.join(',')} ms`);
       await waitFor(async () => (await health(server)).redis === 'connected', LOOKUP_MS * 3, 'redis connected');
+    });
+  });
+
+  test('pings stay fast while the PostgreSQL LISTEN connection resolves its host to reconnect', async () => {
+    const dbName = new URL(db).pathname.slice(1);
+    const slowDb = db.replace('@127.0.0.1:', '@ok.slow-dns.test:');
+    const { server, lookups } = await startWithSlowDns({ dbUrl: slowDb }, 'pg');
+    await using(server, async () => {
+      await waitFor(async () => (await health(server)).database === true, LOOKUP_MS * 3, 'LISTEN connection');
+      const c = await RawClient.connect(wsUrl(server, app.key));
+      const before = lookups();
+      // Cut the LISTEN connection: the store reconnects, resolving the host again.
+      psql(db, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`);
+      const times = await pingTimes(c, LOOKUP_MS + 1500);
+      assert.ok(lookups() - before >= 1, 'expected a lookup for the reconnect');
+      assert.ok(Math.max(...times) < PING_MAX_MS, `ping round trips ${times.join(',')} ms`);
+      // Reconnected to the resolved address, and LISTEN works there: a new app is served.
+      await waitFor(async () => (await health(server)).database === true, LOOKUP_MS * 3, 'reconnect');
+      const fresh = createApp(db, [], 'dns-after-reconnect');
+      await waitFor(async () => {
+        try { (await RawClient.connect(wsUrl(server, fresh.key))).close(); return true; } catch { return false; }
+      }, 5000, 'the new app to be served');
+      c.close();
     });
   });
 });
