@@ -53,7 +53,8 @@ static void cache_from_frame(struct rt_app *app, const char *channel, struct rt_
     json_t *root = json_loadb((const char *)f->payload, f->len, 0, NULL);
     const char *event = json_string_value(json_object_get(root, "event"));
     const char *data = json_string_value(json_object_get(root, "data"));
-    if (event && data) rt_cache_put(app, channel, event, data, f);
+    if (event && data)
+        rt_cache_put(app, channel, event, data, f);
     json_decref(root);
 }
 
@@ -66,19 +67,24 @@ static void on_fanout(const char *buf, size_t len)
         rt_log_debug("cluster: dropped a malformed message of %zu bytes", len);
         return;
     }
-    if (strcmp(m.node, cl.node) == 0) return; /* our own publish: already delivered locally */
+    if (strcmp(m.node, cl.node) == 0)
+        return; /* our own publish: already delivered locally */
     struct rt_app *app = rt_apps_by_id(m.app_id);
-    if (!app) return;
+    if (!app)
+        return;
     if (m.kind == RT_CLUSTER_TERMINATE_USER) {
         struct rt_user *u = rt_user_find(app, m.channel);
         struct rt_conn *c;
-        if (u) DL_FOREACH2(u->conns, c, user_next)
-        rt_conn_fail(c, 4009, "You got disconnected by the app");
+        if (u)
+            DL_FOREACH2(u->conns, c, user_next)
+            rt_conn_fail(c, 4009, "You got disconnected by the app");
         return;
     }
     struct rt_frame *f = rt_frame_new(m.payload, m.payload_len);
-    if (!f) return;
-    if (m.kind == RT_CLUSTER_CACHE_EVENT) cache_from_frame(app, m.channel, f);
+    if (!f)
+        return;
+    if (m.kind == RT_CLUSTER_CACHE_EVENT)
+        cache_from_frame(app, m.channel, f);
     rt_broker_deliver_local(app, m.channel, f, m.except[0] ? m.except : NULL);
     rt_frame_unref(f);
 }
@@ -88,7 +94,8 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     (void)privdata;
     redisReply *reply = r;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return;
     redisReply *kind = reply->element[0], *payload = reply->element[2];
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
         cl.sub_ready = true;
@@ -110,7 +117,8 @@ static void schedule_retry(void);
 /* Logs once per outage; "reachable again" closes it. */
 static void warn_unreachable(const char *why)
 {
-    if (cl.warned) return;
+    if (cl.warned)
+        return;
     rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only", cl.url.host,
                 cl.url.port, why);
     cl.warned = true;
@@ -126,7 +134,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         cl.sub = NULL;
         cl.sub_ready = false;
     }
-    if (cl.stopping) return;
+    if (cl.stopping)
+        return;
     warn_unreachable(ac->errstr[0] ? ac->errstr : "connection closed");
     schedule_retry();
 }
@@ -137,7 +146,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
         on_disconnect(ac, status); /* hiredis frees the context after this callback */
         return;
     }
-    if (ac == cl.pub) cl.pub_ready = true;
+    if (ac == cl.pub)
+        cl.pub_ready = true;
     if (cl.pub_ready && cl.warned) {
         rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
         cl.warned = false;
@@ -149,7 +159,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
 static redisAsyncContext *connect_one(const char *addr)
 {
     redisAsyncContext *ac = redisAsyncConnect(addr, cl.url.port);
-    if (!ac) return NULL;
+    if (!ac)
+        return NULL;
     if (ac->err) {
         warn_unreachable(ac->errstr);
         redisAsyncFree(ac);
@@ -158,18 +169,22 @@ static redisAsyncContext *connect_one(const char *addr)
     redisLibuvAttach(ac, cl.loop);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (cl.url.password[0]) redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.url.password);
+    if (cl.url.password[0])
+        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.url.password);
     return ac;
 }
 
 static void connect_missing(const char *addr)
 {
-    if (!cl.pub) cl.pub = connect_one(addr);
+    if (!cl.pub)
+        cl.pub = connect_one(addr);
     if (!cl.sub) {
         cl.sub = connect_one(addr);
-        if (cl.sub) redisAsyncCommand(cl.sub, on_sub_reply, NULL, "SUBSCRIBE %s", FANOUT_CHANNEL);
+        if (cl.sub)
+            redisAsyncCommand(cl.sub, on_sub_reply, NULL, "SUBSCRIBE %s", FANOUT_CHANNEL);
     }
-    if (!cl.pub || !cl.sub) schedule_retry();
+    if (!cl.pub || !cl.sub)
+        schedule_retry();
 }
 
 /* The first IPv4 or IPv6 address of res as text into out (INET6_ADDRSTRLEN bytes); false
@@ -194,7 +209,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     char addr[INET6_ADDRSTRLEN];
     bool found = status == 0 && first_address(res, addr);
     uv_freeaddrinfo(res);
-    if (cl.stopping) return;
+    if (cl.stopping)
+        return;
     if (!found) {
         char why[128];
         snprintf(why, sizeof why, "cannot resolve the host: %s",
@@ -208,7 +224,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_all(void)
 {
-    if ((cl.pub && cl.sub) || cl.looking_up) return;
+    if ((cl.pub && cl.sub) || cl.looking_up)
+        return;
     if (cl.host_numeric) {
         connect_missing(cl.url.host);
         return;
@@ -231,9 +248,11 @@ static void on_retry(uv_timer_t *t)
 
 static void schedule_retry(void)
 {
-    if (uv_is_active((uv_handle_t *)&cl.retry)) return;
+    if (uv_is_active((uv_handle_t *)&cl.retry))
+        return;
     cl.backoff_ms = cl.backoff_ms ? cl.backoff_ms * 2 : 250;
-    if (cl.backoff_ms > 5000) cl.backoff_ms = 5000;
+    if (cl.backoff_ms > 5000)
+        cl.backoff_ms = 5000;
     uv_timer_start(&cl.retry, on_retry, cl.backoff_ms, 0);
 }
 
@@ -246,7 +265,8 @@ static bool is_ip_literal(const char *host)
 int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap)
 {
     cl.loop = loop;
-    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0) return -1;
+    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0)
+        return -1;
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     uv_timer_init(loop, &cl.retry);
@@ -258,13 +278,17 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
  * on the loop (main runs it until nothing is left) and only frees the result. */
 void rt_cluster_stop(void)
 {
-    if (!cl.loop) return;
+    if (!cl.loop)
+        return;
     cl.stopping = true;
-    if (cl.looking_up) uv_cancel((uv_req_t *)&cl.lookup);
+    if (cl.looking_up)
+        uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
-    if (cl.pub) redisAsyncDisconnect(cl.pub);
-    if (cl.sub) redisAsyncDisconnect(cl.sub);
+    if (cl.pub)
+        redisAsyncDisconnect(cl.pub);
+    if (cl.sub)
+        redisAsyncDisconnect(cl.sub);
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -272,7 +296,8 @@ void rt_cluster_stop(void)
 static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
                     const char *except, const char *payload, size_t len)
 {
-    if (!cl.pub_ready) return;
+    if (!cl.pub_ready)
+        return;
     size_t n;
     char *msg =
         rt_cluster_msg_encode(kind, cl.node, app->cfg->id, channel, except, payload, len, &n);

@@ -42,14 +42,17 @@ static bool get_bool(json_t *o, const char *k, bool dflt)
 static char **get_strv(json_t *arr, size_t *n)
 {
     *n = 0;
-    if (!json_is_array(arr) || json_array_size(arr) == 0) return NULL;
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return NULL;
     char **v = calloc(json_array_size(arr), sizeof *v);
-    if (!v) return NULL;
+    if (!v)
+        return NULL;
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e)
     {
-        if (json_is_string(e) && (v[*n] = strdup(json_string_value(e)))) (*n)++;
+        if (json_is_string(e) && (v[*n] = strdup(json_string_value(e))))
+            (*n)++;
     }
     return v;
 }
@@ -91,7 +94,8 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     cfg->read_requests_per_second = get_int(a, "read_requests_per_second", 100);
 
     cfg->keys = calloc(json_array_size(keys) + 1, sizeof *cfg->keys);
-    if (!cfg->keys) goto fail;
+    if (!cfg->keys)
+        goto fail;
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k)
@@ -119,12 +123,14 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     }
     cfg->kicked_keys = get_strv(kicked, &cfg->n_kicked_keys);
     cfg->webhooks = calloc(json_array_size(hooks) + 1, sizeof *cfg->webhooks);
-    if (!cfg->webhooks) goto fail;
+    if (!cfg->webhooks)
+        goto fail;
     json_t *h;
     json_array_foreach(hooks, i, h)
     {
         const char *url = json_string_value(json_object_get(h, "url"));
-        if (!url) continue;
+        if (!url)
+            continue;
         struct rt_webhook *w = &cfg->webhooks[cfg->n_webhooks++];
         w->url = strdup(url);
         w->event_types = get_strv(json_object_get(h, "event_types"), &w->n_event_types);
@@ -149,7 +155,8 @@ static int configs_from_result(PGresult *res, struct rt_app_config ***out, char 
 {
     int n = PQntuples(res);
     struct rt_app_config **cfgs = calloc((size_t)n + 1, sizeof *cfgs);
-    if (!cfgs) return -1;
+    if (!cfgs)
+        return -1;
     int count = 0;
     for (int i = 0; i < n; i++) {
         struct rt_app_config *cfg =
@@ -172,7 +179,8 @@ int rt_store_load_initial(const char *url, char *err, size_t err_cap, int wait_s
     PGconn *pg = NULL;
     for (int attempt = 0;; attempt++) {
         pg = PQconnectdb(url);
-        if (PQstatus(pg) == CONNECTION_OK) break;
+        if (PQstatus(pg) == CONNECTION_OK)
+            break;
         if (attempt >= wait_seconds * 2) {
             char *msg = PQerrorMessage(pg);
             msg[strcspn(msg, "\n")] = '\0';
@@ -260,8 +268,10 @@ static void poll_close(void)
 static void poll_update(int events)
 {
     int fd = PQsocket(st.pg);
-    if (fd < 0) return;
-    if (st.poll && st.poll_fd != fd) poll_close();
+    if (fd < 0)
+        return;
+    if (st.poll && st.poll_fd != fd)
+        poll_close();
     if (!st.poll) {
         st.poll = malloc(sizeof *st.poll);
         if (!st.poll || uv_poll_init(st.loop, st.poll, fd) != 0) {
@@ -285,13 +295,15 @@ static void drop_connection(const char *why)
     free(st.in_flight);
     st.in_flight = NULL;
     rt_srv.db_connected = false;
-    if (!st.stopping) schedule_reconnect();
+    if (!st.stopping)
+        schedule_reconnect();
 }
 
 static void queue_reload(const char *id)
 {
     for (size_t i = 0; i < st.n_pending; i++)
-        if (strcmp(st.pending[i], id) == 0 || strcmp(st.pending[i], "*") == 0) return;
+        if (strcmp(st.pending[i], id) == 0 || strcmp(st.pending[i], "*") == 0)
+            return;
     if (st.n_pending == PENDING_MAX) {
         /* Too many distinct changes at once: reload everything instead. */
         for (size_t i = 0; i < st.n_pending; i++)
@@ -300,12 +312,14 @@ static void queue_reload(const char *id)
         id = "*";
     }
     char *copy = strdup(id);
-    if (copy) st.pending[st.n_pending++] = copy;
+    if (copy)
+        st.pending[st.n_pending++] = copy;
 }
 
 static void send_next_query(void)
 {
-    if (st.state != ST_READY || st.n_pending == 0) return;
+    if (st.state != ST_READY || st.n_pending == 0)
+        return;
     st.in_flight = st.pending[0];
     memmove(st.pending, st.pending + 1, (st.n_pending - 1) * sizeof *st.pending);
     st.n_pending--;
@@ -360,7 +374,8 @@ static void on_readable(void)
         return;
     }
     while (st.state == ST_LISTEN || st.state == ST_QUERY) {
-        if (PQisBusy(st.pg)) break;
+        if (PQisBusy(st.pg))
+            break;
         PGresult *res = PQgetResult(st.pg);
         if (!res) {
             if (st.state == ST_QUERY) {
@@ -415,7 +430,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     (void)h;
     (void)events;
-    if (!st.pg) return;
+    if (!st.pg)
+        return;
     if (status < 0) {
         drop_connection(uv_strerror(status));
         return;
@@ -438,7 +454,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 static const char *option(const char *keyword)
 {
     for (PQconninfoOption *o = st.opts; o && o->keyword; o++)
-        if (strcmp(o->keyword, keyword) == 0) return o->val && o->val[0] ? o->val : NULL;
+        if (strcmp(o->keyword, keyword) == 0)
+            return o->val && o->val[0] ? o->val : NULL;
     return NULL;
 }
 
@@ -447,7 +464,8 @@ static bool needs_lookup(const char *host, char *addr)
 {
     unsigned char buf[sizeof(struct in6_addr)];
     addr[0] = '\0';
-    if (host[0] == '\0' || host[0] == '/' || host[0] == '@') return false;
+    if (host[0] == '\0' || host[0] == '/' || host[0] == '@')
+        return false;
     if (uv_inet_pton(AF_INET, host, buf) == 0 || uv_inet_pton(AF_INET6, host, buf) == 0) {
         snprintf(addr, INET6_ADDRSTRLEN, "%s", host);
         return false;
@@ -461,7 +479,8 @@ static size_t split_list(const char *list, char **items)
     size_t n = 0;
     while (list && n < HOSTS_MAX) {
         size_t len = strcspn(list, ",");
-        if (!(items[n] = strndup(list, len))) break;
+        if (!(items[n] = strndup(list, len)))
+            break;
         n++;
         list = list[len] ? list + len + 1 : NULL;
     }
@@ -476,7 +495,8 @@ static void lookup_setup(void)
     st.opts = PQconninfoParse(st.url, NULL);
     const char *host = option("host") ? option("host") : getenv("PGHOST");
     const char *hostaddr = option("hostaddr") ? option("hostaddr") : getenv("PGHOSTADDR");
-    if (!st.opts || hostaddr || !host) goto plain;
+    if (!st.opts || hostaddr || !host)
+        goto plain;
     st.n_hosts = split_list(host, st.hosts);
     size_t listed = 1;
     for (const char *c = host; *c; c++)
@@ -488,7 +508,8 @@ static void lookup_setup(void)
     bool any = false;
     for (size_t i = 0; i < st.n_hosts; i++)
         any |= needs_lookup(st.hosts[i], st.addrs[i]);
-    if (any) return;
+    if (any)
+        return;
 plain:
     PQconninfoFree(st.opts);
     st.opts = NULL;
@@ -531,10 +552,12 @@ static void connect_resolved(void)
     bool per_host_ports = st.n_ports == st.n_hosts && st.n_hosts > 1;
     size_t n = 0;
     for (size_t i = 0; i < st.n_hosts; i++) {
-        if (!st.resolved[i]) continue;
+        if (!st.resolved[i])
+            continue;
         list_add(hosts, sizeof hosts, st.hosts[i]);
         list_add(addrs, sizeof addrs, st.addrs[i]);
-        if (per_host_ports) list_add(ports, sizeof ports, st.ports[i]);
+        if (per_host_ports)
+            list_add(ports, sizeof ports, st.ports[i]);
         n++;
     }
     if (n == 0) {
@@ -635,7 +658,8 @@ static void schedule_reconnect(void)
 {
     st.state = ST_IDLE;
     st.backoff_ms = st.backoff_ms ? st.backoff_ms * 2 : 250;
-    if (st.backoff_ms > 5000) st.backoff_ms = 5000;
+    if (st.backoff_ms > 5000)
+        st.backoff_ms = 5000;
     uv_timer_start(&st.retry, on_retry, st.backoff_ms, 0);
 }
 
@@ -654,12 +678,14 @@ int rt_store_start(uv_loop_t *loop, const char *url)
 void rt_store_stop(void)
 {
     st.stopping = true;
-    if (st.looking_up) uv_cancel((uv_req_t *)&st.lookup);
+    if (st.looking_up)
+        uv_cancel((uv_req_t *)&st.lookup);
     lookup_free();
     uv_timer_stop(&st.retry);
     uv_close((uv_handle_t *)&st.retry, NULL);
     poll_close();
-    if (st.pg) PQfinish(st.pg);
+    if (st.pg)
+        PQfinish(st.pg);
     st.pg = NULL;
     for (size_t i = 0; i < st.n_pending; i++)
         free(st.pending[i]);
