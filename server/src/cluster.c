@@ -311,9 +311,13 @@ static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *c
     free(msg);
 }
 
+/* The REST API accepts any "<digits>.<digits>" socket_id; one longer than ours names no
+ * connection on any node, so the event goes out without an exclusion rather than not at all. */
 void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt_frame *f,
                         const char *except_socket_id, bool cache)
 {
+    if (except_socket_id && strlen(except_socket_id) > RT_CLUSTER_SOCKET_ID_MAX)
+        except_socket_id = NULL;
     publish(cache ? RT_CLUSTER_CACHE_EVENT : RT_CLUSTER_EVENT, app, channel, except_socket_id,
             (const char *)f->payload, f->len);
 }
