@@ -77,3 +77,8 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-php/phpunit.xml)
   set_tests_properties(sdk-php.phpunit PROPERTIES LABELS sdk-php ENVIRONMENT "${RT_TEST_ENV}"
                        TIMEOUT 300)
 endif()
+
+# LD_PRELOAD fixture for tests/integration/dns.test.mjs: a getaddrinfo that is slow for
+# names under slow-dns.test (shows whether a lookup blocks the event loop).
+add_library(slow_getaddrinfo MODULE ${CMAKE_SOURCE_DIR}/tests/fixtures/slow_getaddrinfo.c)
+target_link_libraries(slow_getaddrinfo PRIVATE ${CMAKE_DL_LIBS})

@@ -1,11 +1,12 @@
 /* Redis fan-out between nodes: one PUBLISH connection, one SUBSCRIBE connection (hiredis on
- * the libuv loop). Message: "<kind>\n<node>\n<app>\n<channel>\n<except socket>\n<payload>". */
+ * the libuv loop). The message format is core/rt_cluster_wire.h. */
 #include "cluster.h"
 
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,23 @@
 #include "cache.h"
 #include "conn.h"
 #include "log.h"
+#include "rt_cluster_wire.h"
+#include "rt_err.h"
+#include "rt_redis_url.h"
 #include "server.h"
 #include "user.h"
 
 #define FANOUT_CHANNEL "rt:fanout"
 
+_Static_assert(RT_CLUSTER_APP_ID_MAX == RT_APP_ID_MAX, "wire app id bound = app id bound");
+_Static_assert(RT_CLUSTER_SOCKET_ID_MAX == RT_SOCKET_ID_MAX, "wire socket id bound");
+
 static struct {
     uv_loop_t *loop;
-    char host[256];
-    int port;
-    char password[256];
+    struct rt_redis_url url;
+    bool host_numeric; /* an IP literal: connect without a lookup */
+    uv_getaddrinfo_t lookup;
+    bool looking_up; /* one lookup at a time, on libuv's thread pool */
     redisAsyncContext *pub, *sub;
     bool pub_ready, sub_ready, stopping, warned;
     uv_timer_t retry;
@@ -38,52 +46,7 @@ bool rt_cluster_connected(void)
     return cl.pub_ready && cl.sub_ready;
 }
 
-/* redis://[:password@]host[:port][/db] (the db number is irrelevant to pub/sub). */
-static int parse_url(const char *url, char *err, size_t err_cap)
-{
-    const char *p = url + strlen("redis://");
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        snprintf(cl.password, sizeof cl.password, "%.*s", (int)(at - pw), pw);
-        p = at + 1;
-    }
-    size_t hlen = strcspn(p, ":/");
-    if (hlen == 0 || hlen >= sizeof cl.host) {
-        snprintf(err, err_cap, "RT_REDIS_URL has no host (expected redis://host:port)");
-        return -1;
-    }
-    memcpy(cl.host, p, hlen);
-    cl.host[hlen] = '\0';
-    cl.port = 6379;
-    if (p[hlen] == ':') {
-        char *end;
-        long port = strtol(p + hlen + 1, &end, 10);
-        if (port < 1 || port > 65535 || (*end && *end != '/')) {
-            snprintf(err, err_cap, "RT_REDIS_URL has an invalid port (expected redis://host:port)");
-            return -1;
-        }
-        cl.port = (int)port;
-    }
-    return 0;
-}
-
 /* ---- receiving ------------------------------------------------------------------------ */
-
-/* Splits the next '\n'-terminated field off *p (len *n). */
-static bool next_field(const char **p, size_t *n, char *out, size_t cap)
-{
-    const char *nl = memchr(*p, '\n', *n);
-    if (!nl || (size_t)(nl - *p) >= cap)
-        return false;
-    size_t len = (size_t)(nl - *p);
-    memcpy(out, *p, len);
-    out[len] = '\0';
-    *n -= len + 1;
-    *p = nl + 1;
-    return true;
-}
 
 static void cache_from_frame(struct rt_app *app, const char *channel, struct rt_frame *f)
 {
@@ -95,33 +58,34 @@ static void cache_from_frame(struct rt_app *app, const char *channel, struct rt_
     json_decref(root);
 }
 
-static void on_fanout(const char *msg, size_t n)
+/* A message that does not decode is dropped: Redis is shared, and a node never trusts it
+ * with more than a well-formed event for an app it knows. */
+static void on_fanout(const char *buf, size_t len)
 {
-    char kind[4], node[16], app_id[RT_APP_ID_MAX + 1], channel[256], except[RT_SOCKET_ID_MAX + 1];
-    if (!next_field(&msg, &n, kind, sizeof kind) || !next_field(&msg, &n, node, sizeof node) ||
-        !next_field(&msg, &n, app_id, sizeof app_id) ||
-        !next_field(&msg, &n, channel, sizeof channel) ||
-        !next_field(&msg, &n, except, sizeof except))
+    struct rt_cluster_msg m;
+    if (rt_cluster_msg_decode(buf, len, &m) != RT_OK) {
+        rt_log_debug("cluster: dropped a malformed message of %zu bytes", len);
         return;
-    if (strcmp(node, cl.node) == 0)
+    }
+    if (strcmp(m.node, cl.node) == 0)
         return; /* our own publish: already delivered locally */
-    struct rt_app *app = rt_apps_by_id(app_id);
+    struct rt_app *app = rt_apps_by_id(m.app_id);
     if (!app)
         return;
-    if (kind[0] == 'T') {
-        struct rt_user *u = rt_user_find(app, channel);
+    if (m.kind == RT_CLUSTER_TERMINATE_USER) {
+        struct rt_user *u = rt_user_find(app, m.channel);
         struct rt_conn *c;
         if (u)
             DL_FOREACH2(u->conns, c, user_next)
             rt_conn_fail(c, 4009, "You got disconnected by the app");
         return;
     }
-    struct rt_frame *f = rt_frame_new(msg, n);
+    struct rt_frame *f = rt_frame_new(m.payload, m.payload_len);
     if (!f)
         return;
-    if (kind[0] == 'C')
-        cache_from_frame(app, channel, f);
-    rt_broker_deliver_local(app, channel, f, except[0] ? except : NULL);
+    if (m.kind == RT_CLUSTER_CACHE_EVENT)
+        cache_from_frame(app, m.channel, f);
+    rt_broker_deliver_local(app, m.channel, f, m.except[0] ? m.except : NULL);
     rt_frame_unref(f);
 }
 
@@ -135,7 +99,7 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *kind = reply->element[0], *payload = reply->element[2];
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
         cl.sub_ready = true;
-        rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.host, cl.port);
+        rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.url.host, cl.url.port);
         return;
     }
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "message") == 0 &&
@@ -143,9 +107,22 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
         on_fanout(payload->str, payload->len);
 }
 
-/* ---- connections ------------------------------------------------------------------------ */
+/* ---- connections ------------------------------------------------------------------------
+ * Every attempt first resolves the host name on libuv's thread pool (hiredis would call
+ * getaddrinfo on the loop, freezing every client for as long as DNS takes, exactly when
+ * things are failing) and then connects both contexts to the numeric address. */
 
 static void schedule_retry(void);
+
+/* Logs once per outage; "reachable again" closes it. */
+static void warn_unreachable(const char *why)
+{
+    if (cl.warned)
+        return;
+    rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only", cl.url.host,
+                cl.url.port, why);
+    cl.warned = true;
+}
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
@@ -159,11 +136,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     }
     if (cl.stopping)
         return;
-    if (!cl.warned) {
-        rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only",
-                    cl.host, cl.port, ac->errstr[0] ? ac->errstr : "connection closed");
-        cl.warned = true;
-    }
+    warn_unreachable(ac->errstr[0] ? ac->errstr : "connection closed");
     schedule_retry();
 }
 
@@ -176,40 +149,95 @@ static void on_connect(const redisAsyncContext *ac, int status)
     if (ac == cl.pub)
         cl.pub_ready = true;
     if (cl.pub_ready && cl.warned) {
-        rt_log_info("cluster: Redis %s:%d reachable again", cl.host, cl.port);
+        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
         cl.warned = false;
     }
     cl.backoff_ms = 0;
 }
 
-static redisAsyncContext *connect_one(void)
+/* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
+static redisAsyncContext *connect_one(const char *addr)
 {
-    redisAsyncContext *ac = redisAsyncConnect(cl.host, cl.port);
+    redisAsyncContext *ac = redisAsyncConnect(addr, cl.url.port);
     if (!ac)
         return NULL;
     if (ac->err) {
+        warn_unreachable(ac->errstr);
         redisAsyncFree(ac);
         return NULL;
     }
     redisLibuvAttach(ac, cl.loop);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (cl.password[0])
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.password);
+    if (cl.url.password[0])
+        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.url.password);
     return ac;
 }
 
-static void connect_all(void)
+static void connect_missing(const char *addr)
 {
     if (!cl.pub)
-        cl.pub = connect_one();
+        cl.pub = connect_one(addr);
     if (!cl.sub) {
-        cl.sub = connect_one();
+        cl.sub = connect_one(addr);
         if (cl.sub)
             redisAsyncCommand(cl.sub, on_sub_reply, NULL, "SUBSCRIBE %s", FANOUT_CHANNEL);
     }
     if (!cl.pub || !cl.sub)
         schedule_retry();
+}
+
+/* The first IPv4 or IPv6 address of res as text into out (INET6_ADDRSTRLEN bytes); false
+ * when res has none. getaddrinfo has already ordered res by preference (RFC 6724). */
+static bool first_address(const struct addrinfo *res, char *out)
+{
+    for (; res; res = res->ai_next) {
+        if (res->ai_family == AF_INET &&
+            uv_ip4_name((const struct sockaddr_in *)res->ai_addr, out, INET6_ADDRSTRLEN) == 0)
+            return true;
+        if (res->ai_family == AF_INET6 &&
+            uv_ip6_name((const struct sockaddr_in6 *)res->ai_addr, out, INET6_ADDRSTRLEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    (void)req;
+    cl.looking_up = false;
+    char addr[INET6_ADDRSTRLEN];
+    bool found = status == 0 && first_address(res, addr);
+    uv_freeaddrinfo(res);
+    if (cl.stopping)
+        return;
+    if (!found) {
+        char why[128];
+        snprintf(why, sizeof why, "cannot resolve the host: %s",
+                 status ? uv_strerror(status) : "no IPv4 or IPv6 address");
+        warn_unreachable(why);
+        schedule_retry();
+        return;
+    }
+    connect_missing(addr);
+}
+
+static void connect_all(void)
+{
+    if ((cl.pub && cl.sub) || cl.looking_up)
+        return;
+    if (cl.host_numeric) {
+        connect_missing(cl.url.host);
+        return;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = uv_getaddrinfo(cl.loop, &cl.lookup, on_resolved, cl.url.host, NULL, &hints);
+    if (rc != 0) {
+        warn_unreachable(uv_strerror(rc));
+        schedule_retry();
+        return;
+    }
+    cl.looking_up = true;
 }
 
 static void on_retry(uv_timer_t *t)
@@ -228,22 +256,33 @@ static void schedule_retry(void)
     uv_timer_start(&cl.retry, on_retry, cl.backoff_ms, 0);
 }
 
+static bool is_ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return uv_inet_pton(AF_INET, host, buf) == 0 || uv_inet_pton(AF_INET6, host, buf) == 0;
+}
+
 int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap)
 {
     cl.loop = loop;
-    if (parse_url(url, err, err_cap) != 0)
+    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0)
         return -1;
+    cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     uv_timer_init(loop, &cl.retry);
     connect_all();
     return 0;
 }
 
+/* A lookup already running on the thread pool cannot be cancelled: its callback still runs
+ * on the loop (main runs it until nothing is left) and only frees the result. */
 void rt_cluster_stop(void)
 {
     if (!cl.loop)
         return;
     cl.stopping = true;
+    if (cl.looking_up)
+        uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
     if (cl.pub)
@@ -254,33 +293,36 @@ void rt_cluster_stop(void)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-static void publish(char kind, struct rt_app *app, const char *channel, const char *except,
-                    const char *payload, size_t len)
+static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
+                    const char *except, const char *payload, size_t len)
 {
     if (!cl.pub_ready)
         return;
-    char head[512];
-    int hn = snprintf(head, sizeof head, "%c\n%s\n%s\n%s\n%s\n", kind, cl.node, app->cfg->id,
-                      channel, except ? except : "");
-    if (hn < 0 || (size_t)hn >= sizeof head)
+    size_t n;
+    char *msg =
+        rt_cluster_msg_encode(kind, cl.node, app->cfg->id, channel, except, payload, len, &n);
+    if (!msg) {
+        rt_log_warn("cluster: app=%s channel=%s not published to other nodes (over a wire "
+                    "limit or out of memory)",
+                    app->cfg->id, channel);
         return;
-    char *msg = malloc((size_t)hn + len);
-    if (!msg)
-        return;
-    memcpy(msg, head, (size_t)hn);
-    memcpy(msg + hn, payload, len);
-    redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", FANOUT_CHANNEL, msg,
-                      (size_t)hn + len);
+    }
+    redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", FANOUT_CHANNEL, msg, n);
     free(msg);
 }
 
+/* The REST API accepts any "<digits>.<digits>" socket_id; one longer than ours names no
+ * connection on any node, so the event goes out without an exclusion rather than not at all. */
 void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt_frame *f,
                         const char *except_socket_id, bool cache)
 {
-    publish(cache ? 'C' : 'E', app, channel, except_socket_id, (const char *)f->payload, f->len);
+    if (except_socket_id && strlen(except_socket_id) > RT_CLUSTER_SOCKET_ID_MAX)
+        except_socket_id = NULL;
+    publish(cache ? RT_CLUSTER_CACHE_EVENT : RT_CLUSTER_EVENT, app, channel, except_socket_id,
+            (const char *)f->payload, f->len);
 }
 
 void rt_cluster_terminate_user(struct rt_app *app, const char *user_id)
 {
-    publish('T', app, user_id, NULL, "", 0);
+    publish(RT_CLUSTER_TERMINATE_USER, app, user_id, NULL, "", 0);
 }

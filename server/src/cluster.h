@@ -11,7 +11,8 @@
 
 struct rt_app;
 
-/* Parses url and starts connecting. Returns 0, or -1 with a message in err for a bad URL. */
+/* Parses url (rt_redis_url_parse) and starts connecting; each attempt resolves the host on
+ * libuv's thread pool first. Returns 0, or -1 with a message in err for a bad URL. */
 int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap);
 void rt_cluster_stop(void);
 bool rt_cluster_connected(void);

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,7 @@ int rt_store_load_initial(const char *url, char *err, size_t err_cap, int wait_s
  * --------------------------------------------------------------------------------------- */
 
 #define PENDING_MAX 256
+#define HOSTS_MAX 16 /* host names of a multi-host URL looked up for the LISTEN connection */
 
 static struct {
     uv_loop_t *loop;
@@ -234,6 +236,15 @@ static struct {
     size_t n_pending;
     char *in_flight;
     bool stopping;
+    /* Host lookups before each connection attempt (see "Host lookups" below). */
+    PQconninfoOption *opts; /* the parsed URL; NULL = let libpq connect by itself */
+    char *hosts[HOSTS_MAX], *ports[HOSTS_MAX];
+    size_t n_hosts, n_ports;
+    char addrs[HOSTS_MAX][INET6_ADDRSTRLEN]; /* "" = the host needs no address (socket) */
+    bool resolved[HOSTS_MAX];
+    size_t next_host;
+    uv_getaddrinfo_t lookup;
+    bool looking_up, lookup_warned;
 } st;
 
 static void schedule_reconnect(void);
@@ -402,6 +413,7 @@ static void on_connect_poll(void)
     }
     PQsetnonblocking(st.pg, 1);
     st.backoff_ms = 0;
+    st.lookup_warned = false;
     rt_srv.db_connected = true;
     rt_log_info("following app changes (LISTEN rt_app_changed)");
     /* Changes may have been missed while disconnected: reload everything after LISTEN. */
@@ -430,15 +442,210 @@ static void on_poll(uv_poll_t *h, int status, int events)
         on_readable();
 }
 
-static void start_connect(void)
+/* ---------------------------------------------------------------------------------------
+ * Host lookups. PQconnectStart would resolve host names with a blocking getaddrinfo on the
+ * loop, freezing every client for as long as DNS takes, exactly when the database is in
+ * trouble. So each attempt first resolves every host name of the URL on libuv's thread pool,
+ * one after the other, and then connects with hostaddr set to the addresses (host stays for
+ * TLS and messages). A name that does not resolve is left out of that attempt, with its port
+ * when the URL gives one port per host; the attempt fails when no host is left.
+ * --------------------------------------------------------------------------------------- */
+
+static const char *option(const char *keyword)
 {
-    st.pg = PQconnectStart(st.url);
+    for (PQconninfoOption *o = st.opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, keyword) == 0)
+            return o->val && o->val[0] ? o->val : NULL;
+    return NULL;
+}
+
+/* Unix sockets ("/dir", "@abstract") and IP literals connect without a lookup. */
+static bool needs_lookup(const char *host, char *addr)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    addr[0] = '\0';
+    if (host[0] == '\0' || host[0] == '/' || host[0] == '@')
+        return false;
+    if (uv_inet_pton(AF_INET, host, buf) == 0 || uv_inet_pton(AF_INET6, host, buf) == 0) {
+        snprintf(addr, INET6_ADDRSTRLEN, "%s", host);
+        return false;
+    }
+    return true;
+}
+
+/* Splits a comma-separated libpq list into at most HOSTS_MAX malloc'd items. */
+static size_t split_list(const char *list, char **items)
+{
+    size_t n = 0;
+    while (list && n < HOSTS_MAX) {
+        size_t len = strcspn(list, ",");
+        if (!(items[n] = strndup(list, len)))
+            break;
+        n++;
+        list = list[len] ? list + len + 1 : NULL;
+    }
+    return n;
+}
+
+/* Parses the URL once. Leaves st.opts NULL (plain PQconnectStart) when libpq has nothing to
+ * look up: hostaddr given, no host name, or a URL it cannot parse (the initial load would
+ * have refused it already). */
+static void lookup_setup(void)
+{
+    st.opts = PQconninfoParse(st.url, NULL);
+    const char *host = option("host") ? option("host") : getenv("PGHOST");
+    const char *hostaddr = option("hostaddr") ? option("hostaddr") : getenv("PGHOSTADDR");
+    if (!st.opts || hostaddr || !host)
+        goto plain;
+    st.n_hosts = split_list(host, st.hosts);
+    size_t listed = 1;
+    for (const char *c = host; *c; c++)
+        listed += *c == ',';
+    if (listed > HOSTS_MAX)
+        rt_log_warn("RT_DATABASE_URL lists %zu hosts; following app changes uses the first %d",
+                    listed, HOSTS_MAX);
+    st.n_ports = split_list(option("port"), st.ports);
+    bool any = false;
+    for (size_t i = 0; i < st.n_hosts; i++)
+        any |= needs_lookup(st.hosts[i], st.addrs[i]);
+    if (any)
+        return;
+plain:
+    PQconninfoFree(st.opts);
+    st.opts = NULL;
+}
+
+static void lookup_free(void)
+{
+    PQconninfoFree(st.opts);
+    st.opts = NULL;
+    for (size_t i = 0; i < st.n_hosts; i++)
+        free(st.hosts[i]);
+    for (size_t i = 0; i < st.n_ports; i++)
+        free(st.ports[i]);
+    st.n_hosts = st.n_ports = 0;
+}
+
+/* Appends item to a comma-separated list in buf (cap bytes). */
+static void list_add(char *buf, size_t cap, const char *item)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, "%s%s", len ? "," : "", item);
+}
+
+static void connect_started(void)
+{
     if (!st.pg || PQstatus(st.pg) == CONNECTION_BAD) {
         drop_connection(st.pg ? PQerrorMessage(st.pg) : "out of memory");
         return;
     }
     st.state = ST_CONNECTING;
     poll_update(UV_WRITABLE);
+}
+
+/* Connects to the hosts that resolved, with the URL's other settings unchanged. */
+static void connect_resolved(void)
+{
+    enum { LIST_CAP = HOSTS_MAX * 256 };
+    static char hosts[LIST_CAP], addrs[LIST_CAP], ports[LIST_CAP];
+    hosts[0] = addrs[0] = ports[0] = '\0';
+    bool per_host_ports = st.n_ports == st.n_hosts && st.n_hosts > 1;
+    size_t n = 0;
+    for (size_t i = 0; i < st.n_hosts; i++) {
+        if (!st.resolved[i])
+            continue;
+        list_add(hosts, sizeof hosts, st.hosts[i]);
+        list_add(addrs, sizeof addrs, st.addrs[i]);
+        if (per_host_ports)
+            list_add(ports, sizeof ports, st.ports[i]);
+        n++;
+    }
+    if (n == 0) {
+        schedule_reconnect();
+        return;
+    }
+    const char *keywords[128], *values[128];
+    size_t k = 0;
+    for (PQconninfoOption *o = st.opts; o->keyword && k < 120; o++) {
+        if (!o->val || strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
+            (per_host_ports && strcmp(o->keyword, "port") == 0))
+            continue;
+        keywords[k] = o->keyword;
+        values[k++] = o->val;
+    }
+    keywords[k] = "host";
+    values[k++] = hosts;
+    keywords[k] = "hostaddr";
+    values[k++] = addrs;
+    if (per_host_ports) {
+        keywords[k] = "port";
+        values[k++] = ports;
+    }
+    keywords[k] = NULL;
+    values[k] = NULL;
+    st.pg = PQconnectStartParams(keywords, values, 0);
+    connect_started();
+}
+
+static void resolve_next(void);
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    (void)req;
+    st.looking_up = false;
+    if (st.stopping) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    size_t i = st.next_host++;
+    st.resolved[i] = false;
+    for (struct addrinfo *a = status == 0 ? res : NULL; a && !st.resolved[i]; a = a->ai_next) {
+        if (a->ai_family == AF_INET)
+            st.resolved[i] =
+                uv_ip4_name((struct sockaddr_in *)a->ai_addr, st.addrs[i], INET6_ADDRSTRLEN) == 0;
+        else if (a->ai_family == AF_INET6)
+            st.resolved[i] =
+                uv_ip6_name((struct sockaddr_in6 *)a->ai_addr, st.addrs[i], INET6_ADDRSTRLEN) == 0;
+    }
+    uv_freeaddrinfo(res);
+    if (!st.resolved[i] && !st.lookup_warned) {
+        rt_log_warn("PostgreSQL host %s cannot be resolved (%s); serving apps from memory",
+                    st.hosts[i], status ? uv_strerror(status) : "no IPv4 or IPv6 address");
+        st.lookup_warned = true;
+    }
+    resolve_next();
+}
+
+/* Starts the lookup of the next host name, or connects when none is left. */
+static void resolve_next(void)
+{
+    while (st.next_host < st.n_hosts &&
+           !needs_lookup(st.hosts[st.next_host], st.addrs[st.next_host]))
+        st.resolved[st.next_host++] = true;
+    if (st.next_host == st.n_hosts) {
+        connect_resolved();
+        return;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    if (uv_getaddrinfo(st.loop, &st.lookup, on_resolved, st.hosts[st.next_host], NULL, &hints) ==
+        0) {
+        st.looking_up = true;
+        return;
+    }
+    st.resolved[st.next_host++] = false;
+    resolve_next();
+}
+
+static void start_connect(void)
+{
+    if (st.opts) {
+        st.state = ST_CONNECTING;
+        st.next_host = 0;
+        resolve_next();
+        return;
+    }
+    st.pg = PQconnectStart(st.url);
+    connect_started();
 }
 
 static void on_retry(uv_timer_t *t)
@@ -460,14 +667,20 @@ int rt_store_start(uv_loop_t *loop, const char *url)
 {
     st.loop = loop;
     st.url = strdup(url);
+    lookup_setup();
     uv_timer_init(loop, &st.retry);
     start_connect();
     return 0;
 }
 
+/* A lookup already running on the thread pool cannot be cancelled: its callback still runs
+ * on the loop (main runs it until nothing is left) and only frees the result. */
 void rt_store_stop(void)
 {
     st.stopping = true;
+    if (st.looking_up)
+        uv_cancel((uv_req_t *)&st.lookup);
+    lookup_free();
     uv_timer_stop(&st.retry);
     uv_close((uv_handle_t *)&st.retry, NULL);
     poll_close();

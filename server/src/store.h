@@ -10,7 +10,9 @@
  * migrated, wrong master key). */
 int rt_store_load_initial(const char *url, char *err, size_t err_cap, int wait_seconds);
 
-/* Starts following changes on loop. */
+/* Starts following changes on loop. Before each connection attempt the URL's host names are
+ * resolved on libuv's thread pool and libpq is given the addresses (hostaddr), so DNS never
+ * blocks the loop. */
 int rt_store_start(uv_loop_t *loop, const char *url);
 
 void rt_store_stop(void);

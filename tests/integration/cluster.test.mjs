@@ -77,6 +77,18 @@ describe('two nodes over Redis', { timeout: 120000 }, () => {
     assert.deepEqual(xs, []);
   });
 
+  test('an event excluding a socket_id longer than any real one still reaches the other node', async () => {
+    const onA = keep(pusherClient(a, app));
+    await connected(onA);
+    await subscribed(onA, 'long-except');
+    const got = [];
+    onA.channel('long-except').bind('e', (d) => got.push(d));
+    const res = await restClient(b, app).trigger('long-except', 'e', 'v', { socket_id: `${'1'.repeat(20)}.${'2'.repeat(20)}` });
+    assert.equal(res.status, 200);
+    await waitFor(() => got.length === 1, 3000, 'the event on node a');
+    assert.deepEqual(got, ['v']);
+  });
+
   test('client events cross nodes and are not echoed', async () => {
     const x = keep(pusherClient(a, app)), y = keep(pusherClient(b, app));
     await Promise.all([connected(x), connected(y)]);
