@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "server.h"
 #include "user.h"
+#include "webhook.h"
 
 static void app_series(struct rt_app *app, void *ctx)
 {
@@ -25,6 +26,7 @@ static void app_series(struct rt_app *app, void *ctx)
     fprintf(f, "rt_app_messages_in_total{app=\"%s\"} %llu\n", id, app->messages_in);
     fprintf(f, "rt_app_messages_out_total{app=\"%s\"} %llu\n", id, app->messages_out);
     fprintf(f, "rt_app_rest_calls_total{app=\"%s\"} %llu\n", id, app->rest_calls);
+    rt_webhooks_write_app_metrics(f, id);
 }
 
 char *rt_metrics_render(void)
@@ -45,6 +47,7 @@ char *rt_metrics_render(void)
             rt_srv.http_requests);
     fprintf(f, "# TYPE rt_database_connected gauge\nrt_database_connected %d\n",
             rt_srv.db_connected ? 1 : 0);
+    rt_webhooks_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
