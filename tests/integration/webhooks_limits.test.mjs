@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createDatabase, createApp, startServer, rtadmin, sleep, waitFor, RTSERVER } from '../harness/index.mjs';
+import { createDatabase, createApp, startServer, rtadmin, sleep, waitFor, RTSERVER, MASTER_KEY } from '../harness/index.mjs';
 import { rssKb } from './helpers.mjs';
 import {
   receiver, rawClient, subscribeAll, unsubscribeAll, floodClientEvents, metrics, series, appSeries,
@@ -55,8 +55,6 @@ describe('an app whose endpoint hangs', { timeout: 120000 }, () => {
     flooder = await rawClient(server, appA);
     await subscribeAll(flooder, names('dead', 300));
     await waitFor(() => dead.open >= 4, 3000, 'four requests open');
-    await sleep(300);
-    assert.equal(dead.maxOpen, 4);
     await sleep(500);
     assert.equal(dead.maxOpen, 4);
     const m = await metrics(server);
@@ -176,7 +174,7 @@ describe('node-wide backlog cap', { timeout: 120000 }, () => {
     addWebhook(db, appC, deadC.url);
     server = await startServer({
       dbUrl: db,
-      env: { RT_WEBHOOK_MAX_PENDING: '60', RT_WEBHOOK_APP_MAX_PENDING: '50' },
+      env: { RT_WEBHOOK_MAX_PENDING: '60', RT_WEBHOOK_APP_MAX_PENDING: '50', RT_WEBHOOK_APP_CONCURRENCY: '2' },
     });
   });
   after(async () => {
@@ -193,7 +191,12 @@ describe('node-wide backlog cap', { timeout: 120000 }, () => {
     clients.push(a, c);
     await subscribeAll(a, names('first', 100));
     await subscribeAll(c, names('second', 100));
+    await waitFor(() => deadA.open >= 2 && deadC.open >= 2, 3000, 'two requests open per app');
+    await sleep(300);
+    assert.equal(deadA.maxOpen, 2, 'RT_WEBHOOK_APP_CONCURRENCY=2');
+    assert.equal(deadC.maxOpen, 2, 'RT_WEBHOOK_APP_CONCURRENCY=2');
     const m = await metrics(server);
+    assert.equal(series(m, 'rt_webhooks_in_flight'), 4);
     assert.equal(appSeries(m, appA, 'queued') + appSeries(m, appA, 'in_flight'), 50);
     assert.equal(appSeries(m, appC, 'queued') + appSeries(m, appC, 'in_flight'), 10);
     assert.equal(appSeries(m, appA, 'dropped_total', 'app_full'), 50);
@@ -290,6 +293,16 @@ describe('channel churn', { timeout: 120000 }, () => {
     const m = await metrics(server);
     assert.equal(appSeries(m, app, 'dropped_total', 'rate'), 300 - sent.length);
     assert.equal(appSeries(m, app, 'delivered_total'), sent.length);
+  });
+
+  test('an invalid webhook setting stops rtserver with a message naming it', () => {
+    const r = spawnSync(RTSERVER, [], {
+      encoding: 'utf8',
+      timeout: 5000,
+      env: { PATH: process.env.PATH, RT_DATABASE_URL: db, RT_MASTER_KEY: MASTER_KEY, RT_WEBHOOK_APP_CONCURRENCY: '0' },
+    });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.split('\n')[0], 'rtserver: RT_WEBHOOK_APP_CONCURRENCY must be an integer from 1 to 32 (got "0")');
   });
 
   test('rtserver --help documents the webhook settings', () => {
