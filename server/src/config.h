@@ -22,7 +22,7 @@ struct rt_config {
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
     int db_wait_seconds;
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
-    int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */
+    int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-Proto from the proxy */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
     /* Webhook delivery limits (docs/webhooks.md "Limits"). Pending = waiting, retrying, in
      * flight or held in the settle window. */
     int webhook_max_pending;        /* RT_WEBHOOK_MAX_PENDING deliveries per node, 10000 */
@@ -31,7 +31,7 @@ struct rt_config {
     int webhook_app_max_pending_kb; /* RT_WEBHOOK_APP_MAX_PENDING_KB per app, 8192 */
     int webhook_app_concurrency;    /* RT_WEBHOOK_APP_CONCURRENCY requests per app, 4 */
     int webhook_app_channel_events_per_second; /* RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND, 100 */
-    int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
+    int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting writes one line
