@@ -48,6 +48,15 @@ static const char usage[] =
     "                                             (default 10; 0 = unlimited)\n"
     "  (env only)             RT_SUBSCRIBE_BURST  subscribe+unsubscribe at once per socket on top\n"
     "                                             of the app's channel limit (default 100)\n"
+    "Webhook limits (env only; pending = waiting, retrying, in flight or held 3 s):\n"
+    "  RT_WEBHOOK_MAX_PENDING                   deliveries pending on this node (default 10000)\n"
+    "  RT_WEBHOOK_MAX_PENDING_KB                their memory on this node (default 65536)\n"
+    "  RT_WEBHOOK_APP_MAX_PENDING               deliveries pending per app (default 1000)\n"
+    "  RT_WEBHOOK_APP_MAX_PENDING_KB            their memory per app (default 8192)\n"
+    "  RT_WEBHOOK_APP_CONCURRENCY               requests in flight per app, 1-32 (default 4)\n"
+    "  RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND occupied/vacated/member/count/cache-miss webhooks\n"
+    "                                           per app per second, 0 = unlimited (default 100)\n"
+    "  RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST      ... and in a burst (default 1000)\n"
     "  --help\n";
 /* clang-format on */
 
@@ -108,6 +117,13 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     };
     const char *subscribe_rate = env_or("RT_SUBSCRIBE_RATE", "10");
     const char *subscribe_burst = env_or("RT_SUBSCRIBE_BURST", "100");
+    const char *wh_pending = env_or("RT_WEBHOOK_MAX_PENDING", "10000");
+    const char *wh_pending_kb = env_or("RT_WEBHOOK_MAX_PENDING_KB", "65536");
+    const char *wh_app_pending = env_or("RT_WEBHOOK_APP_MAX_PENDING", "1000");
+    const char *wh_app_pending_kb = env_or("RT_WEBHOOK_APP_MAX_PENDING_KB", "8192");
+    const char *wh_app_concurrency = env_or("RT_WEBHOOK_APP_CONCURRENCY", "4");
+    const char *wh_app_rate = env_or("RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND", "100");
+    const char *wh_app_burst = env_or("RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "1000");
 
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
@@ -188,7 +204,21 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         parse_int("RT_SUBSCRIBE_RATE", subscribe_rate, 0, 100000, &cfg->subscribe_rate, err,
                   err_cap) ||
         parse_int("RT_SUBSCRIBE_BURST", subscribe_burst, 1, 100000, &cfg->subscribe_burst, err,
-                  err_cap))
+                  err_cap) ||
+        parse_int("RT_WEBHOOK_MAX_PENDING", wh_pending, 1, 10000000, &cfg->webhook_max_pending,
+                  err, err_cap) ||
+        parse_int("RT_WEBHOOK_MAX_PENDING_KB", wh_pending_kb, 64, 16777216,
+                  &cfg->webhook_max_pending_kb, err, err_cap) ||
+        parse_int("RT_WEBHOOK_APP_MAX_PENDING", wh_app_pending, 1, 10000000,
+                  &cfg->webhook_app_max_pending, err, err_cap) ||
+        parse_int("RT_WEBHOOK_APP_MAX_PENDING_KB", wh_app_pending_kb, 64, 16777216,
+                  &cfg->webhook_app_max_pending_kb, err, err_cap) ||
+        parse_int("RT_WEBHOOK_APP_CONCURRENCY", wh_app_concurrency, 1, 32,
+                  &cfg->webhook_app_concurrency, err, err_cap) ||
+        parse_int("RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND", wh_app_rate, 0, 1000000,
+                  &cfg->webhook_app_channel_events_per_second, err, err_cap) ||
+        parse_int("RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", wh_app_burst, 1, 10000000,
+                  &cfg->webhook_app_channel_events_burst, err, err_cap))
         return -1;
     for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
         if (parse_int(bounds[i].name, env_or(bounds[i].name, bounds[i].fallback), bounds[i].min,

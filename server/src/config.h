@@ -36,6 +36,15 @@ struct rt_config {
     int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
     int subscribe_rate;         /* RT_SUBSCRIBE_RATE subscribe+unsubscribe/s per connection (10) */
     int subscribe_burst;        /* RT_SUBSCRIBE_BURST (100) + app's channel limit */
+    /* Webhook delivery limits (docs/webhooks.md "Limits"). Pending = waiting, retrying, in
+     * flight or held in the settle window. */
+    int webhook_max_pending;        /* RT_WEBHOOK_MAX_PENDING deliveries per node, 10000 */
+    int webhook_max_pending_kb;     /* RT_WEBHOOK_MAX_PENDING_KB per node, 65536 */
+    int webhook_app_max_pending;    /* RT_WEBHOOK_APP_MAX_PENDING deliveries per app, 1000 */
+    int webhook_app_max_pending_kb; /* RT_WEBHOOK_APP_MAX_PENDING_KB per app, 8192 */
+    int webhook_app_concurrency;    /* RT_WEBHOOK_APP_CONCURRENCY requests per app, 4 */
+    int webhook_app_channel_events_per_second; /* RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND, 100 */
+    int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */
 };
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting (or a master key

@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "server.h"
 #include "user.h"
+#include "webhook.h"
 
 static void app_series(struct rt_app *app, void *ctx)
 {
@@ -26,6 +27,7 @@ static void app_series(struct rt_app *app, void *ctx)
     fprintf(f, "rt_app_messages_in_total{app=\"%s\"} %llu\n", id, app->messages_in);
     fprintf(f, "rt_app_messages_out_total{app=\"%s\"} %llu\n", id, app->messages_out);
     fprintf(f, "rt_app_rest_calls_total{app=\"%s\"} %llu\n", id, app->rest_calls);
+    rt_webhooks_write_app_metrics(f, id);
 }
 
 char *rt_metrics_render(void)
@@ -76,6 +78,7 @@ char *rt_metrics_render(void)
             "# TYPE rt_subscription_count_coalesced_total counter\n"
             "rt_subscription_count_coalesced_total %llu\n",
             rt_subscription_counts_coalesced);
+    rt_webhooks_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"

@@ -2,18 +2,29 @@
  * POSTed to each app's configured URLs, signed, retried with back-off for 5 minutes.
  * channel_vacated and member_removed are held for 3 s and dropped when the channel is
  * re-occupied (or the member re-added) within that window, together with the matching
- * occupied/added. */
+ * occupied/added.
+ *
+ * Delivery is bounded (docs/webhooks.md "Limits"): each app has its own FIFO and at most
+ * RT_WEBHOOK_APP_CONCURRENCY requests in flight, apps are served round-robin, and what an
+ * app and the node hold (waiting, retrying, in flight, held) is capped in count and bytes.
+ * Channel events (everything but client_event) also pass a per-app token bucket. What does
+ * not fit is dropped, counted in /metrics and reported in the log at most every 10 s per
+ * app. */
 #ifndef RT_WEBHOOK_H
 #define RT_WEBHOOK_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <uv.h>
 
 struct rt_app;
 
 #define RT_WEBHOOK_SETTLE_MS 3000
 #define RT_WEBHOOK_RETRY_WINDOW_MS (5u * 60u * 1000u)
+/* Requests in flight on the node (main.c keeps file descriptors back for them). */
+#define RT_WEBHOOK_NODE_CONCURRENCY 32
 
+/* Reads the limits from rt_srv.cfg. Returns 0, or -1 when libcurl cannot start. */
 int rt_webhooks_start(uv_loop_t *loop);
 void rt_webhooks_stop(void);
 
@@ -29,7 +40,15 @@ void rt_webhook_cache_miss(struct rt_app *app, const char *channel);
 void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *event,
                              const json_t *data, const char *socket_id, const char *user_id);
 
-/* Deliveries waiting or in flight (for /metrics and tests). */
+/* Deliveries waiting, retrying or in flight, plus held events, on this node. */
 size_t rt_webhooks_pending(void);
+
+/* Writes the node-wide rt_webhooks_* series and the # TYPE lines of the per-app
+ * rt_app_webhooks_* series to f (Prometheus text, as in metrics.c). */
+void rt_webhooks_write_metrics(FILE *f);
+
+/* Writes the rt_app_webhooks_* series of app_id to f; zeros for an app without webhook
+ * traffic yet. */
+void rt_webhooks_write_app_metrics(FILE *f, const char *app_id);
 
 #endif
