@@ -10,14 +10,13 @@ import assert from 'node:assert/strict';
 import { createApp, createDatabase, startServer } from '../harness/index.mjs';
 import { RawClient, restClient, wsUrl } from './helpers.mjs';
 import {
-  KIB, MIB, OP, RawWs, RssTracker, Watch, destroyAll, healthStatus, encodeFrame, hostileEnv, metric, seconds, sleep, waitFor, within,
-} from './hostile_helpers.mjs';
+  KIB, MIB, OP, RawWs, RssTracker, Watch, destroyAll, healthStatus, encodeFrame, hostileEnv, metric, seconds, sleep, waitFor, within, RSS_PEAK_KB, RSS_AFTER_KB_BOUND } from './hostile_helpers.mjs';
 
 const SOFT_SECONDS = seconds('RT_SEND_BUFFER_SOFT_SECONDS'); // 2 s
 const CLOSE_TIMEOUT = seconds('RT_CLOSE_TIMEOUT'); // 2 s
 const DROP_DEADLINE = SOFT_SECONDS + CLOSE_TIMEOUT + 2000; // 6 s: soft + close + margin
-const RSS_BOUND_KB = 64 * 1024; // baseline + 64 MiB at any time
-const RSS_AFTER_KB = 16 * 1024; // baseline + 16 MiB once the slow consumers are gone
+const RSS_BOUND_KB = RSS_PEAK_KB; // baseline + this at any time (see hostile_helpers.mjs)
+const RSS_AFTER_KB = RSS_AFTER_KB_BOUND; // back within this of the baseline
 
 let server, app, floodApp, countApp, watch, rss, baselineKb;
 const raws = [];
@@ -46,13 +45,13 @@ after(async () => {
 function assertHealthy(label, since) {
   assert.deepEqual(watch.failuresOf(label), [], `probe events later than 1 s during ${label}`);
   const peak = rss.peak(since);
-  assert.ok(peak - baselineKb < RSS_BOUND_KB, `RSS peak ${peak} kB exceeds baseline ${baselineKb} kB + 64 MiB during ${label}`);
+  assert.ok(peak - baselineKb < RSS_BOUND_KB, `RSS peak ${peak} kB exceeds baseline ${baselineKb} kB + ${RSS_BOUND_KB / 1024} MiB during ${label}`);
 }
 
 /** RSS settles within baseline + 16 MiB (sampled for up to 2 s). */
 async function assertRssBackNearBaseline(label) {
   const ok = await within(waitFor(() => rss.now() - baselineKb < RSS_AFTER_KB, 2100, 'rss').catch(() => null), 2000);
-  assert.ok(ok, `RSS ${rss.now()} kB after ${label}, baseline ${baselineKb} kB + 16 MiB`);
+  assert.ok(ok, `RSS ${rss.now()} kB after ${label}, baseline ${baselineKb} kB + ${RSS_AFTER_KB / 1024} MiB`);
 }
 
 const connections = () => metric(server, 'rt_connections');

@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { createApp, createDatabase, startServer } from '../harness/index.mjs';
 import { RawClient, restClient, wsUrl } from './helpers.mjs';
 import {
-  MIB, OP, RawWs, RssTracker, Watch, closePayload, destroyAll, healthStatus, encodeFrame, hostileEnv, seconds, sleep, waitFor, within,
-} from './hostile_helpers.mjs';
+  MIB, OP, RawWs, RssTracker, Watch, closePayload, destroyAll, healthStatus, encodeFrame, hostileEnv, seconds, sleep, waitFor, within, RSS_PEAK_KB, RSS_AFTER_KB_BOUND } from './hostile_helpers.mjs';
 
 const CLOSE_TIMEOUT = seconds('RT_CLOSE_TIMEOUT'); // 2 s
-const RSS_BOUND_KB = 64 * 1024; // baseline + 64 MiB
+const RSS_BOUND_KB = RSS_PEAK_KB; // baseline + this at any time (see hostile_helpers.mjs)
 
 let server, app, watch, rss, baselineKb, rest;
 const raws = [];

@@ -16,6 +16,14 @@ export const MIB = 1024 * 1024;
 export const SANITIZED = process.env.RT_SANITIZED === '1';
 
 /**
+ * RSS bounds in kB over the server's baseline: at any time, and shortly after a probe's sockets
+ * are gone. They are the real check on the plain build; ASan's allocator keeps freed chunks
+ * cached and resident, so under ASan they only catch gross growth.
+ */
+export const RSS_PEAK_KB = (SANITIZED ? 160 : 64) * 1024;
+export const RSS_AFTER_KB_BOUND = (SANITIZED ? 96 : 16) * 1024;
+
+/**
  * The small edge settings of EDGE_SPEC.md the hostile suites run with, so every timeout fires
  * within seconds. Values are strings, as the server reads them from the environment.
  */
