@@ -17,7 +17,6 @@ struct rt_cache_entry {
     struct rt_frame *frame; /* the encoded event, replayed as-is */
     char *event, *data;     /* for GET /channels/{name}?info=cache */
     uint64_t expires_ms;
-    uint64_t last_miss_ms;  /* de-duplicates cache_miss webhooks */
     UT_hash_handle hh;
 };
 
