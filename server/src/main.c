@@ -1,11 +1,6 @@
 /* rtserver: configuration, the libuv loop shared by lws, libpq and hiredis, and shutdown. */
 #include <libwebsockets.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +15,7 @@
 #include "harden.h"
 #include "log.h"
 #include "server.h"
+#include "listen.h"
 #include "store.h"
 #include "timer.h"
 #include "webhook.h"
@@ -37,18 +33,19 @@ void rt_server_count_close(int code)
     }
 }
 
-/* File descriptors kept back from lws for PostgreSQL, Redis, webhooks (32 in flight) and
- * logs, so that a full house of sockets never starves the server's own connections: lws
- * refuses (accepts and closes) past its budget, and accept() never fails with EMFILE, which
- * would leave the listening socket readable and spin the loop. */
+/* File descriptors kept back from client sockets for PostgreSQL, Redis, webhooks (32 in
+ * flight) and logs, so that a full house of sockets never starves the server's own
+ * connections: listen.c stops accepting at the budget, and accept() never fails with EMFILE,
+ * which would leave the listening socket readable and spin the loop. */
 #define FD_RESERVE 128
-/* Of lws's budget, this many stay free for REST requests when WebSockets fill the rest. */
+/* Of the socket budget, this many stay free for REST requests when WebSockets fill the rest. */
 #define HTTP_RESERVE 32
 
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t sweep_timer, drain_timer;
 
-/* Raises the soft RLIMIT_NOFILE to the hard limit and returns how many sockets lws may hold. */
+/* Raises the soft RLIMIT_NOFILE to the hard limit and returns how many client sockets the
+ * node may hold. */
 static int raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -59,27 +56,6 @@ static int raise_fd_limit(void)
     getrlimit(RLIMIT_NOFILE, &rl);
     long n = (long)rl.rlim_cur - FD_RESERVE;
     return n > 2 * HTTP_RESERVE ? (int)n : 2 * HTTP_RESERVE;
-}
-
-/* Binds a throwaway socket to host:port the way lws will, to name the error (address in use,
- * not available, permission) in one line before anything claims to listen. */
-static int check_listen(const char *host, int port, char *why, size_t why_cap)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return 0; /* an interface name: lws resolves it and reports a failure itself */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        snprintf(why, why_cap, "%s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
-    if (rc != 0)
-        snprintf(why, why_cap, "%s", strerror(errno));
-    close(fd);
-    return rc;
 }
 
 static void sweep_app(struct rt_app *app, void *ctx)
@@ -141,15 +117,14 @@ int main(int argc, char **argv)
     if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
         rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
 
-    char why[160];
-    if (check_listen(rt_srv.cfg.host, rt_srv.cfg.port, why, sizeof why) != 0) {
-        fprintf(stderr, "rtserver: cannot listen on %s:%d: %s\n", rt_srv.cfg.host,
-                rt_srv.cfg.port, why);
+    if (rt_listen_open(rt_srv.cfg.host, rt_srv.cfg.port, err, sizeof err) != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
         return 1;
     }
     if (rt_store_load_initial(rt_srv.cfg.database_url, err, sizeof err,
                               rt_srv.cfg.db_wait_seconds) != 0) {
         fprintf(stderr, "rtserver: %s\n", err);
+        rt_listen_stop();
         rt_apps_free_all();
         return 1;
     }
@@ -173,34 +148,33 @@ int main(int argc, char **argv)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = CONTEXT_PORT_NO_LISTEN;
+    /* No fd_limit_per_thread: lws then sizes its socket table to RLIMIT_NOFILE and finds a
+     * socket by direct index (a smaller limit makes it scan the table on every event). The
+     * budget is ours (listen.c). */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.foreign_loops = foreign;
-    info.fd_limit_per_thread = (unsigned)rt_srv.fd_limit;
     info.pt_serv_buf_size = 16384;
     rt_srv.lws = lws_create_context(&info);
-    /* An explicit vhost reports a failed bind (lws's default vhost would not, and the process
-     * would later abort). */
     struct lws_vhost *vhost = NULL;
     if (rt_srv.lws) {
-        info.port = rt_srv.cfg.port;
-        info.iface = rt_srv.cfg.host;
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* listen.c accepts and hands sockets over */
         info.protocols = protos;
-        info.options = LWS_SERVER_OPTION_DISABLE_IPV6 |
-                       LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
-        info.listen_accept_role = "raw-skt";
-        info.listen_accept_protocol = "realtime";
+        info.options = 0;
         info.vhost_name = "realtime";
         vhost = lws_create_vhost(rt_srv.lws, &info);
     }
     if (!vhost) {
-        fprintf(stderr, "rtserver: cannot listen on %s:%d: libwebsockets could not bind\n",
-                rt_srv.cfg.host, rt_srv.cfg.port);
+        fprintf(stderr, "rtserver: libwebsockets failed to initialise\n");
+        rt_listen_stop();
         if (rt_srv.lws)
             lws_context_destroy(rt_srv.lws);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_loop_close(&loop);
         rt_apps_free_all();
         return 1;
     }
+    rt_listen_start(&loop, vhost);
 
     uv_signal_init(&loop, &sig_term);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
@@ -228,6 +202,7 @@ int main(int argc, char **argv)
 
     /* Close our own handles, let lws close its own (it finishes in close callbacks on the
      * loop), then run the loop until nothing is left. */
+    rt_listen_stop();
     rt_store_stop();
     rt_timers_stop();
     rt_webhooks_stop();

@@ -8,9 +8,12 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "listen.h"
 #include "server.h"
 
 #define WRITEV_MAX 64 /* frames written by one writev() */
+
+static size_t open_sockets; /* accepted and not yet closed, for listen.c's budget */
 
 size_t rt_net_session_size(void)
 {
@@ -186,6 +189,7 @@ int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
         s->wsi = wsi;
         s->fd = lws_get_socket_fd(wsi);
         s->kind = RT_SOCK_HTTP;
+        rt_listen_sockets_changed(++open_sockets);
         rt_http_open(s);
         return 0;
     case LWS_CALLBACK_RAW_RX:
@@ -208,6 +212,7 @@ int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
         outq_clear(&s->out);
         s->wsi = NULL;
         s->kind = RT_SOCK_NEW;
+        rt_listen_sockets_changed(--open_sockets);
         return 0;
     default:
         return 0;

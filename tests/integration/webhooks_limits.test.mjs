@@ -266,7 +266,8 @@ describe('channel churn', { timeout: 120000 }, () => {
     addWebhook(db, app, hook.url);
     server = await startServer({
       dbUrl: db,
-      env: { RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND: '1', RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST: '40' },
+      // No subscribe rate limit here: only the webhook bucket decides what is sent.
+      env: { RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND: '1', RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST: '40', RT_SUBSCRIBE_RATE: '0' },
     });
   });
   after(async () => {

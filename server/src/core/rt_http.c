@@ -125,6 +125,7 @@ struct rt_str rt_http_header(const struct rt_http_req *req, const char *name)
 
 bool rt_http_has_token(struct rt_str value, const char *token)
 {
+    if (!value.p) return false;
     size_t tn = strlen(token);
     const char *p = value.p, *end = value.p + value.n;
     while (p && p < end) {
