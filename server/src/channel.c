@@ -15,6 +15,15 @@
 #include "server.h"
 #include "webhook.h"
 
+/* Hash tables made here (a connection's subscriptions, an app's channels, a channel's members)
+ * start with 4 buckets instead of uthash's 32: a 32-bucket table is 512 bytes, which for the
+ * one table every subscribed socket has was a quarter of its memory. Tables double as they
+ * grow, so large ones cost the same as before. */
+#undef HASH_INITIAL_NUM_BUCKETS
+#undef HASH_INITIAL_NUM_BUCKETS_LOG2
+#define HASH_INITIAL_NUM_BUCKETS 4U
+#define HASH_INITIAL_NUM_BUCKETS_LOG2 2U
+
 static void count_forget(struct rt_channel *ch);
 
 struct rt_channel *rt_channel_find(struct rt_app *app, const char *name)
