@@ -128,11 +128,6 @@ static size_t pending_count(const struct pending *p)
     return p->waiting + p->in_flight + p->retrying + p->held;
 }
 
-size_t rt_webhooks_pending(void)
-{
-    return pending_count(&wh.pending);
-}
-
 /* ---- curl multi on libuv -------------------------------------------------------------- */
 
 static void check_done(void);

@@ -40,9 +40,6 @@ void rt_webhook_cache_miss(struct rt_app *app, const char *channel);
 void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *event,
                              const json_t *data, const char *socket_id, const char *user_id);
 
-/* Deliveries waiting, retrying or in flight, plus held events, on this node. */
-size_t rt_webhooks_pending(void);
-
 /* Writes the node-wide rt_webhooks_* series and the # TYPE lines of the per-app
  * rt_app_webhooks_* series to f (Prometheus text, as in metrics.c). */
 void rt_webhooks_write_metrics(FILE *f);
