@@ -4,6 +4,8 @@
 #ifndef RT_BROKER_H
 #define RT_BROKER_H
 
+#include <stdbool.h>
+
 #include "frame.h"
 
 struct rt_app;
@@ -14,10 +16,16 @@ struct rt_app;
 void rt_broker_publish(struct rt_app *app, const char *channel, struct rt_frame *f,
                        const char *except_socket_id);
 
-/* rt_broker_publish for an HTTP-API event on a cache channel: every node also stores it as
- * the channel's last event. */
-void rt_broker_publish_cached(struct rt_app *app, const char *channel, const char *event,
-                              const char *data, struct rt_frame *f, const char *except_socket_id);
+/* rt_broker_publish for the HTTP API: the fan-out runs on the
+ * next loop turn, after the response to the backend has been written, so a publish to 5000
+ * sockets answers in microseconds. Events keep their order. The cache value (cached = true)
+ * is stored at once, so a read right after the publish sees it. */
+void rt_broker_publish_soon(struct rt_app *app, const char *channel, struct rt_frame *f,
+                            const char *except_socket_id, bool cached, const char *event,
+                            const char *data);
+
+/* Closes the deferred-publish handle (at shutdown); what is still queued is delivered first. */
+void rt_broker_stop(void);
 
 /* Local half of a publish: what a node does when an event for channel arrives. Returns the
  * number of sockets the frame was queued to. */

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "app.h"
+#include "broker.h"
 #include "cache.h"
 #include "cluster.h"
 #include "conn.h"
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
     /* Close our own handles, let lws close its own (it finishes in close callbacks on the
      * loop), then run the loop until nothing is left. */
     rt_listen_stop();
+    rt_broker_stop();
     rt_store_stop();
     rt_timers_stop();
     rt_webhooks_stop();

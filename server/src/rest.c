@@ -213,9 +213,10 @@ static void publish_event(struct rt_app *app, struct event_req *ev)
         if (!f)
             continue;
         if (rt_channel_kind_of(rt_str_c(ev->channels[i])).cache)
-            rt_broker_publish_cached(app, ev->channels[i], ev->name, ev->data, f, ev->socket_id);
+            rt_broker_publish_soon(app, ev->channels[i], f, ev->socket_id, true, ev->name,
+                                   ev->data);
         else
-            rt_broker_publish(app, ev->channels[i], f, ev->socket_id);
+            rt_broker_publish_soon(app, ev->channels[i], f, ev->socket_id, false, NULL, NULL);
         rt_frame_unref(f);
     }
 }
