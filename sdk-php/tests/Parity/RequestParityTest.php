@@ -1,0 +1,215 @@
+<?php
+
+// The requests this SDK sends are the ones pusher-php-server 7.2 sends for the same calls and
+// options (method, request target with the signed query, body, headers), and the values it
+// returns are the same. Both SDKs run with the clock frozen, so even auth_signature matches.
+
+declare(strict_types=1);
+
+namespace Realtime\Tests\Parity;
+
+use PHPUnit\Framework\TestCase;
+use Realtime\Tests\Support\OfficialSdk;
+use Realtime\Tests\Support\RecordingApi;
+
+final class RequestParityTest extends TestCase
+{
+    private static ?RecordingApi $api = null;
+
+    /** Headers that name the library and so differ by design; asserted separately. */
+    private const OWN_HEADERS = ['user-agent', 'x-pusher-library'];
+
+    public static function setUpBeforeClass(): void
+    {
+        if (OfficialSdk::unavailableReason() === null) {
+            self::$api = new RecordingApi();
+        }
+    }
+
+    public static function tearDownAfterClass(): void
+    {
+        self::$api?->stop();
+        self::$api = null;
+    }
+
+    protected function setUp(): void
+    {
+        $reason = OfficialSdk::unavailableReason();
+        if ($reason !== null) {
+            $this->markTestSkipped($reason);
+        }
+    }
+
+    /** Every HTTP API call, with the data shapes apps pass (arrays, strings, slashes, UTF-8). */
+    private static function apiCalls(): array
+    {
+        return [
+            ['trigger', 'my-channel', 'my-event', ['message' => 'hello/world é']],
+            ['trigger', ['a', 'b'], 'e', 'plain string', ['socket_id' => '123.456']],
+            ['trigger', 'a', 'e', '{"x":"a/b"}', [], true],
+            ['trigger', 'a', 'e', ['n' => 1], ['info' => 'subscription_count']],
+            ['triggerBatch', [
+                ['channel' => 'a', 'name' => 'e1', 'data' => 'plain string'],
+                ['channel' => 'b', 'name' => 'e2', 'data' => ['n' => 1], 'socket_id' => '1.2', 'info' => 'subscription_count'],
+            ]],
+            ['triggerBatch', [['channel' => 'a', 'name' => 'e', 'data' => '{"raw":1}']], true],
+            ['getChannelInfo', 'presence-room', ['info' => 'user_count,subscription_count']],
+            ['get_channel_info', 'presence-room'],
+            ['getChannels', ['filter_by_prefix' => 'presence-', 'info' => 'user_count']],
+            ['get_channels'],
+            ['getPresenceUsers', 'presence-room'],
+            ['get_users_info', 'presence-room'],
+            ['sendToUser', '42', 'note', ['x' => 1]],
+            ['terminateUserConnections', '42'],
+            ['get', '/channels', ['filter_by_prefix' => 'a b']],
+            ['post', '/events', '{"name":"e","channel":"c","data":"x"}'],
+            ['triggerAsync', 'a', 'e', ['async' => true]],
+            ['triggerBatchAsync', [['channel' => 'a', 'name' => 'e', 'data' => 'x']]],
+            ['sendToUserAsync', '7', 'e', 'x'],
+            ['terminateUserConnectionsAsync', '7'],
+            ['postAsync', '/events', '{"name":"e","channel":"c","data":"x"}'],
+        ];
+    }
+
+    /** Runs $calls through both SDKs; asserts equal requests and results; returns ours. */
+    private function assertSameRequests(array $options, array $calls, ?array $client = null): array
+    {
+        $official = OfficialSdk::run('official', $options, $calls, $client);
+        $officialRequests = self::$api->take();
+        $ours = OfficialSdk::run('realtime', $options, $calls, $client);
+        $ourRequests = self::$api->take();
+
+        $this->assertSame(self::outcomes($official), self::outcomes($ours), 'return values differ');
+        $this->assertNotEmpty($officialRequests, 'the official SDK sent nothing');
+        $this->assertSame(
+            array_map([self::class, 'comparable'], $officialRequests),
+            array_map([self::class, 'comparable'], $ourRequests),
+            'requests differ'
+        );
+        foreach ($ourRequests as $request) {
+            $this->assertMatchesRegularExpression('/\Arealtime-php \S+\z/', $request['headers']['x-pusher-library']);
+        }
+        foreach ($officialRequests as $request) {
+            $this->assertSame('pusher-http-php 7.2.6', $request['headers']['x-pusher-library']);
+        }
+        return $ourRequests;
+    }
+
+    /** Results with errors reduced to what callers can catch on (messages are our own). */
+    private static function outcomes(array $results): array
+    {
+        return array_map(static fn (array $r) => isset($r['error'])
+            ? ['error' => array_intersect_key($r['error'], array_flip(['api_error', 'pusher_exception', 'code']))]
+            : $r, $results);
+    }
+
+    private static function comparable(array $request): array
+    {
+        $request['headers'] = array_diff_key($request['headers'], array_flip(self::OWN_HEADERS));
+        return $request;
+    }
+
+    private function target(): array
+    {
+        return ['host' => '127.0.0.1', 'port' => self::$api->port];
+    }
+
+    public function testHostAndPortWithoutSchemeSendPlainHttpLikeTheOfficialSdk(): void
+    {
+        $requests = $this->assertSameRequests($this->target(), self::apiCalls());
+        $this->assertSame('127.0.0.1:' . self::$api->port, $requests[0]['headers']['host']);
+    }
+
+    public function testExplicitHttpScheme(): void
+    {
+        $this->assertSameRequests($this->target() + ['scheme' => 'http'], self::apiCalls());
+    }
+
+    public function testLaravelDefaultConfigShape(): void
+    {
+        // config/broadcasting.php: env() values are strings; 'encrypted' is a leftover option.
+        $this->assertSameRequests([
+            'cluster' => 'mt1',
+            'host' => '127.0.0.1',
+            'port' => (string) self::$api->port,
+            'scheme' => 'http',
+            'encrypted' => true,
+            'useTLS' => false,
+        ], self::apiCalls(), ['kind' => 'guzzle', 'options' => []]);
+    }
+
+    public function testUseTlsFalseWithHostAndPort(): void
+    {
+        $this->assertSameRequests($this->target() + ['useTLS' => false], [['trigger', 'a', 'e', 'x'], ['getChannels']]);
+    }
+
+    public function testHostWithSchemePrefixAndPort(): void
+    {
+        $this->assertSameRequests(
+            ['host' => 'http://127.0.0.1', 'port' => self::$api->port],
+            [['trigger', 'a', 'e', 'x'], ['getChannels']]
+        );
+    }
+
+    public function testPathPrefixEndingInSlashIsPrependedButNotSigned(): void
+    {
+        $requests = $this->assertSameRequests($this->target() + ['path' => '/realtime/'], [['trigger', 'a', 'e', 'x'], ['getChannels']]);
+        $this->assertStringStartsWith('/realtime/apps/4242/events?', $requests[0]['target']);
+    }
+
+    public function testPathPrefixWithoutTrailingSlashIsReplacedLikeGuzzleBaseUri(): void
+    {
+        $requests = $this->assertSameRequests($this->target() + ['path' => '/realtime'], [['trigger', 'a', 'e', 'x'], ['getChannels']]);
+        $this->assertStringStartsWith('/apps/4242/events?', $requests[0]['target']);
+    }
+
+    public function testAuthorizationStringsAreIdentical(): void
+    {
+        $calls = [
+            ['authorizeChannel', 'private-a', '1.2'],
+            ['authorizeChannel', 'private-a', '1.2', 'custom/data'],
+            ['authorizeChannel', 'private-a', '1.2', '0'],
+            ['authorizePresenceChannel', 'presence-a', '1.2', 'u1', ['name' => 'A/B é', 'url' => 'http://x/y']],
+            ['authorizePresenceChannel', 'presence-a', '1.2', 'u1'],
+            ['authenticateUser', '1.2', ['id' => 'u1', 'user_info' => ['url' => 'http://x/y', 'name' => 'é']]],
+            ['socket_auth', 'private-a', '1.2'],
+            ['socketAuth', 'private-a', '1.2', 'x'],
+            ['presence_auth', 'presence-a', '1.2', 'u1', ['n' => 1]],
+            ['presenceAuth', 'presence-a', '1.2', 'u1', ['n' => 1]],
+        ];
+        $official = OfficialSdk::run('official', $this->target(), $calls);
+        $ours = OfficialSdk::run('realtime', $this->target(), $calls);
+        $this->assertSame(self::outcomes($official), self::outcomes($ours));
+    }
+
+    /** @return array<string, array{array}> */
+    public function settingsCases(): array
+    {
+        return [
+            'nothing given: TLS to the default cluster' => [[]],
+            'cluster only' => [['cluster' => 'eu']],
+            'cluster and host: host wins' => [['cluster' => 'eu', 'host' => 'realtime.test']],
+            'useTLS false' => [['useTLS' => false]],
+            'useTLS false with cluster' => [['useTLS' => false, 'cluster' => 'ap1']],
+            'host only' => [['host' => 'realtime.test']],
+            'host and port, no scheme' => [['host' => 'realtime.test', 'port' => 6001]],
+            'scheme https without port keeps port 80' => [['host' => 'realtime.test', 'scheme' => 'https']],
+            'scheme http without port' => [['host' => 'realtime.test', 'scheme' => 'http']],
+            'port only' => [['host' => 'realtime.test', 'port' => 443]],
+            'useTLS true with port' => [['host' => 'realtime.test', 'useTLS' => true, 'port' => 6001]],
+            'useTLS as a string is not true' => [['host' => 'realtime.test', 'useTLS' => 'true']],
+            'https host prefix is only stripped' => [['host' => 'https://realtime.test', 'port' => 6001]],
+            'http host prefix with defaults' => [['host' => 'http://realtime.test']],
+        ];
+    }
+
+    /** @dataProvider settingsCases */
+    public function testSchemeHostAndPortResolveLikeTheOfficialSdk(array $options): void
+    {
+        $calls = [['settings']];
+        $this->assertSame(
+            self::outcomes(OfficialSdk::run('official', $options, $calls)),
+            self::outcomes(OfficialSdk::run('realtime', $options, $calls))
+        );
+    }
+}
