@@ -7,6 +7,7 @@ declare(strict_types=1);
 
 namespace Realtime;
 
+use Realtime\Http\ClientOptions;
 use Realtime\Http\CurlTransport;
 use Realtime\Http\Request;
 use Realtime\Http\Response;
@@ -36,6 +37,12 @@ class Pusher
 
     private CurlTransport $transport;
 
+    /** Request headers sent by the SDK itself; client `headers` cannot replace them. */
+    private const OWN_HEADERS = ['Content-Type', 'X-Pusher-Library', 'Expect'];
+
+    /** @var string[] "Name: value" lines from the client's `headers` option */
+    private array $extraHeaders;
+
     /**
      * Holds ->logger: any object with log($level, $message, array $context) (PSR-3 shape), or
      * null. A holder rather than a property so the transport can log without keeping a
@@ -48,11 +55,14 @@ class Pusher
      * @param string     $secret   The app secret.
      * @param string|int $app_id   The app ID.
      * @param array<string, mixed> $options
-     *   - host (default '127.0.0.1'; a leading http:// or https:// also sets the scheme)
-     *   - port (default 443 with TLS, else 80)
-     *   - scheme ('http'|'https') / useTLS (bool, default true, like pusher-php-server)
-     *   - path: prefix before /apps/... when the server sits behind a proxy path (default '')
-     *   - timeout: seconds for a whole request (default 30); connect_timeout (default 10)
+     *   - host (default api-{cluster}.pusher.com, else api-mt1.pusher.com; a http:// or
+     *     https:// prefix is removed) / cluster
+     *   - scheme ('http'|'https'), port, useTLS (default true): https on port 443 only when
+     *     useTLS is true and neither scheme nor port is given; otherwise http and 80 by default
+     *   - path: prefix before /apps/... when the server sits behind a proxy path (default '');
+     *     as with pusher-php-server, only the part up to its last "/" is used: '/realtime/'
+     *   - timeout: seconds for a whole request (default: the client's timeout, else 30; 0 means
+     *     none); connect_timeout (default: the client's, else 10)
      *   - encryption_master_key_base64: 32 bytes, base64; enables private-encrypted channels
      *   - curl_options: extra CURLOPT_* => value applied to every request
      *   - retries (default 2) / retry_delay_ms (default 100): retries of GETs after network
@@ -60,8 +70,11 @@ class Pusher
      *   - max_data_size (default 10240 bytes), max_channel_name_length (200),
      *     max_event_name_length (200), max_channels_per_trigger (100), max_batch_size (10):
      *     client-side limits; set them to your app's server-side limits
-     * @param mixed $client Ignored. pusher-php-server takes a Guzzle client here (Laravel passes
-     *                      one); accepting it keeps such call sites working.
+     * @param mixed $client A Guzzle client (what pusher-php-server takes here; Laravel builds
+     *                      one from `client_options`) or an array of Guzzle request options.
+     *                      Its verify, proxy, timeout, connect_timeout, headers, cert, ssl_key,
+     *                      crypto_method and curl options apply to every request (see
+     *                      Http\ClientOptions); requests are still sent by this SDK's curl code.
      *
      * @throws PusherException on an invalid option value
      */
@@ -77,7 +90,16 @@ class Pusher
                 throw new PusherException("The Realtime SDK requires the PHP $extension extension");
             }
         }
+        $clientOptions = ClientOptions::from($client);
+        $options += array_filter(
+            ['timeout' => $clientOptions->timeout(), 'connect_timeout' => $clientOptions->connectTimeout()],
+            static fn (?float $seconds) => $seconds !== null
+        );
         $this->settings = self::resolveOptions((string) $auth_key, $secret, (string) $app_id, $options);
+        $this->extraHeaders = $clientOptions->headerLines(self::OWN_HEADERS);
+        if (!$clientOptions->hasHeader('Accept')) {
+            $this->extraHeaders[] = 'Accept:'; // curl would send "Accept: */*"; Guzzle sends none
+        }
 
         $masterKey = (string) ($options['encryption_master_key_base64'] ?? '');
         if ($masterKey !== '') {
@@ -98,7 +120,8 @@ class Pusher
             (float) $this->settings['connect_timeout'],
             (int) $this->settings['retries'],
             (int) $this->settings['retry_delay_ms'],
-            (array) $this->settings['curl_options'],
+            (array) $this->settings['curl_options']
+                + $clientOptions->curlOptions($this->settings['scheme'], $this->settings['host']),
             static function (string $level, string $message, array $context) use ($sink): void {
                 $sink->logger?->log($level, $message, $context);
             }
@@ -568,8 +591,8 @@ class Pusher
             'max_batch_size' => 10,
         ];
         $settings = array_intersect_key($options, $defaults) + $defaults;
-        if ((float) $settings['timeout'] <= 0) {
-            throw new PusherException('The timeout must be a positive number of seconds');
+        if (!is_numeric($settings['timeout']) || (float) $settings['timeout'] < 0) {
+            throw new PusherException('The timeout must be a number of seconds (0 for none)');
         }
         if (!is_array($settings['curl_options'])) {
             throw new PusherException('curl_options must be an array of CURLOPT_* => value');
@@ -688,8 +711,11 @@ class Pusher
             $body
         );
         $url = $this->urlPrefix() . $apiPath . '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
-        // Content-Type on every request and no Accept, like pusher-php-server's Guzzle calls.
-        $headers = ['Content-Type: application/json', 'X-Pusher-Library: ' . self::LIBRARY, 'Expect:', 'Accept:'];
+        // Content-Type on every request, like pusher-php-server's Guzzle calls.
+        $headers = array_merge(
+            ['Content-Type: application/json', 'X-Pusher-Library: ' . self::LIBRARY, 'Expect:'],
+            $this->extraHeaders
+        );
         return new Request($method, $url, (string) parse_url($url, PHP_URL_PATH), $body, $headers);
     }
 

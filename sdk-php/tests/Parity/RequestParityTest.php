@@ -11,6 +11,7 @@ namespace Realtime\Tests\Parity;
 use PHPUnit\Framework\TestCase;
 use Realtime\Tests\Support\OfficialSdk;
 use Realtime\Tests\Support\RecordingApi;
+use Realtime\Tests\Support\TlsServer;
 
 final class RequestParityTest extends TestCase
 {
@@ -71,12 +72,15 @@ final class RequestParityTest extends TestCase
         ];
     }
 
-    /** Runs $calls through both SDKs; asserts equal requests and results; returns ours. */
-    private function assertSameRequests(array $options, array $calls, ?array $client = null): array
+    /**
+     * Runs $calls through both SDKs; asserts equal requests and results; returns ours. $client
+     * is the fifth constructor argument ($ourClient for this SDK when it differs).
+     */
+    private function assertSameRequests(array $options, array $calls, ?array $client = null, ?array $ourClient = null): array
     {
         $official = OfficialSdk::run('official', $options, $calls, $client);
         $officialRequests = self::$api->take();
-        $ours = OfficialSdk::run('realtime', $options, $calls, $client);
+        $ours = OfficialSdk::run('realtime', $options, $calls, $ourClient ?? $client);
         $ourRequests = self::$api->take();
 
         $this->assertSame(self::outcomes($official), self::outcomes($ours), 'return values differ');
@@ -161,6 +165,85 @@ final class RequestParityTest extends TestCase
     {
         $requests = $this->assertSameRequests($this->target() + ['path' => '/realtime'], [['trigger', 'a', 'e', 'x'], ['getChannels']]);
         $this->assertStringStartsWith('/apps/4242/events?', $requests[0]['target']);
+    }
+
+    /** @return array<string, array{string}> */
+    public function clientKinds(): array
+    {
+        return ['a Guzzle client (Laravel)' => ['guzzle'], 'an array of Guzzle options' => ['array']];
+    }
+
+    /** @dataProvider clientKinds */
+    public function testClientHeadersAreSentLikeTheOfficialSdk(string $kind): void
+    {
+        $headers = ['X-Request-Source' => 'laravel', 'User-Agent' => 'MyApp/2.0', 'Content-Type' => 'text/plain'];
+        $requests = $this->assertSameRequests(
+            $this->target(),
+            [['trigger', 'a', 'e', 'x'], ['getChannels'], ['triggerAsync', 'a', 'e', 'y']],
+            ['kind' => 'guzzle', 'options' => ['headers' => $headers]],
+            ['kind' => $kind, 'options' => ['headers' => $headers]]
+        );
+        foreach ($requests as $request) {
+            $this->assertSame('laravel', $request['headers']['x-request-source']);
+            $this->assertSame('MyApp/2.0', $request['headers']['user-agent']);
+            $this->assertSame('application/json', $request['headers']['content-type'], 'the SDK\'s own header wins');
+        }
+    }
+
+    /** @dataProvider clientKinds */
+    public function testClientProxyCarriesTheRequestsLikeTheOfficialSdk(string $kind): void
+    {
+        $proxy = 'http://127.0.0.1:' . self::$api->port;
+        $options = ['host' => 'realtime.invalid', 'port' => 6001, 'scheme' => 'http'];
+        $requests = $this->assertSameRequests(
+            $options,
+            [['trigger', 'a', 'e', 'x'], ['getChannelInfo', 'presence-room']],
+            ['kind' => 'guzzle', 'options' => ['proxy' => $proxy]],
+            ['kind' => $kind, 'options' => ['proxy' => $proxy]]
+        );
+        $this->assertStringStartsWith('http://realtime.invalid:6001/apps/4242/events?', $requests[0]['target']);
+    }
+
+    /** @dataProvider clientKinds */
+    public function testClientProxyPerSchemeWithNoProxyListLikeTheOfficialSdk(string $kind): void
+    {
+        $viaProxy = ['http' => 'http://127.0.0.1:' . self::$api->port, 'https' => 'http://127.0.0.1:1', 'no' => ['other.test']];
+        $requests = $this->assertSameRequests(
+            ['host' => 'realtime.invalid', 'port' => 6001, 'scheme' => 'http'],
+            [['trigger', 'a', 'e', 'x']],
+            ['kind' => 'guzzle', 'options' => ['proxy' => $viaProxy]],
+            ['kind' => $kind, 'options' => ['proxy' => $viaProxy]]
+        );
+        $this->assertStringStartsWith('http://realtime.invalid:6001/', $requests[0]['target']);
+
+        // 127.0.0.1 is in the no-proxy list: the dead proxy on port 1 is not used.
+        $bypass = ['http' => 'http://127.0.0.1:1', 'no' => ['localhost', '127.0.0.1']];
+        $requests = $this->assertSameRequests(
+            $this->target(),
+            [['trigger', 'a', 'e', 'x']],
+            ['kind' => 'guzzle', 'options' => ['proxy' => $bypass]],
+            ['kind' => $kind, 'options' => ['proxy' => $bypass]]
+        );
+        $this->assertStringStartsWith('/apps/4242/events?', $requests[0]['target']);
+    }
+
+    public function testClientVerifyOptionDecidesAboutASelfSignedServerLikeTheOfficialSdk(): void
+    {
+        $tls = new TlsServer();
+        $options = ['host' => '127.0.0.1', 'port' => $tls->port, 'scheme' => 'https'];
+        $calls = [['trigger', 'a', 'e', 'x']];
+        foreach ([['verify' => false], ['verify' => $tls->certFile]] as $clientOptions) {
+            $client = ['kind' => 'guzzle', 'options' => $clientOptions];
+            $official = OfficialSdk::run('official', $options, $calls, $client);
+            $this->assertSame([['value' => ['channels' => [], 'tls' => true]]], $official);
+            $this->assertSame($official, OfficialSdk::run('realtime', $options, $calls, $client));
+        }
+        // Default verification: neither SDK trusts the certificate (the official one throws
+        // Guzzle's RequestException for it, this SDK a ConnectionException).
+        $client = ['kind' => 'guzzle', 'options' => []];
+        $this->assertArrayHasKey('error', OfficialSdk::run('official', $options, $calls, $client)[0]);
+        $this->assertArrayHasKey('error', OfficialSdk::run('realtime', $options, $calls, $client)[0]);
+        $tls->stop();
     }
 
     public function testAuthorizationStringsAreIdentical(): void
