@@ -21,7 +21,7 @@ use Realtime\Http\Response;
  *                                                  'scheme' => 'http']);
  *     $pusher->trigger('orders', 'order.shipped', ['id' => 1]);
  */
-class Pusher
+class Pusher implements PusherInterface
 {
     public static string $VERSION = '7.2.7';
 

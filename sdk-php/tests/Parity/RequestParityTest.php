@@ -246,6 +246,31 @@ final class RequestParityTest extends TestCase
         $tls->stop();
     }
 
+    public function testAsyncPromisesBehaveLikeGuzzlePromises(): void
+    {
+        $calls = [['promiseScript']];
+        $official = OfficialSdk::run('official', $this->target(), $calls);
+        self::$api->take();
+        $ours = OfficialSdk::run('realtime', $this->target(), $calls);
+        self::$api->take();
+        $this->assertSame($official, $ours);
+        $this->assertContains('wait throws ApiErrorException 404 (Status 404) {"error":"Unknown route"}', $ours[0]['value']);
+    }
+
+    public function testEveryPublicMethodAndTheInterfaceExist(): void
+    {
+        $calls = [['api']];
+        $official = OfficialSdk::run('official', [], $calls)[0]['value'];
+        $ours = OfficialSdk::run('realtime', [], $calls)[0]['value'];
+        // make_request/make_batch_request (deprecated in 7.1) return Guzzle PSR-7 requests,
+        // and setLogger comes from psr/log's LoggerAwareTrait (ours takes any logger).
+        $notOffered = ['make_request', 'make_batch_request'];
+        $this->assertSame([], array_values(array_diff($official['class'], $ours['class'], $notOffered)));
+        $this->assertEqualsCanonicalizing($official['interface'], $ours['interface']);
+        $this->assertTrue($ours['implements']);
+        $this->assertSame('Realtime\\PusherException', $ours['api_error_exception_parent']);
+    }
+
     public function testAuthorizationStringsAreIdentical(): void
     {
         $calls = [
