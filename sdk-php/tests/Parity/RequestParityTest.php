@@ -9,6 +9,7 @@ declare(strict_types=1);
 namespace Realtime\Tests\Parity;
 
 use PHPUnit\Framework\TestCase;
+use Realtime\PusherCrypto;
 use Realtime\Tests\Support\OfficialSdk;
 use Realtime\Tests\Support\RecordingApi;
 use Realtime\Tests\Support\TlsServer;
@@ -269,6 +270,42 @@ final class RequestParityTest extends TestCase
         $this->assertEqualsCanonicalizing($official['interface'], $ours['interface']);
         $this->assertTrue($ours['implements']);
         $this->assertSame('Realtime\\PusherException', $ours['api_error_exception_parent']);
+    }
+
+    public function testEncryptedChannelsCarryTheSamePlaintextInTheSameShape(): void
+    {
+        $masterKey = base64_encode(str_repeat('k', 32));
+        $options = $this->target() + ['encryption_master_key_base64' => $masterKey];
+        $calls = [
+            ['trigger', 'private-encrypted-x', 'e', ['card' => '4111/é']],
+            ['triggerBatch', [
+                ['channel' => 'private-encrypted-y', 'name' => 'e', 'data' => 'plain string'],
+                ['channel' => 'public', 'name' => 'e', 'data' => ['n' => 1]],
+            ]],
+            ['authorizeChannel', 'private-encrypted-x', '1.2'],
+        ];
+        $official = OfficialSdk::run('official', $options, $calls);
+        $officialRequests = self::$api->take();
+        $ours = OfficialSdk::run('realtime', $options, $calls);
+        $ourRequests = self::$api->take();
+        $this->assertSame($official, $ours, 'results and the shared_secret');
+
+        // The nonce is random, so compare the bodies with each ciphertext decrypted.
+        $crypto = new PusherCrypto(PusherCrypto::parse_master_key($masterKey));
+        $opened = static function (array $request) use ($crypto): array {
+            $body = json_decode($request['body'], true);
+            foreach (isset($body['batch']) ? array_keys($body['batch']) : [null] as $i) {
+                $event = $i === null ? $body : $body['batch'][$i];
+                if (str_starts_with($event['channel'], 'private-encrypted-')) {
+                    $sealed = json_decode($event['data'], true);
+                    $event['data'] = ['keys' => array_keys($sealed), 'plain' => $crypto->decrypt_payload($event['channel'], $event['data'])];
+                }
+                $i === null ? $body = $event : $body['batch'][$i] = $event;
+            }
+            return [$request['method'], strtok($request['target'], '?'), array_keys($body), $body];
+        };
+        $this->assertSame(array_map($opened, $officialRequests), array_map($opened, $ourRequests));
+        $this->assertSame('{"card":"4111\\/\\u00e9"}', $opened($ourRequests[0])[3]['data']['plain']);
     }
 
     public function testAuthorizationStringsAreIdentical(): void
