@@ -106,6 +106,18 @@ final class ClientOptionsTest extends TestCase
         $this->assertTrue($pusher->trigger('c', 'e', 'x')->tls);
     }
 
+    public function testCryptoMethodSetsTheMinimumTlsVersion(): void
+    {
+        $options = ['host' => '127.0.0.1', 'port' => self::$tls->port, 'scheme' => 'https'];
+        $pusher = new Pusher('key12345', 'secret', '1', $options, [
+            'verify' => false,
+            'crypto_method' => STREAM_CRYPTO_METHOD_TLSv1_2_CLIENT, // what Laravel passes
+        ]);
+        $this->assertTrue($pusher->getChannels()->tls);
+        $this->expectExceptionMessage('Invalid crypto_method');
+        new Pusher('key12345', 'secret', '1', $options, ['crypto_method' => 12345]);
+    }
+
     public function testVerifyWithAMissingCaFileIsAConfigurationError(): void
     {
         $this->expectException(PusherException::class);
