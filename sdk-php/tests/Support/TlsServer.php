@@ -1,7 +1,7 @@
 <?php
 
 // tests/fixtures/tls_api.php on a free loopback port, with a fresh self-signed certificate for
-// IP 127.0.0.1 (made with the openssl command).
+// IP 127.0.0.1 (made with PHP's openssl extension).
 
 declare(strict_types=1);
 
@@ -21,14 +21,7 @@ final class TlsServer
         mkdir($this->dir);
         $this->certFile = $this->dir . '/cert.pem';
         $keyFile = $this->dir . '/key.pem';
-        exec(sprintf(
-            'openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>&1',
-            escapeshellarg($keyFile),
-            escapeshellarg($this->certFile)
-        ), $output, $status);
-        if ($status !== 0) {
-            throw new \RuntimeException("openssl req failed:\n" . implode("\n", $output));
-        }
+        self::makeCertificate($this->dir, $this->certFile, $keyFile);
         $this->port = Ports::free();
         $process = proc_open(
             [PHP_BINARY, __DIR__ . '/../fixtures/tls_api.php', (string) $this->port, $this->certFile, $keyFile],
@@ -40,6 +33,20 @@ final class TlsServer
         }
         $this->process = $process;
         Ports::waitListening($this->port);
+    }
+
+    /** A self-signed CA certificate whose subjectAltName is IP 127.0.0.1, and its key. */
+    private static function makeCertificate(string $dir, string $certFile, string $keyFile): void
+    {
+        $config = $dir . '/openssl.cnf';
+        file_put_contents($config, "[req]\ndistinguished_name = dn\n[dn]\n[san]\nsubjectAltName = IP:127.0.0.1\nbasicConstraints = CA:TRUE\n");
+        $options = ['config' => $config, 'digest_alg' => 'sha256'];
+        $key = openssl_pkey_new($options + ['private_key_bits' => 2048, 'private_key_type' => OPENSSL_KEYTYPE_RSA]);
+        $csr = $key === false ? false : openssl_csr_new(['commonName' => '127.0.0.1'], $key, $options);
+        $cert = $csr === false ? false : openssl_csr_sign($csr, null, $key, 1, $options + ['x509_extensions' => 'san'], random_int(1, PHP_INT_MAX));
+        if ($cert === false || !openssl_x509_export_to_file($cert, $certFile) || !openssl_pkey_export_to_file($key, $keyFile, null, $options)) {
+            throw new \RuntimeException('Cannot make a test certificate: ' . openssl_error_string());
+        }
     }
 
     public function stop(): void
