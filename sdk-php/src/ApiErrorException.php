@@ -33,4 +33,10 @@ class ApiErrorException extends PusherException
     {
         return $this->body;
     }
+
+    /** "(Status 404) {body}", as pusher-php-server's ApiErrorException prints itself. */
+    public function __toString(): string
+    {
+        return "(Status {$this->getCode()}) {$this->getMessage()}";
+    }
 }

@@ -12,6 +12,7 @@ final class Compat
     /** Our class => the pusher-php-server name it stands in for. */
     private const ALIASES = [
         Pusher::class => 'Pusher\\Pusher',
+        PusherInterface::class => 'Pusher\\PusherInterface',
         PusherException::class => 'Pusher\\PusherException',
         ApiErrorException::class => 'Pusher\\ApiErrorException',
         PusherCrypto::class => 'Pusher\\PusherCrypto',
@@ -23,19 +24,25 @@ final class Compat
     }
 
     /**
-     * Makes Pusher\Pusher, Pusher\ApiErrorException, ... names for our classes. Call it once,
-     * early (e.g. in a service provider's register()), with pusher/pusher-php-server NOT
-     * installed. Returns the aliases created; a name that already exists is left alone, so the
-     * official package wins if it is still installed.
+     * Makes Pusher\Pusher, Pusher\PusherInterface, Pusher\ApiErrorException, ... names for our
+     * classes, and returns the names it created.
+     *
+     * It never competes with pusher/pusher-php-server: if Pusher\Pusher can be loaded (the
+     * package is installed, loaded yet or not; this call asks the autoloaders, which loads it),
+     * nothing is aliased and [] is returned, so the official package keeps all its names and
+     * the two never mix. Otherwise every name is aliased, except one that something else
+     * already defined. Call it once, early (e.g. in a service provider's register()).
      *
      * @return string[]
      */
     public static function aliasPusherNamespace(): array
     {
+        if (class_exists('Pusher\\Pusher')) {
+            return [];
+        }
         $created = [];
         foreach (self::ALIASES as $ours => $theirs) {
-            // autoload=false: do not trigger Composer to load the official class.
-            if (class_exists($theirs, false)) {
+            if (class_exists($theirs, false) || interface_exists($theirs, false)) {
                 continue;
             }
             class_alias($ours, $theirs);

@@ -7,6 +7,7 @@ declare(strict_types=1);
 
 namespace Realtime;
 
+use Realtime\Http\ClientOptions;
 use Realtime\Http\CurlTransport;
 use Realtime\Http\Request;
 use Realtime\Http\Response;
@@ -20,7 +21,7 @@ use Realtime\Http\Response;
  *                                                  'scheme' => 'http']);
  *     $pusher->trigger('orders', 'order.shipped', ['id' => 1]);
  */
-class Pusher
+class Pusher implements PusherInterface
 {
     public static string $VERSION = '7.2.7';
 
@@ -36,6 +37,12 @@ class Pusher
 
     private CurlTransport $transport;
 
+    /** Request headers sent by the SDK itself; client `headers` cannot replace them. */
+    private const OWN_HEADERS = ['Content-Type', 'X-Pusher-Library', 'Expect'];
+
+    /** @var string[] "Name: value" lines from the client's `headers` option */
+    private array $extraHeaders;
+
     /**
      * Holds ->logger: any object with log($level, $message, array $context) (PSR-3 shape), or
      * null. A holder rather than a property so the transport can log without keeping a
@@ -48,11 +55,14 @@ class Pusher
      * @param string     $secret   The app secret.
      * @param string|int $app_id   The app ID.
      * @param array<string, mixed> $options
-     *   - host (default '127.0.0.1'; a leading http:// or https:// also sets the scheme)
-     *   - port (default 443 with TLS, else 80)
-     *   - scheme ('http'|'https') / useTLS (bool, default true, like pusher-php-server)
-     *   - path: prefix before /apps/... when the server sits behind a proxy path (default '')
-     *   - timeout: seconds for a whole request (default 30); connect_timeout (default 10)
+     *   - host (default api-{cluster}.pusher.com, else api-mt1.pusher.com; a http:// or
+     *     https:// prefix is removed) / cluster
+     *   - scheme ('http'|'https'), port, useTLS (default true): https on port 443 only when
+     *     useTLS is true and neither scheme nor port is given; otherwise http and 80 by default
+     *   - path: prefix before /apps/... when the server sits behind a proxy path (default '');
+     *     as with pusher-php-server, only the part up to its last "/" is used: '/realtime/'
+     *   - timeout: seconds for a whole request (default: the client's timeout, else 30; 0 means
+     *     none); connect_timeout (default: the client's, else 10)
      *   - encryption_master_key_base64: 32 bytes, base64; enables private-encrypted channels
      *   - curl_options: extra CURLOPT_* => value applied to every request
      *   - retries (default 2) / retry_delay_ms (default 100): retries of GETs after network
@@ -60,8 +70,11 @@ class Pusher
      *   - max_data_size (default 10240 bytes), max_channel_name_length (200),
      *     max_event_name_length (200), max_channels_per_trigger (100), max_batch_size (10):
      *     client-side limits; set them to your app's server-side limits
-     * @param mixed $client Ignored. pusher-php-server takes a Guzzle client here (Laravel passes
-     *                      one); accepting it keeps such call sites working.
+     * @param mixed $client A Guzzle client (what pusher-php-server takes here; Laravel builds
+     *                      one from `client_options`) or an array of Guzzle request options.
+     *                      Its verify, proxy, timeout, connect_timeout, headers, cert, ssl_key,
+     *                      crypto_method and curl options apply to every request (see
+     *                      Http\ClientOptions); requests are still sent by this SDK's curl code.
      *
      * @throws PusherException on an invalid option value
      */
@@ -77,7 +90,16 @@ class Pusher
                 throw new PusherException("The Realtime SDK requires the PHP $extension extension");
             }
         }
+        $clientOptions = ClientOptions::from($client);
+        $options += array_filter(
+            ['timeout' => $clientOptions->timeout(), 'connect_timeout' => $clientOptions->connectTimeout()],
+            static fn (?float $seconds) => $seconds !== null
+        );
         $this->settings = self::resolveOptions((string) $auth_key, $secret, (string) $app_id, $options);
+        $this->extraHeaders = $clientOptions->headerLines(self::OWN_HEADERS);
+        if (!$clientOptions->hasHeader('Accept')) {
+            $this->extraHeaders[] = 'Accept:'; // curl would send "Accept: */*"; Guzzle sends none
+        }
 
         $masterKey = (string) ($options['encryption_master_key_base64'] ?? '');
         if ($masterKey !== '') {
@@ -98,7 +120,8 @@ class Pusher
             (float) $this->settings['connect_timeout'],
             (int) $this->settings['retries'],
             (int) $this->settings['retry_delay_ms'],
-            (array) $this->settings['curl_options'],
+            (array) $this->settings['curl_options']
+                + $clientOptions->curlOptions($this->settings['scheme'], $this->settings['host']),
             static function (string $level, string $message, array $context) use ($sink): void {
                 $sink->logger?->log($level, $message, $context);
             }
@@ -242,6 +265,24 @@ class Pusher
         return $result;
     }
 
+    /** @deprecated use getChannelInfo() */
+    public function get_channel_info(string $channel, array $params = []): object
+    {
+        return $this->getChannelInfo($channel, $params);
+    }
+
+    /** @deprecated use getChannels() */
+    public function get_channels(array $params = []): object
+    {
+        return $this->getChannels($params);
+    }
+
+    /** @deprecated use getPresenceUsers() */
+    public function get_users_info(string $channel): object
+    {
+        return $this->getPresenceUsers($channel);
+    }
+
     /** Members of a presence channel: ->users is a list of objects with ->id. */
     public function getPresenceUsers(string $channel): object
     {
@@ -299,6 +340,8 @@ class Pusher
     {
         $this->validator->channel($channel);
         $this->validator->socketId($socket_id);
+        // pusher-php-server tests the custom data for truthiness, so "0" is not signed either.
+        $custom_data = $custom_data ? $custom_data : null;
         $response = ['auth' => Signer::channelAuth(
             $this->settings['auth_key'],
             $this->settings['secret'],
@@ -306,13 +349,13 @@ class Pusher
             $channel,
             $custom_data
         )];
-        if ($custom_data !== null && $custom_data !== '') {
+        if ($custom_data !== null) {
             $response['channel_data'] = $custom_data;
         }
         if (PusherCrypto::is_encrypted_channel($channel)) {
             $response['shared_secret'] = base64_encode($this->requireCrypto()->generate_shared_secret($channel));
         }
-        return self::encodeJson($response);
+        return self::encodeJson($response, JSON_UNESCAPED_SLASHES);
     }
 
     /**
@@ -437,6 +480,12 @@ class Pusher
         }
     }
 
+    /** @deprecated use verifySignature() */
+    public function ensure_valid_signature(array $headers, string $body): void
+    {
+        $this->verifySignature($headers, $body);
+    }
+
     // ---------------------------------------------------------------------------------------
     // pusher-php-server static helpers
     // ---------------------------------------------------------------------------------------
@@ -485,32 +534,47 @@ class Pusher
     // Internals
     // ---------------------------------------------------------------------------------------
 
-    /** @return array<string, mixed> */
+    /**
+     * Resolves scheme, host, port and path exactly as pusher-php-server 7.2 does:
+     * - https on 443 only when useTLS is true (the default) and neither scheme nor port is
+     *   given; otherwise scheme defaults to http and port to 80 (so host + port alone is http);
+     * - useTLS counts only when it is the boolean true; the old `encrypted` option is ignored;
+     * - host defaults to api-{cluster}.pusher.com, then api-mt1.pusher.com; a http:// or
+     *   https:// in it is removed and does not change the scheme.
+     *
+     * @return array<string, mixed>
+     */
     private static function resolveOptions(string $key, string $secret, string $appId, array $options): array
     {
         if ($key === '' || $secret === '' || $appId === '') {
             throw new PusherException('The app key, secret and app ID must not be empty');
         }
-        $host = (string) ($options['host'] ?? '127.0.0.1');
-        $scheme = $options['scheme'] ?? null;
-        if (preg_match('#\A(https?)://#i', $host, $m)) {
-            $scheme ??= strtolower($m[1]);
-            $host = substr($host, strlen($m[0]));
+        $useTLS = !isset($options['useTLS']) || $options['useTLS'] === true;
+        if ($useTLS && !isset($options['scheme']) && !isset($options['port'])) {
+            $options['scheme'] = 'https';
+            $options['port'] = 443;
         }
-        $host = rtrim($host, '/');
-        if ($scheme === null) {
-            $useTLS = $options['useTLS'] ?? $options['encrypted'] ?? true;
-            $scheme = $useTLS === true ? 'https' : 'http';
-        }
-        $scheme = strtolower((string) $scheme);
+        $scheme = strtolower((string) ($options['scheme'] ?? 'http'));
         if ($scheme !== 'http' && $scheme !== 'https') {
             throw new PusherException("Invalid scheme \"$scheme\": use http or https");
         }
-        $port = (int) ($options['port'] ?? ($scheme === 'https' ? 443 : 80));
-        if ($port < 1 || $port > 65535) {
-            throw new PusherException("Invalid port $port");
+        // An empty port (PUSHER_PORT= in a .env file) leaves the URL without one, which
+        // means the scheme's default port.
+        $port = $options['port'] ?? 80;
+        $port = $port === '' ? ($scheme === 'https' ? 443 : 80) : $port;
+        if (!is_numeric($port) || (int) $port < 1 || (int) $port > 65535) {
+            throw new PusherException('Invalid port ' . var_export($port, true));
         }
-        $path = rtrim((string) ($options['path'] ?? ''), '/');
+        $port = (int) $port;
+        if (array_key_exists('host', $options)) {
+            $host = (string) $options['host'];
+        } elseif (isset($options['cluster'])) {
+            $host = 'api-' . $options['cluster'] . '.pusher.com';
+        } else {
+            $host = 'api-mt1.pusher.com';
+        }
+        $host = rtrim((string) preg_replace('#https?://#', '', $host, 1), '/');
+        $path = (string) ($options['path'] ?? '');
         if ($path !== '' && $path[0] !== '/') {
             $path = '/' . $path;
         }
@@ -527,8 +591,8 @@ class Pusher
             'max_batch_size' => 10,
         ];
         $settings = array_intersect_key($options, $defaults) + $defaults;
-        if ((float) $settings['timeout'] <= 0) {
-            throw new PusherException('The timeout must be a positive number of seconds');
+        if (!is_numeric($settings['timeout']) || (float) $settings['timeout'] < 0) {
+            throw new PusherException('The timeout must be a number of seconds (0 for none)');
         }
         if (!is_array($settings['curl_options'])) {
             throw new PusherException('curl_options must be an array of CURLOPT_* => value');
@@ -577,10 +641,15 @@ class Pusher
             'event' => $event,
             'channel_count' => count($channels),
         ]);
-        return self::encodeJson($body + $params);
+        return self::encodeJson(array_merge($body, $params));
     }
 
-    /** Builds the JSON body of POST /batch_events after validating every entry. */
+    /**
+     * Builds the JSON body of POST /batch_events after validating every entry. Each entry is
+     * rebuilt as pusher-php-server 7.1+ does: name, data (JSON-encoded like trigger()'s, strings
+     * included, unless $already_encoded), channel, then info and socket_id when given; other
+     * keys are dropped.
+     */
     private function makeBatchBody(array $batch, bool $alreadyEncoded): string
     {
         $this->validator->batchSize(count($batch));
@@ -593,17 +662,19 @@ class Pusher
             $this->validator->channel($channel);
             $this->validator->eventName((string) $entry['name']);
             $this->validator->socketId(isset($entry['socket_id']) ? (string) $entry['socket_id'] : null);
-            // pusher-php-server leaves string data as-is in batches (unlike trigger()).
-            $data = is_string($entry['data']) ? $entry['data'] : $this->encodeData($entry['data'], $alreadyEncoded);
+            $data = $this->encodeData($entry['data'], $alreadyEncoded);
             if (PusherCrypto::is_encrypted_channel($channel)) {
                 $data = $this->requireCrypto()->encrypt_payload($channel, $data);
             }
             $this->validator->data($data);
-            $entry['data'] = $data;
-            if (isset($entry['info']) && is_array($entry['info'])) {
-                $entry['info'] = implode(',', $entry['info']);
+            $event = ['name' => $entry['name'], 'data' => $data, 'channel' => $channel];
+            if (isset($entry['info'])) {
+                $event['info'] = is_array($entry['info']) ? implode(',', $entry['info']) : $entry['info'];
             }
-            $entries[] = $entry;
+            if (isset($entry['socket_id'])) {
+                $event['socket_id'] = $entry['socket_id'];
+            }
+            $entries[] = $event;
         }
         return self::encodeJson(['batch' => $entries]);
     }
@@ -639,20 +710,13 @@ class Pusher
             $params,
             $body
         );
-        $url = sprintf(
-            '%s://%s:%d%s%s?%s',
-            $this->settings['scheme'],
-            $this->settings['host'],
-            $this->settings['port'],
-            $this->settings['path'],
-            $apiPath,
-            http_build_query($query, '', '&', PHP_QUERY_RFC3986)
+        $url = $this->urlPrefix() . $apiPath . '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
+        // Content-Type on every request, like pusher-php-server's Guzzle calls.
+        $headers = array_merge(
+            ['Content-Type: application/json', 'X-Pusher-Library: ' . self::LIBRARY, 'Expect:'],
+            $this->extraHeaders
         );
-        $headers = ['X-Pusher-Library: ' . self::LIBRARY, 'Expect:'];
-        if ($body !== null) {
-            $headers[] = 'Content-Type: application/json';
-        }
-        return new Request($method, $url, $this->settings['path'] . $apiPath, $body, $headers);
+        return new Request($method, $url, (string) parse_url($url, PHP_URL_PATH), $body, $headers);
     }
 
     /**
@@ -669,6 +733,23 @@ class Pusher
         } catch (\JsonException $e) {
             throw new PusherException('Data decoding error: the server did not answer with JSON', 0, $e);
         }
+    }
+
+    /**
+     * scheme://host[:port][/prefix] that /apps/... is appended to. pusher-php-server hands
+     * "scheme://host:port{path}" to Guzzle as base_uri and "apps/..." as a relative URI, so by
+     * RFC 3986 the last segment of `path` is replaced: "/realtime/" gives /realtime/apps/...
+     * but "/realtime" gives /apps/.... The same happens here, so a config behaves the same
+     * with either SDK. The scheme's default port is left out, as Guzzle does.
+     */
+    private function urlPrefix(): string
+    {
+        $scheme = $this->settings['scheme'];
+        $port = $this->settings['port'];
+        $defaultPort = $scheme === 'https' ? 443 : 80;
+        $path = $this->settings['path'];
+        $directory = $path === '' ? '' : substr($path, 0, (int) strrpos($path, '/'));
+        return $scheme . '://' . $this->settings['host'] . ($port === $defaultPort ? '' : ':' . $port) . $directory;
     }
 
     private function requireCrypto(): PusherCrypto
@@ -692,10 +773,16 @@ class Pusher
         return is_string($body) ? $body : self::encodeJson($body);
     }
 
-    private static function encodeJson(mixed $value): string
+    /**
+     * json_encode with pusher-php-server's flags: request bodies, event data and signed
+     * user data escape "/" and non-ASCII (the default), so bodies and signatures are
+     * byte-identical to the official SDK's; only authorizeChannel() passes
+     * JSON_UNESCAPED_SLASHES, as it does.
+     */
+    private static function encodeJson(mixed $value, int $flags = 0): string
     {
         try {
-            return json_encode($value, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES);
+            return json_encode($value, JSON_THROW_ON_ERROR | $flags);
         } catch (\JsonException $e) {
             throw new PusherException('Data encoding error: ' . $e->getMessage(), 0, $e);
         }

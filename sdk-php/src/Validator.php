@@ -9,7 +9,9 @@ namespace Realtime;
 
 /**
  * Stateless checks configured with the limits of the target app. Each method returns nothing
- * and throws ValidationException naming the offending value and the rule it breaks.
+ * and throws, naming the offending value and the rule it breaks: ValidationException
+ * (a PusherException, as pusher-php-server throws) for malformed input, LimitExceededException
+ * (an ApiErrorException with the server's status) for sizes and counts over a limit.
  */
 final class Validator
 {
@@ -37,12 +39,12 @@ final class Validator
             throw new ValidationException('Invalid channel name: it is empty');
         }
         if (strlen($channel) > $this->maxChannelNameLength) {
-            throw new ValidationException(sprintf(
+            throw new LimitExceededException(sprintf(
                 'Invalid channel name %s: it is %d characters long, the limit is %d',
                 self::excerpt($channel),
                 strlen($channel),
                 $this->maxChannelNameLength
-            ));
+            ), 400);
         }
         $name = $channel;
         if (str_starts_with($channel, '#')) {
@@ -103,12 +105,12 @@ final class Validator
             throw new ValidationException('Invalid event name: it is empty');
         }
         if (strlen($event) > $this->maxEventNameLength) {
-            throw new ValidationException(sprintf(
+            throw new LimitExceededException(sprintf(
                 'Invalid event name %s: it is %d characters long, the limit is %d',
                 self::excerpt($event),
                 strlen($event),
                 $this->maxEventNameLength
-            ));
+            ), 400);
         }
     }
 
@@ -116,11 +118,11 @@ final class Validator
     public function data(string $data): void
     {
         if (strlen($data) > $this->maxDataSize) {
-            throw new ValidationException(sprintf(
+            throw new LimitExceededException(sprintf(
                 'Event data is %d bytes, the limit is %d bytes (option max_data_size)',
                 strlen($data),
                 $this->maxDataSize
-            ));
+            ), 413);
         }
     }
 
@@ -152,11 +154,11 @@ final class Validator
             throw new ValidationException('A batch needs at least one event');
         }
         if ($count > $this->maxBatchSize) {
-            throw new ValidationException(sprintf(
+            throw new LimitExceededException(sprintf(
                 'A batch can hold at most %d events, got %d (option max_batch_size)',
                 $this->maxBatchSize,
                 $count
-            ));
+            ), 400);
         }
     }
 

@@ -34,16 +34,17 @@ final class ConfigTest extends TestCase
         $this->assertSame(['http', 'realtime.internal', 6001], [$s['scheme'], $s['host'], $s['port']]);
     }
 
-    public function testHostWithSchemePrefixSetsScheme(): void
+    public function testSchemePrefixInHostIsStrippedAndDoesNotChooseTheScheme(): void
     {
+        // pusher-php-server removes it; scheme and port still follow the useTLS rule.
         $s = (new Pusher('key12345', 'secret', '1', ['host' => 'http://example.test/']))->getSettings();
-        $this->assertSame(['http', 'example.test', 80], [$s['scheme'], $s['host'], $s['port']]);
+        $this->assertSame(['https', 'example.test', 443], [$s['scheme'], $s['host'], $s['port']]);
     }
 
-    public function testPathIsNormalised(): void
+    public function testPathGetsALeadingSlash(): void
     {
         $s = (new Pusher('key12345', 'secret', '1', ['path' => 'ws-api/']))->getSettings();
-        $this->assertSame('/ws-api', $s['path']);
+        $this->assertSame('/ws-api/', $s['path']);
     }
 
     public function testInvalidSchemeIsRejected(): void
@@ -81,7 +82,8 @@ final class ConfigTest extends TestCase
     {
         $pusher = new Pusher('key12345', 'secret', '1');
         $response = json_decode($pusher->authenticateUser('1.2', ['id' => '42', 'user_info' => ['url' => 'a/b']]), true);
-        $this->assertSame('{"id":"42","user_info":{"url":"a/b"}}', $response['user_data']);
+        // Escaped slashes, as pusher-php-server's json_encode() gives (same signature).
+        $this->assertSame('{"id":"42","user_info":{"url":"a\\/b"}}', $response['user_data']);
         $this->assertSame('key12345:' . hash_hmac('sha256', '1.2::user::' . $response['user_data'], 'secret'), $response['auth']);
     }
 

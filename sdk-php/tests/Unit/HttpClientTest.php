@@ -91,7 +91,7 @@ final class HttpClientTest extends TestCase
         $this->assertSame('{"raw":true}', json_decode($echo->body)->data);
     }
 
-    public function testTriggerBatchEncodesNonStringDataAndKeepsStrings(): void
+    public function testTriggerBatchJsonEncodesStringDataLikeTrigger(): void
     {
         $echo = $this->pusher()->triggerBatch([
             ['channel' => 'a', 'name' => 'e1', 'data' => ['n' => 1]],
@@ -100,8 +100,8 @@ final class HttpClientTest extends TestCase
         $this->assertSame('/apps/1/batch_events', $echo->path);
         $this->assertTrue($echo->signature_ok);
         $this->assertSame(['batch' => [
-            ['channel' => 'a', 'name' => 'e1', 'data' => '{"n":1}'],
-            ['channel' => 'b', 'name' => 'e2', 'data' => 'plain', 'socket_id' => '1.2'],
+            ['name' => 'e1', 'data' => '{"n":1}', 'channel' => 'a'],
+            ['name' => 'e2', 'data' => '"plain"', 'channel' => 'b', 'socket_id' => '1.2'],
         ]], json_decode($echo->body, true));
     }
 
