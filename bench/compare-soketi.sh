@@ -6,7 +6,7 @@
 # OUT (default /tmp/rtbench) keeps the JSON results; SOKETI_SH points at the peer script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-soketi=${SOKETI_SH:-/work/shared/peers/soketi.sh}
+soketi=${SOKETI_SH:-$here/../../shared/peers/soketi.sh}
 out=${OUT:-/tmp/rtbench}
 export PEERS_DIR=${PEERS_DIR:-/tmp/peers}
 mkdir -p "$out"

@@ -17,7 +17,7 @@ final class OfficialSdk
 
     /**
      * Why the official SDK cannot run here, or null when it can. It needs a checkout of
-     * pusher/pusher-php-server (RT_PUSHER_PHP_SERVER_DIR, default /work/shared/peers/...) and
+     * pusher/pusher-php-server (RT_PUSHER_PHP_SERVER_DIR, default ../shared/peers/pusher-php-server beside the repository) and
      * Guzzle 7 + psr/log on the include path (Debian: php-guzzlehttp-guzzle, php-psr-log).
      */
     public static function unavailableReason(): ?string
@@ -35,7 +35,9 @@ final class OfficialSdk
 
     public static function dir(): string
     {
-        return getenv('RT_PUSHER_PHP_SERVER_DIR') ?: '/work/shared/peers/pusher-php-server';
+        // The repository's sibling shared/ directory (sdk-php/tests/Support -> repo -> ..).
+        return getenv('RT_PUSHER_PHP_SERVER_DIR')
+            ?: dirname(__DIR__, 4) . '/shared/peers/pusher-php-server';
     }
 
     /**
