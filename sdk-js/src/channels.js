@@ -4,6 +4,7 @@ import { Dispatcher } from './events.js';
 import { Members } from './members.js';
 import { AuthError } from './auth.js';
 import { parseMaybeJson } from './protocol.js';
+import { loadEncryption } from './load-encryption.js';
 
 const isInternal = (event) => event.startsWith('pusher:') || event.startsWith('pusher_internal:');
 
@@ -163,7 +164,7 @@ export class EncryptedChannel extends PrivateChannel {
   async authorize(socketId) {
     const [data, crypto] = await Promise.all([
       this.client.authorizeChannel(socketId, this.name),
-      import('./encryption.js'),
+      loadEncryption(),
     ]);
     this.crypto = crypto;
     const key = typeof data.shared_secret === 'string' ? crypto.decodeKey(data.shared_secret) : null;
