@@ -16,7 +16,8 @@ function resolveOptions(options) {
     wsPort: options.wsPort || 80,
     wssPort: options.wssPort || 443,
     wsPath: options.wsPath || '',
-    useTLS: options.forceTLS !== undefined ? !!options.forceTLS : !!(location && location.protocol === 'https:'),
+    // pusher-js's rule: TLS unless forceTLS === false, and always on an https page.
+    useTLS: (location && location.protocol === 'https:') || options.forceTLS !== false,
     WebSocket: options.WebSocket || globalThis.WebSocket,
     activityTimeout: options.activityTimeout || 120000,
     pongTimeout: options.pongTimeout || 30000,
