@@ -117,8 +117,10 @@ export class PresenceChannel extends PrivateChannel {
     let id;
     if (data.channel_data !== undefined) {
       id = parseMaybeJson(data.channel_data).user_id;
-    } else if (this.client.user.user_data) {
-      id = this.client.user.user_data.id; // the server uses the signed-in user (§7)
+    } else {
+      // The server makes the signed-in user the member (§7): wait for a sign-in in flight.
+      await this.client.user.signinDone();
+      if (this.client.user.user_data) id = this.client.user.user_data.id;
     }
     if (id === undefined || id === null || id === '') {
       throw new AuthError(`Invalid auth response for channel '${this.name}': no user_id in channel_data and not signed in`);
