@@ -206,3 +206,42 @@ export function createChannel(name, client) {
   if (name.startsWith('#')) throw new Error(`Cannot subscribe to internal channel '${name}'`);
   return new Channel(name, client);
 }
+
+const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * The channel registry, shaped like pusher-js's: `channels[name]` is the channel object (Laravel
+ * Echo's whisper() looks channels up there), `find(name)` and `all()` read it.
+ */
+export class Channels {
+  constructor() {
+    /** @type {Record<string, Channel>} */
+    this.channels = {};
+  }
+
+  /** Returns the channel for a name, creating it first when needed. */
+  add(name, client) {
+    if (hasOwn(this.channels, name)) return this.channels[name];
+    const channel = createChannel(name, client);
+    // defineProperty: a channel named `__proto__` must become an entry, not a prototype.
+    Object.defineProperty(this.channels, name, { value: channel, enumerable: true, configurable: true, writable: true });
+    return channel;
+  }
+
+  /** Returns the channel object for a name, or undefined (never an inherited property). */
+  find(name) {
+    return hasOwn(this.channels, name) ? this.channels[name] : undefined;
+  }
+
+  /** Returns every channel object, in subscription order. */
+  all() {
+    return Object.values(this.channels);
+  }
+
+  /** Forgets a channel; returns it, or undefined when there was none. */
+  remove(name) {
+    const channel = this.find(name);
+    if (channel) delete this.channels[name];
+    return channel;
+  }
+}
