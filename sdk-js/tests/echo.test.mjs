@@ -41,6 +41,16 @@ function page(live, query) {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>Echo with ${client}</title></head>
 <body>
+<script>
+  // Records the URL of every WebSocket the page opens.
+  window.socketUrls = [];
+  window.WebSocket = class extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      window.socketUrls.push(url);
+    }
+  };
+</script>
 <script src="/axios.min.js"></script>
 <script src="/echo.iife.js"></script>
 ${library}
@@ -62,6 +72,7 @@ ${library}
     auth: { headers: { 'X-User-Id': user } },
   };
   if (query.get('authTransport')) options.authTransport = query.get('authTransport');
+  if (query.get('forceTLS') === 'unset') delete options.forceTLS;
   const seen = (window.seen = []);
   const note = (text) => seen.push(text);
   const echo = query.get('mode') === 'global'
@@ -298,3 +309,17 @@ async function jsonpScenario(client) {
 test('pusher-js 8 built by Echo from window.Pusher authorizes over JSONP (the reference)', () => jsonpScenario('pusher'));
 test('window.Realtime built by Echo as window.Pusher authorizes over JSONP (authTransport)', () => jsonpScenario('realtime'));
 
+
+/** Without forceTLS the client connects with TLS (wss:// on wssPort), even on an http page. */
+async function tlsScenario(client) {
+  const tab = await browser.newPage();
+  await tab.goto(app.url({ client, suffix: `tls-${client}`, mode: 'client', channels: '', user: 'tia', forceTLS: 'unset' }));
+  await tab.waitForFunction(() => window.socketUrls.length > 0, null, { timeout: 5000 });
+  const sockets = await tab.evaluate(() => window.socketUrls.slice());
+  assert.match(sockets[0] || '', new RegExp(`^wss://${live.server.host}:${live.server.port}/app/${live.app.key}\\?`));
+  assert.ok(sockets.every((url) => url.startsWith('wss://')), JSON.stringify(sockets));
+  await tab.close();
+}
+
+test('pusher-js 8 without forceTLS uses wss:// on an http page (the reference)', () => tlsScenario('pusher'));
+test('sdk-js without forceTLS uses wss:// on an http page, like pusher-js', () => tlsScenario('realtime'));
