@@ -73,6 +73,9 @@ ${library}
   };
   if (query.get('authTransport')) options.authTransport = query.get('authTransport');
   if (query.get('forceTLS') === 'unset') delete options.forceTLS;
+  if (query.get('userAuthentication') === 'jsonp') {
+    options.userAuthentication = { endpoint: '/jsonp/user-auth', transport: 'jsonp' };
+  }
   const seen = (window.seen = []);
   const note = (text) => seen.push(text);
   const echo = query.get('mode') === 'global'
@@ -109,6 +112,9 @@ ${library}
       return 'threw';
     }
   };
+  window.signin = () => echo.connector.signin();
+  // pusher-js emits no event on success: user.user_data is what both clients share.
+  window.signedInAs = () => echo.connector.pusher.user.user_data && echo.connector.pusher.user.user_data.id;
   window.say = (text) => axios.post('/api/say', { text, channel: 'private-chat-' + suffix });
 </script>
 </body></html>`;
@@ -145,6 +151,11 @@ async function startAppServer(live) {
     } else if (url.pathname === '/jsonp/auth' && req.method === 'GET') {
       const q = url.searchParams;
       const data = authorize(q.get('socket_id'), q.get('channel_name'), 'jsonp-user');
+      res.writeHead(200, { 'Content-Type': 'text/javascript' });
+      res.end(`${q.get('callback')}(${JSON.stringify(data)});`);
+    } else if (url.pathname === '/jsonp/user-auth' && req.method === 'GET') {
+      const q = url.searchParams;
+      const data = live.pusher.authenticateUser(q.get('socket_id'), { id: 'jsonp-user' });
       res.writeHead(200, { 'Content-Type': 'text/javascript' });
       res.end(`${q.get('callback')}(${JSON.stringify(data)});`);
     } else if (url.pathname === '/api/say' && req.method === 'POST') {
@@ -287,11 +298,17 @@ async function echoScenario(client) {
 test('pusher-js 8 as Echo client (the reference)', () => echoScenario('pusher'));
 test('sdk-js as Echo client: listen, whisper, join, encryptedPrivate, toOthers, reconnect', () => echoScenario('realtime'));
 
-/** Echo builds window.Pusher itself from its options, with authTransport 'jsonp'. */
+/**
+ * Echo builds window.Pusher itself from its options, with authTransport 'jsonp' for channels
+ * and userAuthentication.transport 'jsonp' for sign-in.
+ */
 async function jsonpScenario(client) {
   const errors = [];
   const tab = await openPage(
-    { client, suffix: `jsonp-${client}`, mode: 'global', channels: 'chat', user: 'jay', authEndpoint: '/jsonp/auth', authTransport: 'jsonp' },
+    {
+      client, suffix: `jsonp-${client}`, mode: 'global', channels: 'chat', user: 'jay',
+      authEndpoint: '/jsonp/auth', authTransport: 'jsonp', userAuthentication: 'jsonp',
+    },
     errors,
   );
   await waitSeen(tab, 'subscribed:chat');
@@ -302,12 +319,17 @@ async function jsonpScenario(client) {
   assert.ok(jsonp[0].query.get('callback'), 'a callback name');
   await live.pusher.trigger(`private-chat-jsonp-${client}`, 'App\\Events\\Said', { text: 'via jsonp' });
   await waitSeen(tab, 'said:via jsonp');
+  await tab.evaluate(() => window.signin());
+  await tab.waitForFunction(() => window.signedInAs() === 'jsonp-user', null, { timeout: 10000 });
+  const signins = app.requests.filter((r) => r.path === '/jsonp/user-auth');
+  assert.equal(signins.at(-1).method, 'GET');
+  assert.ok(signins.at(-1).query.get('callback'), 'a callback name');
   assert.deepEqual(errors, []);
   await tab.close();
 }
 
-test('pusher-js 8 built by Echo from window.Pusher authorizes over JSONP (the reference)', () => jsonpScenario('pusher'));
-test('window.Realtime built by Echo as window.Pusher authorizes over JSONP (authTransport)', () => jsonpScenario('realtime'));
+test('pusher-js 8 built by Echo from window.Pusher authorizes and signs in over JSONP (the reference)', () => jsonpScenario('pusher'));
+test('window.Realtime built by Echo as window.Pusher authorizes and signs in over JSONP (authTransport)', () => jsonpScenario('realtime'));
 
 
 /** Without forceTLS the client connects with TLS (wss:// on wssPort), even on an http page. */
