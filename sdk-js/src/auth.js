@@ -1,5 +1,6 @@
 // Channel authorization and user authentication requests, wire-compatible with pusher-js:
-// POST application/x-www-form-urlencoded to an endpoint that answers JSON, or a custom handler.
+// POST application/x-www-form-urlencoded to an endpoint that answers JSON (transport 'ajax'),
+// GET through a <script> that calls back (transport 'jsonp'), or a custom handler.
 
 /** An authorization failure; `status` is the HTTP status when the endpoint answered. */
 export class AuthError extends Error {
@@ -45,12 +46,54 @@ async function postForm(endpoint, params, { headers = {}, timeout, fetch: fetchF
   }
 }
 
-/** Wraps a pusher-js style customHandler(params, callback(err, data)) into a promise. */
+let jsonpCallbacks = 0;
+
+/**
+ * GETs endpoint?callback=NAME&params through a <script> whose answer calls NAME(json), as
+ * pusher-js's 'jsonp' auth transport does. Headers cannot be sent this way. Browsers only.
+ */
+function getJsonp(endpoint, params, { timeout, what }) {
+  const doc = globalThis.document;
+  if (!doc) return Promise.reject(new AuthError(`The jsonp transport for the ${what} endpoint needs a browser document`));
+  return new Promise((resolve, reject) => {
+    const name = `__realtimeAuth${++jsonpCallbacks}`;
+    const script = doc.createElement('script');
+    const finish = (settle, value) => {
+      clearTimeout(timer);
+      delete globalThis[name];
+      script.remove();
+      settle(value);
+    };
+    const timer = setTimeout(() => finish(reject, new AuthError(`The ${what} endpoint ${endpoint} did not call back in time`)), timeout);
+    globalThis[name] = (data) => finish(resolve, data);
+    script.onerror = () => finish(reject, new AuthError(`Could not reach the ${what} endpoint ${endpoint}`));
+    const query = new URLSearchParams({ callback: name, ...params });
+    script.src = `${endpoint}${endpoint.includes('?') ? '&' : '?'}${query}`;
+    doc.head.appendChild(script);
+  });
+}
+
+const TRANSPORTS = { ajax: postForm, jsonp: getJsonp };
+
+/** Throws, as pusher-js does when the client is created, for an auth transport it does not know. */
+function checkTransport(config) {
+  if (!config.customHandler && !Object.prototype.hasOwnProperty.call(TRANSPORTS, config.transport)) {
+    throw new TypeError(`'${config.transport}' is not a recognized auth transport`);
+  }
+}
+
+/**
+ * Wraps a pusher-js style customHandler(params, callback(err, data)) into a promise. A truthy
+ * non-Error `err` with an Error as `data` is the `callback(true, error)` of Echo's docs.
+ */
 function callHandler(handler, params) {
   return new Promise((resolve, reject) => {
     handler(params, (err, data) => {
-      if (err) reject(err instanceof AuthError ? err : new AuthError(String((err && err.message) || err)));
-      else if (!data || typeof data.auth !== 'string') reject(new AuthError('Authorization data must contain an `auth` string'));
+      if (err) {
+        if (err instanceof AuthError) return reject(err);
+        const cause = err instanceof Error ? err : data instanceof Error ? data : null;
+        reject(new AuthError(cause ? cause.message : String(err), cause ? cause.status : undefined));
+      } else if (!data || typeof data.auth !== 'string') reject(new AuthError('Authorization data must contain an `auth` string'));
       else resolve(data);
     });
   });
@@ -69,10 +112,12 @@ function requestExtras(config) {
  * for the `channelAuthorization` options.
  */
 export function channelAuthorizer(config, common) {
+  checkTransport(config);
   return async (socketId, channelName) => {
     if (config.customHandler) return callHandler(config.customHandler, { socketId, channelName });
     const { headers, params } = requestExtras(config);
-    const data = await postForm(config.endpoint, { socket_id: socketId, channel_name: channelName, ...params }, {
+    const request = TRANSPORTS[config.transport];
+    const data = await request(config.endpoint, { socket_id: socketId, channel_name: channelName, ...params }, {
       ...common,
       headers,
       what: 'channel-authorization',
@@ -84,10 +129,12 @@ export function channelAuthorizer(config, common) {
 
 /** Returns an async (socketId) → {auth, user_data} function for `userAuthentication`. */
 export function userAuthenticator(config, common) {
+  checkTransport(config);
   return async (socketId) => {
     if (config.customHandler) return callHandler(config.customHandler, { socketId });
     const { headers, params } = requestExtras(config);
-    const data = await postForm(config.endpoint, { socket_id: socketId, ...params }, {
+    const request = TRANSPORTS[config.transport];
+    const data = await request(config.endpoint, { socket_id: socketId, ...params }, {
       ...common,
       headers,
       what: 'user-authentication',
@@ -97,4 +144,17 @@ export function userAuthenticator(config, common) {
     }
     return data;
   };
+}
+
+/**
+ * Adapts the deprecated pusher-js option `authorizer(channel, options) → {authorize(socketId,
+ * callback)}` to a customHandler; `findChannel` maps a channel name to its channel object.
+ */
+export function legacyAuthorizer(authorizer, config, findChannel) {
+  const options = {
+    authTransport: config.transport,
+    authEndpoint: config.endpoint,
+    auth: { params: config.params, headers: config.headers },
+  };
+  return ({ socketId, channelName }, callback) => authorizer(findChannel(channelName), options).authorize(socketId, callback);
 }

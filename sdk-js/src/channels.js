@@ -4,6 +4,7 @@ import { Dispatcher } from './events.js';
 import { Members } from './members.js';
 import { AuthError } from './auth.js';
 import { parseMaybeJson } from './protocol.js';
+import { loadEncryption } from './load-encryption.js';
 
 const isInternal = (event) => event.startsWith('pusher:') || event.startsWith('pusher_internal:');
 
@@ -116,8 +117,10 @@ export class PresenceChannel extends PrivateChannel {
     let id;
     if (data.channel_data !== undefined) {
       id = parseMaybeJson(data.channel_data).user_id;
-    } else if (this.client.user.user_data) {
-      id = this.client.user.user_data.id; // the server uses the signed-in user (§7)
+    } else {
+      // The server makes the signed-in user the member (§7): wait for a sign-in in flight.
+      await this.client.user.signinDone();
+      if (this.client.user.user_data) id = this.client.user.user_data.id;
     }
     if (id === undefined || id === null || id === '') {
       throw new AuthError(`Invalid auth response for channel '${this.name}': no user_id in channel_data and not signed in`);
@@ -163,7 +166,7 @@ export class EncryptedChannel extends PrivateChannel {
   async authorize(socketId) {
     const [data, crypto] = await Promise.all([
       this.client.authorizeChannel(socketId, this.name),
-      import('./encryption.js'),
+      loadEncryption(),
     ]);
     this.crypto = crypto;
     const key = typeof data.shared_secret === 'string' ? crypto.decodeKey(data.shared_secret) : null;
@@ -202,4 +205,43 @@ export function createChannel(name, client) {
   if (name.startsWith('presence-')) return new PresenceChannel(name, client);
   if (name.startsWith('#')) throw new Error(`Cannot subscribe to internal channel '${name}'`);
   return new Channel(name, client);
+}
+
+const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * The channel registry, shaped like pusher-js's: `channels[name]` is the channel object (Laravel
+ * Echo's whisper() looks channels up there), `find(name)` and `all()` read it.
+ */
+export class Channels {
+  constructor() {
+    /** @type {Record<string, Channel>} */
+    this.channels = {};
+  }
+
+  /** Returns the channel for a name, creating it first when needed. */
+  add(name, client) {
+    if (hasOwn(this.channels, name)) return this.channels[name];
+    const channel = createChannel(name, client);
+    // defineProperty: a channel named `__proto__` must become an entry, not a prototype.
+    Object.defineProperty(this.channels, name, { value: channel, enumerable: true, configurable: true, writable: true });
+    return channel;
+  }
+
+  /** Returns the channel object for a name, or undefined (never an inherited property). */
+  find(name) {
+    return hasOwn(this.channels, name) ? this.channels[name] : undefined;
+  }
+
+  /** Returns every channel object, in subscription order. */
+  all() {
+    return Object.values(this.channels);
+  }
+
+  /** Forgets a channel; returns it, or undefined when there was none. */
+  remove(name) {
+    const channel = this.find(name);
+    if (channel) delete this.channels[name];
+    return channel;
+  }
 }

@@ -8,8 +8,8 @@ const OPEN = 1;
 
 /**
  * States: initialized → connecting → connected; on loss back to connecting (or unavailable
- * after `unavailableTimeout` without success); failed when the server refuses us (4001–4099)
- * or no WebSocket exists; disconnected after disconnect().
+ * after `unavailableTimeout` without success); failed when the server refuses us (4000 on a
+ * TLS socket, 4001–4099, 4300–4399) or no WebSocket exists; disconnected after disconnect().
  * Events: state_change {previous,current}, each state name, message, error, connecting_in.
  */
 export class Connection extends Dispatcher {
@@ -157,7 +157,9 @@ export class Connection extends Dispatcher {
     if (this._lastErrorCode && !(code >= 4000)) code = this._lastErrorCode;
     const reported = this._lastErrorCode === code;
     this._abandonSocket();
-    const action = closeAction(code);
+    let action = closeAction(code);
+    // 4000 asks for TLS; on a TLS socket retrying could only repeat the same refusal.
+    if (action === 'tls' && this.options.useTLS) action = 'refused';
     if (action === 'refused') {
       this._fail(reported ? null : { type: 'PusherError', data: { code, message: reason || 'Connection refused' } });
       return;

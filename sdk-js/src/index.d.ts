@@ -24,9 +24,16 @@ export interface UserAuthenticationData {
 
 export type AuthCallback<T> = (error: Error | null, data: T | null) => void;
 
+/** How auth requests travel: POST form-encoded (`ajax`, default) or GET via <script> (`jsonp`). */
+export type AuthTransport = 'ajax' | 'jsonp';
+
+/** pusher-js's transport names; accepted for compatibility, sdk-js always uses WebSocket. */
+export type Transport = 'ws' | 'wss' | 'xhr_streaming' | 'xhr_polling' | 'sockjs';
+
 export interface ChannelAuthorizationOptions {
   /** URL receiving POST socket_id=..&channel_name=.. (default /pusher/auth). */
   endpoint?: string;
+  transport?: AuthTransport;
   headers?: Record<string, string>;
   params?: Record<string, string>;
   headersProvider?: () => Record<string, string>;
@@ -40,11 +47,25 @@ export interface ChannelAuthorizationOptions {
 export interface UserAuthenticationOptions {
   /** URL receiving POST socket_id=.. (default /pusher/user-auth). */
   endpoint?: string;
+  transport?: AuthTransport;
   headers?: Record<string, string>;
   params?: Record<string, string>;
   headersProvider?: () => Record<string, string>;
   paramsProvider?: () => Record<string, string>;
   customHandler?: (params: { socketId: string }, callback: AuthCallback<UserAuthenticationData>) => void;
+}
+
+/** What the deprecated `authorizer` option receives besides the channel. */
+export interface DeprecatedAuthorizerOptions {
+  authTransport: AuthTransport;
+  authEndpoint: string;
+  auth?: { params?: any; headers?: any };
+}
+
+/** What the deprecated `authorizer` option returns. */
+export interface DeprecatedChannelAuthorizer {
+  /** callback(null | false, data) on success; callback(error) or callback(true, error) on failure. */
+  authorize(socketId: string, callback: (error: Error | boolean | null, data: any) => void): void;
 }
 
 export interface RealtimeOptions {
@@ -56,16 +77,45 @@ export interface RealtimeOptions {
   wssPort?: number;
   /** Path prefix inserted before /app/{key}. */
   wsPath?: string;
-  /** Use wss:// (default: true on https pages). */
+  /** wss:// unless this is false (as pusher-js); always wss:// on an https page. */
   forceTLS?: boolean;
   /** pusher-js style; ignored (self-hosted servers have no clusters). */
   cluster?: string;
+  /** Channel authorization; when given, the deprecated options below are ignored. */
   channelAuthorization?: ChannelAuthorizationOptions;
-  /** Alias of channelAuthorization.endpoint. */
+  /** Deprecated (pusher-js): channelAuthorization.endpoint. */
   authEndpoint?: string;
-  /** Legacy pusher-js headers/params for channel authorization. */
-  auth?: { headers?: Record<string, string>; params?: Record<string, string> };
+  /** Deprecated (pusher-js): channelAuthorization.transport. */
+  authTransport?: AuthTransport;
+  /** Deprecated (pusher-js): channelAuthorization.headers / params. */
+  auth?: { headers?: any; params?: any };
+  /**
+   * Deprecated (pusher-js, Echo's docs): builds the authorizer of each channel. Parameters are
+   * checked bivariantly so that pusher-js's own ChannelAuthorizerGenerator type fits too.
+   */
+  authorizer?: {
+    bivariant(channel: Channel, options: DeprecatedAuthorizerOptions): DeprecatedChannelAuthorizer;
+  }['bivariant'];
   userAuthentication?: UserAuthenticationOptions;
+  /** pusher-js only; accepted and ignored (sdk-js speaks WebSocket only). */
+  enabledTransports?: Transport[];
+  /** pusher-js only; accepted and ignored. */
+  disabledTransports?: Transport[];
+  /** pusher-js only; accepted and ignored (sdk-js sends no stats). */
+  enableStats?: boolean;
+  /** pusher-js only (deprecated there); accepted and ignored. */
+  disableStats?: boolean;
+  /** pusher-js only (HTTP fallback transports); accepted and ignored. */
+  httpHost?: string;
+  httpPath?: string;
+  httpPort?: number;
+  httpsPort?: number;
+  /** pusher-js only; accepted and ignored. */
+  ignoreNullOrigin?: boolean;
+  statsHost?: string;
+  timelineParams?: any;
+  /** pusher-js's NaCl implementation; sdk-js loads its own for encrypted channels. */
+  nacl?: any;
   /** Idle ms before the client pings (default 120000; the server's value wins if lower). */
   activityTimeout?: number;
   /** Ms to wait for any frame after a ping before reconnecting (default 30000). */
@@ -94,7 +144,7 @@ export declare class Dispatcher {
   unbind(eventName?: string, callback?: EventCallback, context?: any): this;
   unbind_global(callback?: GlobalCallback): this;
   unbind_all(): this;
-  emit(eventName: string, data?: any, metadata?: { user_id?: string }): this;
+  emit(eventName: string, data?: any, metadata?: { user_id?: string }): Dispatcher;
 }
 
 export interface StateChange {
@@ -152,6 +202,19 @@ export declare class User extends Dispatcher {
   user_data: ({ id: string } & Record<string, any>) | null;
   watchlist: Watchlist;
   signin(): void;
+  /** Resolves once a requested sign-in is over (succeeded or failed); at once when none is pending. */
+  signinDone(): Promise<void>;
+}
+
+/** pusher-js's channel registry (`client.channels`). */
+export declare class Channels {
+  /** Channel objects by name. */
+  channels: Record<string, Channel>;
+  /** The channel for a name, created (not subscribed) when needed. */
+  add(name: string, client: Realtime): Channel;
+  find(name: string): Channel | undefined;
+  all(): Channel[];
+  remove(name: string): Channel | undefined;
 }
 
 export declare class AuthError extends Error {
@@ -163,6 +226,8 @@ export declare class Realtime {
   readonly key: string;
   connection: Connection;
   user: User;
+  /** The channel registry, as in pusher-js (Laravel Echo's whisper() reads it). */
+  channels: Channels;
   connect(): void;
   disconnect(): void;
   subscribe(channelName: `presence-${string}`): PresenceChannel;

@@ -1,22 +1,37 @@
 // The client object applications create: options, the channel registry and message routing.
 import { Dispatcher } from './events.js';
 import { Connection } from './connection.js';
-import { channelAuthorizer, userAuthenticator } from './auth.js';
-import { createChannel } from './channels.js';
+import { channelAuthorizer, userAuthenticator, legacyAuthorizer } from './auth.js';
+import { Channels } from './channels.js';
 import { User } from './user.js';
+
+/**
+ * Channel authorization settings as pusher-js reads them: `channelAuthorization` when given,
+ * else the deprecated authEndpoint / auth / authTransport (and `authorizer`, see the constructor).
+ */
+function channelAuthorization(options) {
+  if (options.channelAuthorization) return { transport: 'ajax', endpoint: '/pusher/auth', ...options.channelAuthorization };
+  const legacy = options.auth || {};
+  return {
+    transport: options.authTransport || 'ajax',
+    endpoint: options.authEndpoint || '/pusher/auth',
+    headers: legacy.headers,
+    params: legacy.params,
+  };
+}
 
 /** Fills in defaults; accepts the pusher-js spellings (authEndpoint, auth.headers, ...). */
 function resolveOptions(options) {
   const location = globalThis.location;
   const browser = typeof globalThis.addEventListener === 'function' ? globalThis : null;
-  const legacy = options.auth || {};
   const fetchFn = options.fetch || (globalThis.fetch && globalThis.fetch.bind(globalThis));
   return {
     host: options.wsHost || (location && location.hostname) || 'localhost',
     wsPort: options.wsPort || 80,
     wssPort: options.wssPort || 443,
     wsPath: options.wsPath || '',
-    useTLS: options.forceTLS !== undefined ? !!options.forceTLS : !!(location && location.protocol === 'https:'),
+    // pusher-js's rule: TLS unless forceTLS === false, and always on an https page.
+    useTLS: (location && location.protocol === 'https:') || options.forceTLS !== false,
     WebSocket: options.WebSocket || globalThis.WebSocket,
     activityTimeout: options.activityTimeout || 120000,
     pongTimeout: options.pongTimeout || 30000,
@@ -25,13 +40,8 @@ function resolveOptions(options) {
     reconnectDelay: options.reconnectDelay || 1000,
     maxReconnectDelay: options.maxReconnectDelay || 30000,
     networkEvents: options.networkEvents !== undefined ? options.networkEvents : browser,
-    channelAuthorization: {
-      endpoint: options.authEndpoint || '/pusher/auth',
-      headers: legacy.headers,
-      params: legacy.params,
-      ...(options.channelAuthorization || {}),
-    },
-    userAuthentication: { endpoint: '/pusher/user-auth', ...(options.userAuthentication || {}) },
+    channelAuthorization: channelAuthorization(options),
+    userAuthentication: { transport: 'ajax', endpoint: '/pusher/user-auth', ...(options.userAuthentication || {}) },
     authRequest: { fetch: fetchFn, timeout: options.authTimeout || 10000 },
   };
 }
@@ -48,7 +58,12 @@ export class Realtime {
     if (!key) throw new TypeError('Realtime needs an app key');
     this.key = key;
     this.config = resolveOptions(options);
-    this._channels = new Map();
+    /** pusher-js's channel registry: channels.channels[name], channels.find(name), channels.all(). */
+    this.channels = new Channels();
+    if (options.authorizer && !options.channelAuthorization) {
+      const auth = this.config.channelAuthorization;
+      auth.customHandler = legacyAuthorizer(options.authorizer, auth, (name) => this.channel(name));
+    }
     this.global_emitter = new Dispatcher();
     this._authorize = channelAuthorizer(this.config.channelAuthorization, this.config.authRequest);
     this._authenticate = userAuthenticator(this.config.userAuthentication, this.config.authRequest);
@@ -58,12 +73,12 @@ export class Realtime {
     this.connection.bind('message', (message) => this._route(message));
     this.connection.bind('state_change', ({ previous, current }) => {
       if (current === 'connected') {
-        for (const channel of this._channels.values()) channel.subscribe();
+        for (const channel of this.channels.all()) channel.subscribe();
         this.user._signin();
       } else if (previous === 'connected') {
-        for (const channel of this._channels.values()) {
+        for (const channel of this.channels.all()) {
           // A subscription cancelled while in flight is finished with: don't resubscribe it.
-          if (channel.subscriptionCancelled) this._channels.delete(channel.name);
+          if (channel.subscriptionCancelled) this.channels.remove(channel.name);
           channel.disconnect();
         }
         this.user.onDisconnected();
@@ -89,11 +104,7 @@ export class Realtime {
    * channels are authorized through `channelAuthorization` first.
    */
   subscribe(name) {
-    let channel = this._channels.get(name);
-    if (!channel) {
-      channel = createChannel(name, this);
-      this._channels.set(name, channel);
-    }
+    const channel = this.channels.add(name, this);
     if (channel.subscriptionPending && channel.subscriptionCancelled) channel.reinstateSubscription();
     else if (!channel.subscriptionPending && this.connection.state === 'connected') channel.subscribe();
     return channel;
@@ -101,24 +112,24 @@ export class Realtime {
 
   /** Unsubscribes; a subscription still in flight is cancelled when it completes. */
   unsubscribe(name) {
-    const channel = this._channels.get(name);
+    const channel = this.channels.find(name);
     if (!channel) return;
     if (channel.subscriptionPending) {
       channel.cancelSubscription();
       return;
     }
-    this._channels.delete(name);
+    this.channels.remove(name);
     if (channel.subscribed) channel.unsubscribe();
   }
 
   /** Returns the channel object for a name, or undefined when not subscribed. */
   channel(name) {
-    return this._channels.get(name);
+    return this.channels.find(name);
   }
 
   /** Returns every channel object. */
   allChannels() {
-    return [...this._channels.values()];
+    return this.channels.all();
   }
 
   /** Signs the connection in as a user via `userAuthentication` (and again on reconnect). */
@@ -171,7 +182,7 @@ export class Realtime {
     const { event, channel: name } = message;
     if (name) {
       const userChannel = this.user.serverToUserChannel;
-      const channel = userChannel && userChannel.name === name ? userChannel : this._channels.get(name);
+      const channel = userChannel && userChannel.name === name ? userChannel : this.channels.find(name);
       if (channel) channel.handleEvent(message);
     } else {
       this.user.handleMessage(message);

@@ -25,12 +25,33 @@ export class User extends Dispatcher {
     this.serverToUserChannel = null;
     this._signinRequested = false;
     this._pending = false;
+    this._signinDone = null;
+    this._resolveSignin = null;
   }
 
   /** Asks to sign in now (if connected) and after every reconnect. */
   signin() {
     this._signinRequested = true;
+    this._expectSignin();
     this._signin();
+  }
+
+  /**
+   * Resolves once a requested sign-in is over, whether it succeeded or failed (at once when
+   * none is pending). Presence channels authorized without channel_data wait for it (§7).
+   */
+  signinDone() {
+    return this._signinDone || Promise.resolve();
+  }
+
+  _expectSignin() {
+    if (!this._signinRequested || this.user_data || this._signinDone) return;
+    this._signinDone = new Promise((resolve) => (this._resolveSignin = resolve));
+  }
+
+  _signinFinished() {
+    if (this._resolveSignin) this._resolveSignin();
+    this._signinDone = this._resolveSignin = null;
   }
 
   _signin() {
@@ -48,6 +69,7 @@ export class User extends Dispatcher {
         this._pending = false;
         const info = { type: 'AuthError', error: error.message };
         if (error.status !== undefined) info.status = error.status;
+        this._signinFinished();
         this.emit('pusher:signin_error', info);
       },
     );
@@ -70,6 +92,7 @@ export class User extends Dispatcher {
     this._pending = false;
     const userData = parseMaybeJson(data && data.user_data);
     if (!userData || typeof userData.id !== 'string' || userData.id === '') {
+      this._signinFinished();
       this.emit('pusher:signin_error', { type: 'AuthError', error: 'user_data has no string `id`' });
       return;
     }
@@ -80,6 +103,7 @@ export class User extends Dispatcher {
     });
     this.serverToUserChannel = channel;
     channel.subscribe();
+    this._signinFinished();
     this.emit('pusher:signin_success', userData);
   }
 
@@ -89,5 +113,8 @@ export class User extends Dispatcher {
     this.serverToUserChannel = null;
     this.user_data = null;
     this._pending = false;
+    // Whoever waited for this socket's sign-in stops waiting; the next socket signs in anew.
+    this._signinFinished();
+    this._expectSignin();
   }
 }
