@@ -2,6 +2,7 @@
 #include "frame.h"
 
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -34,10 +34,11 @@ static bool origin_allowed(const struct rt_app_config *cfg, const char *origin)
     return false;
 }
 
-/* True when the client came over TLS: TLS is terminated by a proxy (RT_TRUST_PROXY=1) that
- * says so with X-Forwarded-Proto: https. */
-static bool came_over_tls(const struct rt_http_req *req)
+/* True when the client came over TLS: to this process (RT_TLS_CERT), or to a proxy that
+ * terminated it and says so with X-Forwarded-Proto: https (RT_TRUST_PROXY=1). */
+static bool came_over_tls(const struct rt_sock *s, const struct rt_http_req *req)
 {
+    if (s->tls) return true;
     if (!rt_srv.cfg.trust_proxy) return false;
     struct rt_str proto = rt_http_header(req, "x-forwarded-proto");
     return (proto.n == 5 && strncasecmp(proto.p, "https", 5) == 0) ||
@@ -103,7 +104,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
         rt_conn_fail(c, 4003, "Application disabled");
         goto done;
     }
-    if (app->cfg->require_tls && !came_over_tls(req)) {
+    if (app->cfg->require_tls && !came_over_tls(c->sock, req)) {
         rt_conn_fail(c, 4000, "Application only accepts SSL connections, reconnect using wss://");
         goto done;
     }
