@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "channel.h"
+#include "iplimit.h"
 #include "log.h"
 #include "net.h"
 #include "rt_protocol.h"
@@ -198,8 +199,15 @@ void rt_conn_close(struct rt_conn *c, int code, const char *reason)
     rt_conn_check_deadlines(c);
 }
 
+void rt_conn_auth_failed(struct rt_conn *c)
+{
+    if (c->ip) rt_ip_failure(rt_ip_address(c->ip));
+}
+
 void rt_conn_destroy(struct rt_conn *c)
 {
+    rt_ip_release(c->ip);
+    c->ip = NULL;
     struct rt_sub *s, *tmp;
     HASH_ITER(hh, c->subs, s, tmp)
     rt_channel_unsubscribe(s);

@@ -14,6 +14,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "harden.h"
+#include "iplimit.h"
 #include "log.h"
 #include "server.h"
 #include "listen.h"
@@ -70,6 +71,7 @@ static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     rt_apps_each(sweep_app, NULL);
+    rt_ip_sweep();
 }
 
 static void close_app_conns(struct rt_app *app, void *ctx)

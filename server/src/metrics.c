@@ -7,6 +7,7 @@
 #include "app.h"
 #include "channel.h"
 #include "conn.h"
+#include "iplimit.h"
 #include "handlers.h"
 #include "server.h"
 #include "user.h"
@@ -67,6 +68,15 @@ char *rt_metrics_render(void)
         {"header_too_large", rt_srv.http_refused.header_too_large},
         {"bad_request", rt_srv.http_refused.bad_request},
     };
+    struct rt_ip_stats ip;
+    rt_ip_stats(&ip);
+    fprintf(f,
+            "# TYPE rt_ip_refused_total counter\nrt_ip_refused_total{reason=\"rate\"} %llu\n"
+            "rt_ip_refused_total{reason=\"concurrent\"} %llu\n"
+            "rt_ip_refused_total{reason=\"backoff\"} %llu\n"
+            "# TYPE rt_ip_backoffs_total counter\nrt_ip_backoffs_total %llu\n"
+            "# TYPE rt_ip_tracked gauge\nrt_ip_tracked %zu\n",
+            ip.refused_rate, ip.refused_concurrent, ip.refused_backoff, ip.backoffs, ip.tracked);
     fprintf(f, "# TYPE rt_http_refused_total counter\n");
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         fprintf(f, "rt_http_refused_total{reason=\"%s\"} %llu\n", refused[i].reason, refused[i].n);

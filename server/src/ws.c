@@ -8,6 +8,7 @@
 #include "app.h"
 #include "conn.h"
 #include "handlers.h"
+#include "iplimit.h"
 #include "log.h"
 #include "rt_channel_name.h"
 #include "rt_http.h"
@@ -74,7 +75,8 @@ static void header_copy(const struct rt_http_req *req, const char *name, char *o
 
 /* Applies the handshake checks of PROTOCOL.md §1.2 in order; returns 0 when the connection
  * is attached to its app, else it is already failing with the Pusher code. */
-static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
+static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
+                           const char *client_ip)
 {
     char path[512];
     struct rt_query q;
@@ -97,6 +99,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
     }
     struct rt_app *app = rt_apps_by_key(key, NULL);
     if (!app) {
+        rt_ip_failure(client_ip); /* probing for app keys */
         rt_conn_fail(c, 4001, "Application does not exist");
         goto done;
     }
@@ -130,6 +133,11 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
         rt_conn_fail(c, 4100, "Over capacity");
         goto done;
     }
+    c->ip = rt_ip_hold(client_ip);
+    if (!c->ip) {
+        rt_conn_fail(c, 4100, "Too many connections from this address");
+        goto done;
+    }
     snprintf(c->key, sizeof c->key, "%s", key);
     /* Fixed-width node id then a counter: unique across the cluster; the random part keeps
      * socket ids unguessable. */
@@ -143,7 +151,8 @@ done:
     return rc;
 }
 
-void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest, size_t rest_len)
+void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, const char *client_ip,
+                uint8_t *rest, size_t rest_len)
 {
     struct rt_conn *c = calloc(1, sizeof *c);
     if (!c) abort(); /* out-of-memory policy: see rt_alloc.h */
@@ -151,7 +160,7 @@ void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest,
     s->u.ws = c;
     c->last_rx_ms = rt_now_ms();
     rt_srv.ws_opened++;
-    if (check_handshake(c, req) != 0) return;
+    if (check_handshake(c, req, client_ip) != 0) return;
     send_established(c);
     if (c->app->cfg->authorized_connections)
         c->authorize_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.authorize_timeout * 1000u;
