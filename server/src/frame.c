@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_protocol.h"
 #include "rt_ws.h"
 
@@ -12,8 +13,7 @@
  * the payload so that header + payload are contiguous. */
 struct rt_frame *rt_frame_ws(uint8_t opcode, const void *payload, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + RT_WS_MAX_SERVER_HEADER + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + RT_WS_MAX_SERVER_HEADER + len + 1);
     f->refs = 1;
     f->len = len;
     f->payload = f->storage + RT_WS_MAX_SERVER_HEADER;
@@ -34,8 +34,7 @@ struct rt_frame *rt_frame_new(const char *text, size_t len)
 
 struct rt_frame *rt_frame_raw(const void *bytes, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + len + 1);
     f->refs = 1;
     f->len = f->wire_len = len;
     f->payload = f->wire = f->storage;
