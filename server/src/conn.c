@@ -191,10 +191,8 @@ void rt_conn_close(struct rt_conn *c, int code, const char *reason)
     payload[1] = (uint8_t)(code & 0xff);
     memcpy(payload + 2, reason, rlen);
     struct rt_frame *f = rt_frame_ws(RT_WS_CLOSE, payload, 2 + rlen);
-    if (f) {
-        rt_sock_send(c->sock, f);
-        rt_frame_unref(f);
-    }
+    rt_sock_send(c->sock, f);
+    rt_frame_unref(f);
     c->close_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.close_timeout * 1000;
     rt_conn_check_deadlines(c);
 }

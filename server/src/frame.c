@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_protocol.h"
 #include "rt_ws.h"
 
@@ -16,8 +17,7 @@
 
 struct rt_frame *rt_frame_ws(uint8_t opcode, const void *payload, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + HEADROOM + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + HEADROOM + len + 1);
     f->refs = 1;
     f->len = len;
     f->payload = f->storage + HEADROOM;
@@ -38,8 +38,7 @@ struct rt_frame *rt_frame_new(const char *text, size_t len)
 
 struct rt_frame *rt_frame_raw(const void *bytes, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + LWS_PRE + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + LWS_PRE + len + 1);
     f->refs = 1;
     f->len = f->wire_len = len;
     f->payload = f->wire = f->storage + LWS_PRE;

@@ -215,8 +215,6 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         snprintf(err, sizeof err, "Presence channel is full: at most %d members",
                  cfg->max_presence_members);
         sub_error(c, channel, "LimitReached", err, 4009);
-    } else if (rc < 0) {
-        sub_error(c, channel, "ServerError", "Out of memory", 500);
     } else {
         send_succeeded(c, ch);
         if (rt_channel_needs_auth(kind.type))

@@ -9,6 +9,7 @@
 #include "iplimit.h"
 #include "log.h"
 #include "rest.h"
+#include "rt_alloc.h"
 #include "rt_http.h"
 #include "rt_err.h"
 #include "rt_query.h"
@@ -67,8 +68,7 @@ static int inflight_take(struct rt_http *h, uint64_t bytes)
         return 429;
     }
     if (!e) {
-        e = calloc(1, sizeof *e);
-        if (!e) abort(); /* out-of-memory policy: see rt_alloc.h */
+        e = rt_xcalloc(1, sizeof *e);
         snprintf(e->ip, sizeof e->ip, "%s", h->ip);
         HASH_ADD_STR(by_ip, ip, e);
     }
@@ -127,13 +127,11 @@ static void respond(struct rt_sock *s, int status, const char *content_type, con
                      : h->minor_version == 0 ? "Connection: keep-alive\r\n"
                                              : "");
     size_t total = (size_t)n + (head_only ? 0 : blen);
-    char *out = malloc(total);
-    if (!out) abort(); /* out-of-memory policy: see rt_alloc.h */
+    char *out = rt_xmalloc(total);
     memcpy(out, head, (size_t)n);
     if (!head_only && blen) memcpy(out + n, body, blen);
     struct rt_frame *f = rt_frame_raw(out, total);
     free(out);
-    if (!f) abort();
     h->phase = PHASE_RESPONDING;
     rt_sock_send(s, f);
     rt_frame_unref(f);
@@ -196,7 +194,6 @@ static void upgrade(struct rt_sock *s)
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                      accept);
     struct rt_frame *f = rt_frame_raw(resp, (size_t)n);
-    if (!f) abort();
     rt_sock_send(s, f);
     rt_frame_unref(f);
     if (s->dropping) return;
@@ -213,8 +210,7 @@ static void on_body_complete(struct rt_sock *s)
 {
     struct rt_http *h = s->u.http;
     const struct rt_http_req *req = &h->req;
-    char *path = malloc(req->path.n + 1);
-    if (!path) abort();
+    char *path = rt_xmalloc(req->path.n + 1);
     struct rt_query q;
     if (rt_path_decode(req->path.p, req->path.n, path) < 0) {
         free(path);
@@ -429,9 +425,7 @@ void rt_http_input(struct rt_sock *s, uint8_t *in, size_t len)
         size_t cap = h->cap ? h->cap : 1024;
         while (cap < h->len + len + 1)
             cap *= 2;
-        char *b = realloc(h->buf, cap);
-        if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
-        h->buf = b;
+        h->buf = rt_xrealloc(h->buf, cap);
         h->cap = cap;
         /* The parsed head points into the old buffer: parse it again at its new place. */
         if (h->head_len > 0) {
@@ -471,8 +465,7 @@ static void on_timer(struct rt_timer *t)
 
 void rt_http_open(struct rt_sock *s)
 {
-    struct rt_http *h = calloc(1, sizeof *h);
-    if (!h) abort(); /* out-of-memory policy: see rt_alloc.h */
+    struct rt_http *h = rt_xcalloc(1, sizeof *h);
     s->u.http = h;
     h->phase = PHASE_HEAD;
     rt_sock_peer(s, h->peer, sizeof h->peer);

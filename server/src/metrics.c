@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "iplimit.h"
 #include "handlers.h"
+#include "rt_alloc.h"
 #include "server.h"
 #include "user.h"
 #include "webhook.h"
@@ -37,7 +38,7 @@ char *rt_metrics_render(void)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return NULL;
+        rt_out_of_memory("open_memstream", 0);
     fprintf(f, "# TYPE rt_connections gauge\nrt_connections %zu\n", rt_conn_total());
     fprintf(f, "# TYPE rt_connections_opened_total counter\nrt_connections_opened_total %llu\n",
             rt_srv.ws_opened);
@@ -95,6 +96,8 @@ char *rt_metrics_render(void)
                "# TYPE rt_app_messages_out_total counter\n"
                "# TYPE rt_app_rest_calls_total counter\n");
     rt_apps_each(app_series, f);
-    fclose(f);
+    /* A write that ran out of memory shows only here, as a failed flush. */
+    if (fclose(f) != 0)
+        rt_out_of_memory("open_memstream", len);
     return buf;
 }

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include "listen.h"
+#include "rt_alloc.h"
 #include "server.h"
 #include "tls.h"
 
@@ -27,8 +28,7 @@ static void outq_push(struct rt_outq *q, struct rt_frame *f, size_t offset)
 {
     if (q->len == q->cap) {
         uint32_t cap = q->cap ? q->cap * 2 : 4;
-        struct rt_frame **frames = malloc(cap * sizeof *frames);
-        if (!frames) abort(); /* out-of-memory policy: see rt_alloc.h */
+        struct rt_frame **frames = rt_xmalloc(cap * sizeof *frames);
         for (uint32_t i = 0; i < q->len; i++)
             frames[i] = q->frames[(q->head + i) % q->cap];
         free(q->frames);

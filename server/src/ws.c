@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "iplimit.h"
 #include "log.h"
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "rt_http.h"
 #include "rt_protocol.h"
@@ -154,8 +155,7 @@ done:
 void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, const char *client_ip,
                 uint8_t *rest, size_t rest_len)
 {
-    struct rt_conn *c = calloc(1, sizeof *c);
-    if (!c) abort(); /* out-of-memory policy: see rt_alloc.h */
+    struct rt_conn *c = rt_xcalloc(1, sizeof *c);
     c->sock = s;
     s->u.ws = c;
     c->last_rx_ms = rt_now_ms();
@@ -310,9 +310,7 @@ static void reserve_rx(struct rt_conn *c, size_t len)
     size_t cap = c->rx_cap ? c->rx_cap : 256;
     while (cap < len)
         cap *= 2;
-    uint8_t *b = realloc(c->rx, cap);
-    if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
-    c->rx = b;
+    c->rx = rt_xrealloc(c->rx, cap);
     c->rx_cap = cap;
 }
 
