@@ -32,8 +32,7 @@ static struct rt_ip *find(const char *ip, bool create)
 {
     struct rt_ip *e = NULL;
     HASH_FIND_STR(by_ip, ip, e);
-    if (e || !create)
-        return e;
+    if (e || !create) return e;
     e = rt_xcalloc(1, sizeof *e);
     snprintf(e->ip, sizeof e->ip, "%s", ip);
     HASH_ADD_STR(by_ip, ip, e);
@@ -53,8 +52,7 @@ enum rt_ip_verdict rt_ip_admit(const char *ip, bool websocket)
         return RT_IP_BACKOFF;
     }
     int rate = rt_srv.cfg.ip_connections_per_second;
-    if (!websocket || rate <= 0)
-        return RT_IP_OK;
+    if (!websocket || rate <= 0) return RT_IP_OK;
     struct rt_ip *e = find(ip, true);
     if (!rt_bucket_take(&e->connects, rate, 2.0 * rate, now)) {
         stats.refused_rate++;
@@ -77,8 +75,7 @@ struct rt_ip *rt_ip_hold(const char *ip)
 
 void rt_ip_release(struct rt_ip *e)
 {
-    if (e && e->conns)
-        e->conns--;
+    if (e && e->conns) e->conns--;
 }
 
 const char *rt_ip_address(const struct rt_ip *e)
@@ -89,16 +86,14 @@ const char *rt_ip_address(const struct rt_ip *e)
 void rt_ip_failure(const char *ip)
 {
     int limit = rt_srv.cfg.ip_auth_failures;
-    if (limit <= 0 || !ip || !*ip)
-        return;
+    if (limit <= 0 || !ip || !*ip) return;
     uint64_t now = rt_now_ms();
     struct rt_ip *e = find(ip, true);
     if (now - e->window_start_ms > FAILURE_WINDOW_MS) {
         e->window_start_ms = now;
         e->failures = 0;
     }
-    if (++e->failures <= (unsigned)limit || blocked(e, now))
-        return;
+    if (++e->failures <= (unsigned)limit || blocked(e, now)) return;
     e->blocked_until_ms = now + (uint64_t)rt_srv.cfg.ip_backoff_seconds * 1000;
     stats.backoffs++;
     rt_log_warn("security: address %s refused for %d s after %u authentication failures in a "

@@ -217,13 +217,15 @@ int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 {
     struct rt_sock *s = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        rt_tls_adopt_ctx(user);
+        return 0;
     case LWS_CALLBACK_RAW_ADOPT:
         memset(s, 0, sizeof *s);
         s->wsi = wsi;
         s->fd = lws_get_socket_fd(wsi);
         s->kind = RT_SOCK_HTTP;
         s->tls = rt_srv.cfg.tls_cert != NULL; /* every vhost serves TLS then */
-        rt_tls_vhost_ref(lws_get_vhost(wsi), 1);
         rt_listen_sockets_changed(++open_sockets);
         rt_http_open(s);
         return 0;
@@ -247,7 +249,6 @@ int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
         outq_clear(&s->out);
         s->wsi = NULL;
         s->kind = RT_SOCK_NEW;
-        rt_tls_vhost_ref(lws_get_vhost(wsi), -1);
         rt_listen_sockets_changed(--open_sockets);
         return 0;
     default:

@@ -1,6 +1,6 @@
-/* TLS in-process (RT_TLS_CERT / RT_TLS_KEY): the vhost that accepted sockets are adopted into,
- * and its replacement on SIGHUP. Established connections keep the vhost (and certificate)
- * they started with; new handshakes use the newest. */
+/* TLS in-process (RT_TLS_CERT / RT_TLS_KEY): the vhost accepted sockets are adopted into, and
+ * the certificate reload on SIGHUP (established connections keep the certificate they started
+ * with; new handshakes use the new one). */
 #ifndef RT_TLS_H
 #define RT_TLS_H
 
@@ -18,12 +18,13 @@ int rt_tls_check(const char *cert, const char *key, char *err, size_t err_cap);
 struct lws_vhost *rt_tls_start(struct lws_context *ctx, const struct lws_protocols *protos,
                                const char *cert, const char *key);
 
-/* SIGHUP: re-reads the files; on success new connections use them and vhosts no socket uses
- * any more are destroyed. Logs the outcome; a bad pair keeps the current one. */
+/* SIGHUP: re-reads the files; on success new handshakes use them. Logs the outcome; a bad
+ * pair keeps the current one. */
 void rt_tls_reload(void);
 
-/* net.c counts sockets per vhost so that replaced ones can be destroyed once empty. */
-void rt_tls_vhost_ref(struct lws_vhost *vh, int delta);
+/* net.c hands over the vhost's OpenSSL SSL_CTX (LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_
+ * VERIFY_CERTS, while the vhost is created). */
+void rt_tls_adopt_ctx(void *ssl_ctx);
 
 /* The vhost new sockets are adopted into. */
 struct lws_vhost *rt_tls_current(void);
