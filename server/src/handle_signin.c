@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "handlers.h"
+#include "registry.h"
 #include "rt_auth.h"
 #include "rt_user_data.h"
 #include "user.h"
@@ -52,8 +53,14 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
     }
     /* Every check is done: from here on nothing fails, so a refused sign-in above leaves the
      * connection exactly as it was (and is closed with 4009). */
-    if (!c->user_id && rt_user_attach(c->app, c, s.user.user_id) == 1)
-        rt_user_notify_watchers(c->app, c->user_id, "online");
+    if (!c->user_id) {
+        int came_online = rt_user_attach(c->app, c, s.user.user_id);
+        /* In a cluster "online" means the user's first socket on any node: Redis decides. */
+        if (rt_registry_active())
+            rt_registry_user_online(c);
+        else if (came_online == 1)
+            rt_user_notify_watchers(c->app, c->user_id, "online");
+    }
     free(c->user_info);
     c->user_info = s.user.user_info;
     s.user.user_info = NULL;
