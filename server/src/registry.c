@@ -43,7 +43,7 @@
 #include "webhook.h"
 
 #define HEARTBEAT_MS 1000
-#define DEAD_AFTER_MS 8000 /* a node silent this long is reaped (well within the 10 s bound) */
+#define DEAD_AFTER_MS 5000 /* a node silent this long is reaped (within the 10 s bound) */
 #define CLAIM_TTL_MS 15000
 #define RT_STRINGIFY2(x) #x
 #define RT_STRINGIFY(x) RT_STRINGIFY2(x)
