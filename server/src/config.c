@@ -44,6 +44,8 @@ static const char usage[] =
     "  (env only)             RT_SEND_BUFFER_SOFT_KB queued output that closes a client when held... (default 256)\n"
     "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
+    "  (env only)             RT_DRAIN_SECONDS    on SIGTERM, seconds the reconnect requests (4200)\n"
+    "                                             are spread over (default 10; 0 = all at once)\n"
     "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
     "  --tls-key FILE         RT_TLS_KEY          PEM private key of that certificate\n"
     "  (env only)             RT_IP_MAX_CONNECTIONS concurrent WebSockets per client address (0 = off)\n"
@@ -121,6 +123,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"RT_SEND_BUFFER_SOFT_SECONDS", "10", 1, 3600,
          offsetof(struct rt_config, send_buffer_soft_seconds)},
         {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
+        {"RT_DRAIN_SECONDS", "10", 0, 3600, offsetof(struct rt_config, drain_seconds)},
         {"RT_IP_MAX_CONNECTIONS", "0", 0, 10000000, offsetof(struct rt_config, ip_max_connections)},
         {"RT_IP_CONNECTIONS_PER_SECOND", "0", 0, 1000000,
          offsetof(struct rt_config, ip_connections_per_second)},

@@ -34,6 +34,7 @@ struct rt_config {
     int send_buffer_soft_kb;    /* RT_SEND_BUFFER_SOFT_KB queued output held for ... (256) */
     int send_buffer_soft_seconds; /* RT_SEND_BUFFER_SOFT_SECONDS ... this long: close (10) */
     int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
+    int drain_seconds;          /* RT_DRAIN_SECONDS window the 4200 closes spread over (10) */
     /* Per client address (iplimit.c); 0 turns a limit off. */
     int ip_max_connections;        /* RT_IP_MAX_CONNECTIONS concurrent WebSockets (0) */
     int ip_connections_per_second; /* RT_IP_CONNECTIONS_PER_SECOND new WebSockets (0) */

@@ -99,6 +99,11 @@ static void inflight_release(struct rt_http *h)
     h->inflight = 0;
 }
 
+bool rt_http_busy(void)
+{
+    return waiting != NULL || node_inflight > 0;
+}
+
 /* ---- responses ------------------------------------------------------------------------- */
 
 static void process(struct rt_sock *s);

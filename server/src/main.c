@@ -53,8 +53,7 @@ static uv_timer_t sweep_timer, drain_timer;
 static int raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024 - FD_RESERVE;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024 - FD_RESERVE;
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -75,38 +74,90 @@ static void on_sweep(uv_timer_t *t)
     rt_ip_sweep();
 }
 
-static void close_app_conns(struct rt_app *app, void *ctx)
+/* ---- graceful drain ----------------------------------------------------------------------
+ * SIGTERM/SIGINT: /ready answers 503 (rt_srv.draining), the listening socket closes, and the
+ * node's clients are asked to reconnect (4200) evenly over RT_DRAIN_SECONDS so that they do
+ * not all land on the other nodes at once. REST requests under way are answered and pending
+ * webhooks delivered; the loop stops once nothing is left, or RT_CLOSE_TIMEOUT seconds after
+ * the window whatever is left. A second signal stops at once. */
+#define DRAIN_TICK_MS 50
+
+static struct {
+    uint64_t started_ms, window_ms, deadline_ms;
+    size_t total;  /* connections when the drain began */
+    size_t closed; /* of those, asked to reconnect so far */
+} drain;
+
+static void close_some(struct rt_app *app, void *ctx)
 {
-    (void)ctx;
-    for (struct rt_conn *c = app->conns; c; c = c->app_next)
+    size_t *n = ctx;
+    struct rt_conn *c = app->conns, *next;
+    for (; c && *n; c = next) {
+        next = c->app_next;
+        if (c->closing) continue;
         rt_conn_fail(c, 4200, "Server shutting down, reconnect immediately");
+        (*n)--;
+        drain.closed++;
+    }
 }
 
-static void stop_loop(uv_timer_t *t)
+static void on_drain_tick(uv_timer_t *t)
 {
-    (void)t;
-    uv_stop(rt_srv.loop);
+    uint64_t now = rt_now_ms(), elapsed = now - drain.started_ms;
+    /* Connection i (from 0) is due at i * window / total. */
+    size_t due = drain.total;
+    if (elapsed < drain.window_ms) due = (size_t)(elapsed * drain.total / drain.window_ms) + 1;
+    if (due > drain.total) due = drain.total;
+    size_t n = due > drain.closed ? due - drain.closed : 0;
+    if (n) rt_apps_each(close_some, &n);
+    if (n) drain.closed = drain.total; /* fewer left than due: the others went by themselves */
+    if (drain.closed < drain.total) return;
+    /* Everyone was asked: the node is leaving, held webhooks go out now. */
+    size_t webhooks = rt_webhooks_flush();
+    bool http = rt_http_busy();
+    if (rt_conn_total() == 0 && !http && webhooks == 0) {
+        rt_log_info("drained: stopping");
+        uv_timer_stop(t);
+        uv_stop(rt_srv.loop);
+    } else if (now >= drain.deadline_ms) {
+        rt_log_warn("drain deadline: stopping with %zu connections, %s, %zu webhooks pending",
+                    rt_conn_total(), http ? "REST requests under way" : "no REST request",
+                    webhooks);
+        uv_timer_stop(t);
+        uv_stop(rt_srv.loop);
+    }
 }
 
-/* SIGTERM/SIGINT: tell clients to reconnect elsewhere (4200), give the close frames a moment
- * to go out, then stop. */
 static void on_signal(uv_signal_t *s, int signum)
 {
     (void)s;
-    if (rt_srv.draining)
+    if (rt_srv.draining) {
+        rt_log_info("second signal: exiting now (%zu connections)", rt_conn_total());
+        uv_stop(rt_srv.loop);
         return;
-    rt_log_info("signal %d: draining %zu connections", signum, rt_conn_total());
+    }
     rt_srv.draining = true;
-    rt_apps_each(close_app_conns, NULL);
-    uv_timer_start(&drain_timer, stop_loop, rt_conn_total() ? 300 : 0, 0);
+    rt_listen_stop();
+    drain.started_ms = rt_now_ms();
+    drain.window_ms = (uint64_t)rt_srv.cfg.drain_seconds * 1000;
+    drain.total = rt_conn_total();
+    drain.closed = 0;
+    if (drain.window_ms == 0) drain.window_ms = 1;
+    drain.deadline_ms =
+        drain.started_ms + drain.window_ms + (uint64_t)rt_srv.cfg.close_timeout * 1000;
+    rt_log_info("signal %d: not ready, not accepting; draining %zu connections over %d s", signum,
+                drain.total, rt_srv.cfg.drain_seconds);
+    uv_timer_start(&drain_timer, on_drain_tick, 0, DRAIN_TICK_MS);
 }
 
-/* SIGHUP: reload what can change live (the TLS certificate). */
+/* SIGHUP: reloads the TLS certificate (tls.c logs the outcome). The log level and every other
+ * setting keep their values from the start (docs/configuration.md). */
 static void on_hangup(uv_signal_t *s, int signum)
 {
     (void)s;
     (void)signum;
     rt_tls_reload();
+    rt_log_info("SIGHUP: log level %s kept; other settings need a restart", rt_srv.cfg.log_level);
 }
 
 int main(int argc, char **argv)
@@ -118,8 +169,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = rt_config_load(&rt_srv.cfg, argc, argv, err, sizeof err);
-    if (rc == 1)
-        return 0;
+    if (rc == 1) return 0;
     if (rc != 0) {
         fprintf(stderr, "rtserver: %s\n", err);
         return 2;
@@ -127,7 +177,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)randombytes_random());
     rt_srv.fd_limit = raise_fd_limit();
-    if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
+    if (rt_srv.cfg.max_connections == 0 ||
+        rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
         rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
 
     if (rt_srv.cfg.tls_cert &&
@@ -171,8 +222,7 @@ int main(int argc, char **argv)
      * budget is ours (listen.c). */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    if (rt_srv.cfg.tls_cert)
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    if (rt_srv.cfg.tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
     info.pt_serv_buf_size = 16384;
     rt_srv.lws = lws_create_context(&info);
@@ -182,8 +232,7 @@ int main(int argc, char **argv)
     if (!vhost) {
         fprintf(stderr, "rtserver: libwebsockets failed to initialise\n");
         rt_listen_stop();
-        if (rt_srv.lws)
-            lws_context_destroy(rt_srv.lws);
+        if (rt_srv.lws) lws_context_destroy(rt_srv.lws);
         uv_run(&loop, UV_RUN_NOWAIT);
         uv_loop_close(&loop);
         rt_apps_free_all();
@@ -211,8 +260,8 @@ int main(int argc, char **argv)
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
-    rt_log_info("rtserver listening on %s:%d (node %06u, %s, up to %d WebSockets)",
-                rt_srv.cfg.host, rt_srv.cfg.port, rt_srv.cfg.node_id,
+    rt_log_info("rtserver listening on %s:%d (node %06u, %s, up to %d WebSockets)", rt_srv.cfg.host,
+                rt_srv.cfg.port, rt_srv.cfg.node_id,
                 rt_srv.cfg.redis_url ? "cluster via Redis" : "standalone",
                 rt_srv.cfg.max_connections);
 
@@ -234,8 +283,7 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&drain_timer, NULL);
     lws_context_destroy(rt_srv.lws);
     uv_run(&loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&loop) != 0)
-        rt_log_warn("event loop closed with handles still open");
+    if (uv_loop_close(&loop) != 0) rt_log_warn("event loop closed with handles still open");
     rt_apps_free_all();
     rt_log_info("rtserver stopped");
     return 0;

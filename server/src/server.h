@@ -50,6 +50,8 @@ void rt_http_open(struct rt_sock *s);
 void rt_http_input(struct rt_sock *s, uint8_t *in, size_t len);
 void rt_http_written(struct rt_sock *s);
 void rt_http_closed(struct rt_sock *s);
+/* True while a REST request is under way: a body being read or an answer still to come. */
+bool rt_http_busy(void);
 
 /* ws.c: takes over a socket whose upgrade request passed the RFC 6455 checks (the 101 is
  * already queued); rest holds bytes that followed the request head. client_ip is the

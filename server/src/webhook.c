@@ -744,6 +744,14 @@ void rt_webhook_client_event(struct rt_app *app, const char *channel, const char
     if (ev) emit(app, ev, unix_ms());
 }
 
+size_t rt_webhooks_flush(void)
+{
+    struct held *e, *tmp;
+    HASH_ITER(hh, wh.held, e, tmp)
+    on_held(&e->timer);
+    return pending_count(&wh.pending);
+}
+
 /* ---- metrics ---------------------------------------------------------------------------- */
 
 void rt_webhooks_write_metrics(FILE *f)

@@ -28,6 +28,10 @@ struct rt_app;
 int rt_webhooks_start(uv_loop_t *loop);
 void rt_webhooks_stop(void);
 
+/* Draining: sends held events now instead of at the end of their settle window. Returns the
+ * deliveries still pending (waiting, in flight, retrying). */
+size_t rt_webhooks_flush(void);
+
 void rt_webhook_channel_occupied(struct rt_app *app, const char *channel);
 void rt_webhook_channel_vacated(struct rt_app *app, const char *channel);
 void rt_webhook_member_added(struct rt_app *app, const char *channel, const char *user_id);

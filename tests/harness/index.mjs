@@ -110,6 +110,8 @@ export async function startServer(opts = {}) {
     RT_PORT: String(port),
     RT_MASTER_KEY: MASTER_KEY,
     RT_LOG_LEVEL: 'info',
+    // stop() closes every client at once; tests of the drain window set their own.
+    RT_DRAIN_SECONDS: '0',
     ...(opts.dbUrl ? { RT_DATABASE_URL: opts.dbUrl } : {}),
     ...(opts.redisUrl ? { RT_REDIS_URL: opts.redisUrl } : {}),
     ...(opts.env || {}),
