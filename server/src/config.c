@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -66,8 +67,136 @@ static const char usage[] =
     "  RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND occupied/vacated/member/count/cache-miss webhooks\n"
     "                                           per app per second, 0 = unlimited (default 100)\n"
     "  RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST      ... and in a burst (default 1000)\n"
+    "  --config FILE          RT_CONFIG           file of NAME=value lines (# comments) read under\n"
+    "                                             the environment: a set variable wins\n"
+    "  --check-config         check every setting, the TLS files, PostgreSQL and Redis, then exit\n"
+    "                         0 (ok) or 2 (the first problem on stderr)\n"
+    "  --version\n"
     "  --help\n";
 /* clang-format on */
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+const char *const rt_config_settings[] = {
+    "RT_CONFIG", "RT_DATABASE_URL", "RT_REDIS_URL", "RT_MASTER_KEY_FILE", "RT_MASTER_KEY",
+    "RT_HOST", "RT_PORT", "RT_PATH_PREFIX", "RT_ACTIVITY_TIMEOUT", "RT_PONG_TIMEOUT",
+    "RT_MAX_CONNECTIONS", "RT_SEND_QUEUE_MAX", "RT_NODE_ID", "RT_LOG_LEVEL",
+    "RT_AUTHORIZE_TIMEOUT", "RT_TRUST_PROXY", "RT_DB_WAIT", "RT_MAX_HTTP_BODY_KB",
+    "RT_HTTP_HEADER_TIMEOUT", "RT_HTTP_BODY_TIMEOUT", "RT_HTTP_KEEPALIVE_TIMEOUT",
+    "RT_HTTP_BODY_INFLIGHT_KB", "RT_HTTP_BODY_INFLIGHT_PER_IP_KB", "RT_SEND_BUFFER_HARD_KB",
+    "RT_SEND_BUFFER_SOFT_KB", "RT_SEND_BUFFER_SOFT_SECONDS", "RT_CLOSE_TIMEOUT",
+    "RT_DRAIN_SECONDS", "RT_TLS_CERT", "RT_TLS_KEY", "RT_IP_MAX_CONNECTIONS",
+    "RT_IP_CONNECTIONS_PER_SECOND", "RT_IP_AUTH_FAILURES", "RT_IP_BACKOFF_SECONDS",
+    "RT_SUBSCRIBE_RATE", "RT_SUBSCRIBE_BURST", "RT_WEBHOOK_MAX_PENDING",
+    "RT_WEBHOOK_MAX_PENDING_KB", "RT_WEBHOOK_APP_MAX_PENDING", "RT_WEBHOOK_APP_MAX_PENDING_KB",
+    "RT_WEBHOOK_APP_CONCURRENCY", "RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND",
+    "RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "RT_LWS_LOG", NULL};
+
+static bool known_setting(const char *name)
+{
+    for (int i = 0; rt_config_settings[i]; i++)
+        if (strcmp(rt_config_settings[i], name) == 0) return true;
+    return false;
+}
+
+/* Reads the config file: one NAME=value per line, blank lines and # comments skipped, the
+ * value trimmed and optionally in double quotes. Calls fn for each setting; stops at the
+ * first bad line with err naming the file and line. Returns 0 or -1. */
+static int read_config_file(const char *path,
+                            int (*fn)(const char *name, const char *value, void *ctx), void *ctx,
+                            char *err, size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "RT_CONFIG: cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int rc = 0;
+    for (int n = 1; rc == 0 && fgets(line, sizeof line, f); n++) {
+        char *p = line + strspn(line, " \t");
+        p[strcspn(p, "\r\n")] = '\0';
+        if (!*p || *p == '#') continue;
+        char *eq = strchr(p, '=');
+        char *name_end = eq;
+        while (name_end && name_end > p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            name_end--;
+        if (!eq || name_end == p) {
+            snprintf(err, err_cap, "%s line %d: expected NAME=value", path, n);
+            rc = -1;
+            break;
+        }
+        *name_end = '\0';
+        char *v = eq + 1 + strspn(eq + 1, " \t");
+        size_t vlen = strlen(v);
+        while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+            v[--vlen] = '\0';
+        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+            v[vlen - 1] = '\0';
+            v++;
+        }
+        if (!known_setting(p) || strcmp(p, "RT_CONFIG") == 0) {
+            snprintf(err, err_cap, "%s line %d: unknown setting \"%.64s\"", path, n, p);
+            rc = -1;
+            break;
+        }
+        rc = fn(p, v, ctx);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int set_unless_set(const char *name, const char *value, void *ctx)
+{
+    (void)ctx;
+    const char *cur = getenv(name);
+    if (!cur || !*cur) setenv(name, value, 1);
+    return 0;
+}
+
+struct level_ctx {
+    char *level;
+    size_t cap;
+    int found;
+};
+
+static int take_level(const char *name, const char *value, void *ctx)
+{
+    struct level_ctx *l = ctx;
+    if (strcmp(name, "RT_LOG_LEVEL") == 0) {
+        snprintf(l->level, l->cap, "%s", value);
+        l->found = 1;
+    }
+    return 0;
+}
+
+int rt_config_reread_log_level(const char *path, char *level, size_t cap, char *err,
+                               size_t err_cap)
+{
+    struct level_ctx l = {level, cap, 0};
+    if (read_config_file(path, take_level, &l, err, err_cap) != 0) return -1;
+    if (l.found && strcmp(level, "debug") && strcmp(level, "info") && strcmp(level, "warn") &&
+        strcmp(level, "error")) {
+        snprintf(err, err_cap, "RT_LOG_LEVEL must be debug, info, warn or error (got \"%s\")",
+                 level);
+        return -1;
+    }
+    return l.found;
+}
+
+/* The config file's path: --config FILE / --config=FILE before the environment's RT_CONFIG. */
+static const char *config_path(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+    }
+    return env_or("RT_CONFIG", NULL);
+}
 
 /* Parses a decimal integer in [min, max]; returns -1 and writes err when invalid. */
 static int parse_int(const char *name, const char *text, long min, long max, int *out, char *err,
@@ -85,14 +214,10 @@ static int parse_int(const char *name, const char *text, long min, long max, int
     return 0;
 }
 
-static const char *env_or(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : fallback;
-}
-
 int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
+    const char *file = config_path(argc, argv);
+    if (file && read_config_file(file, set_unless_set, NULL, err, err_cap) != 0) return -1;
     const char *master_file = NULL;
     const char *port = env_or("RT_PORT", "6001");
     const char *activity = env_or("RT_ACTIVITY_TIMEOUT", "120");
@@ -141,12 +266,13 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *wh_app_burst = env_or("RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "1000");
 
     memset(cfg, 0, sizeof *cfg);
+    cfg->config_file = file;
     cfg->database_url = env_or("RT_DATABASE_URL", NULL);
     cfg->redis_url = env_or("RT_REDIS_URL", NULL);
     cfg->host = env_or("RT_HOST", "127.0.0.1");
     cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
-    cfg->trust_proxy = strcmp(env_or("RT_TRUST_PROXY", "0"), "1") == 0;
+    const char *trust_proxy = env_or("RT_TRUST_PROXY", "0");
     cfg->tls_cert = env_or("RT_TLS_CERT", NULL);
     cfg->tls_key = env_or("RT_TLS_KEY", NULL);
 
@@ -161,6 +287,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"send-queue-max", required_argument, 0, 'q'}, {"node-id", required_argument, 0, 'n'},
         {"log-level", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
         {"tls-cert", required_argument, 0, 'C'},     {"tls-key", required_argument, 0, 'Y'},
+        {"config", required_argument, 0, 'F'},       {"check-config", no_argument, 0, 'x'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     /* clang-format on */
     int c;
@@ -189,6 +317,9 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         case 'C': cfg->tls_cert = optarg; break;
         case 'Y': cfg->tls_key = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
+        case 'V': printf("rtserver %s\n", RT_VERSION); return 1;
+        case 'F': break; /* read first, by config_path */
+        case 'x': cfg->check_only = 1; break;
         default:
             snprintf(err, err_cap, "unknown option \"%s\" (see rtserver --help)", argv[optind - 1]);
             return -1;
@@ -198,6 +329,11 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         snprintf(err, err_cap, "unexpected argument \"%s\" (see rtserver --help)", argv[optind]);
         return -1;
     }
+    if (strcmp(trust_proxy, "0") != 0 && strcmp(trust_proxy, "1") != 0) {
+        snprintf(err, err_cap, "RT_TRUST_PROXY must be 0 or 1 (got \"%s\")", trust_proxy);
+        return -1;
+    }
+    cfg->trust_proxy = trust_proxy[0] == '1';
     if (!cfg->database_url) {
         snprintf(err, err_cap,
                  "RT_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/realtime)");

@@ -54,11 +54,26 @@ struct rt_config {
     int webhook_app_concurrency;    /* RT_WEBHOOK_APP_CONCURRENCY requests per app, 4 */
     int webhook_app_channel_events_per_second; /* RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND, 100 */
     int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */
+    const char *config_file; /* RT_CONFIG or --config: NAME=value lines under the environment */
+    int check_only;          /* --check-config: check settings and dependencies, then exit */
 };
 
-/* Fills cfg from the environment and argv. On a missing or invalid setting (or a master key
- * on the command line) writes one line naming the setting into err and returns -1; returns 1
- * when --help was printed. Removes RT_MASTER_KEY from the environment (rt_master_key_load). */
+#define RT_VERSION "0.9.0"
+
+/* Fills cfg from command-line flags, over the environment, over the config file (RT_CONFIG or
+ * --config: a setting in the environment wins over the file). On a missing or invalid setting
+ * (or a master key on the command line) writes one line naming the setting into err and
+ * returns -1; returns 1 when --help or --version was printed. Removes RT_MASTER_KEY from the
+ * environment (rt_master_key_load). */
 int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size_t err_cap);
+
+/* Reads RT_LOG_LEVEL from the config file again (SIGHUP) into level (cap bytes). Returns 1
+ * when the file sets it, 0 when it does not, -1 with err when the file cannot be read or
+ * the level is invalid. */
+int rt_config_reread_log_level(const char *path, char *level, size_t cap, char *err,
+                               size_t err_cap);
+
+/* Every setting the server reads, NULL-terminated (the config file accepts these only). */
+extern const char *const rt_config_settings[];
 
 #endif

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "broker.h"
 #include "cache.h"
+#include "check.h"
 #include "cluster.h"
 #include "conn.h"
 #include "harden.h"
@@ -150,14 +151,29 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&drain_timer, on_drain_tick, 0, DRAIN_TICK_MS);
 }
 
-/* SIGHUP: reloads the TLS certificate (tls.c logs the outcome). The log level and every other
- * setting keep their values from the start (docs/configuration.md). */
+/* SIGHUP: reloads the TLS certificate (tls.c logs the outcome) and, with a config file, the
+ * log level from it. Every other setting keeps its value from the start
+ * (docs/configuration.md). The outcome is logged at warn, so that it shows at any level. */
 static void on_hangup(uv_signal_t *s, int signum)
 {
     (void)s;
     (void)signum;
+    static char level[16];
+    char next[16], err[512];
     rt_tls_reload();
-    rt_log_info("SIGHUP: log level %s kept; other settings need a restart", rt_srv.cfg.log_level);
+    const char *file = rt_srv.cfg.config_file;
+    int rc = file ? rt_config_reread_log_level(file, next, sizeof next, err, sizeof err) : 0;
+    if (rc < 0) {
+        rt_log_error("SIGHUP: %s; log level %s kept", err, rt_srv.cfg.log_level);
+    } else if (rc == 0) {
+        rt_log_info("SIGHUP: log level %s kept; other settings need a restart",
+                    rt_srv.cfg.log_level);
+    } else {
+        memcpy(level, next, sizeof level);
+        rt_log_set_level_name(level);
+        rt_srv.cfg.log_level = level;
+        rt_log_warn("SIGHUP: log level %s (from %s); other settings need a restart", level, file);
+    }
 }
 
 int main(int argc, char **argv)
@@ -171,6 +187,11 @@ int main(int argc, char **argv)
     int rc = rt_config_load(&rt_srv.cfg, argc, argv, err, sizeof err);
     if (rc == 1) return 0;
     if (rc != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
+        return 2;
+    }
+    if (rt_srv.cfg.check_only) {
+        if (rt_check_config(&rt_srv.cfg, err, sizeof err) == 0) return 0;
         fprintf(stderr, "rtserver: %s\n", err);
         return 2;
     }
