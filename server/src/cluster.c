@@ -165,6 +165,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     if (ac == cl.pub) {
         cl.pub_ready = true;
+        rt_srv.redis_connects++;
         rt_registry_on_connected();
     }
     if (cl.pub_ready && cl.warned) {

@@ -47,6 +47,8 @@ static const char usage[] =
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
     "  (env only)             RT_DRAIN_SECONDS    on SIGTERM, seconds the reconnect requests (4200)\n"
     "                                             are spread over (default 10; 0 = all at once)\n"
+    "  (env only)             RT_METRICS_APPS_MAX apps with their own /metrics series, by\n"
+    "                                             connections; the rest sum to app=\"_other\" (100)\n"
     "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
     "  --tls-key FILE         RT_TLS_KEY          PEM private key of that certificate\n"
     "  (env only)             RT_IP_MAX_CONNECTIONS concurrent WebSockets per client address (0 = off)\n"
@@ -94,7 +96,7 @@ const char *const rt_config_settings[] = {
     "RT_SUBSCRIBE_RATE", "RT_SUBSCRIBE_BURST", "RT_WEBHOOK_MAX_PENDING",
     "RT_WEBHOOK_MAX_PENDING_KB", "RT_WEBHOOK_APP_MAX_PENDING", "RT_WEBHOOK_APP_MAX_PENDING_KB",
     "RT_WEBHOOK_APP_CONCURRENCY", "RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND",
-    "RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "RT_LWS_LOG", NULL};
+    "RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "RT_METRICS_APPS_MAX", "RT_LWS_LOG", NULL};
 
 static bool known_setting(const char *name)
 {
@@ -249,6 +251,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
          offsetof(struct rt_config, send_buffer_soft_seconds)},
         {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
         {"RT_DRAIN_SECONDS", "10", 0, 3600, offsetof(struct rt_config, drain_seconds)},
+        {"RT_METRICS_APPS_MAX", "100", 0, 100000, offsetof(struct rt_config, metrics_apps_max)},
         {"RT_IP_MAX_CONNECTIONS", "0", 0, 10000000, offsetof(struct rt_config, ip_max_connections)},
         {"RT_IP_CONNECTIONS_PER_SECOND", "0", 0, 1000000,
          offsetof(struct rt_config, ip_connections_per_second)},

@@ -55,6 +55,7 @@ static void close_slow_consumer(struct rt_conn *c, const char *why)
 {
     struct rt_sock *s = c->sock;
     rt_srv.slow_consumer_closes++;
+    rt_srv.ws_dropped_frames += s->out.len;
     rt_log_warn("app=%s socket=%s %s (%zu bytes queued): closing slow consumer",
                 c->app ? c->app->cfg->id : "-", c->socket_id, why, s->out.bytes);
     rt_sock_discard_output(s);
@@ -87,6 +88,8 @@ int rt_conn_send(struct rt_conn *c, struct rt_frame *f)
 {
     if (!f || c->closing) return -1;
     if (rt_sock_send(c->sock, f) != 0) return -1;
+    rt_srv.ws_frames_out++;
+    rt_srv.ws_bytes_out += f->wire_len;
     return check_budget(c);
 }
 

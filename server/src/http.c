@@ -14,6 +14,7 @@
 #include "rt_err.h"
 #include "rt_query.h"
 #include "rt_ws.h"
+#include "metrics.h"
 #include "server.h"
 
 #define READ_SLACK 16384 /* one read (lws pt_serv_buf_size in main.c) past what is needed */
@@ -34,6 +35,8 @@ struct rt_http {
     int minor_version;
     struct rt_sock *sock;
     uint64_t request_id; /* the request waiting for a late answer (rest.c), 0 = none */
+    int rest_route;      /* a REST request being answered: its route class (metrics.h), 0 = none */
+    uint64_t rest_start_us;
     UT_hash_handle hh;   /* waiting: by request_id */
     char peer[48]; /* the socket's peer address */
     char ip[48];   /* the client's address: the peer, or behind a trusted proxy the one it saw */
@@ -125,6 +128,10 @@ static void respond(struct rt_sock *s, int status, const char *content_type, con
 {
     struct rt_http *h = s->u.http;
     inflight_release(h);
+    if (h->rest_route) {
+        rt_metrics_rest(h->rest_route - 1, status, uv_hrtime() / 1000 - h->rest_start_us);
+        h->rest_route = 0;
+    }
     if (!h->keep_alive) close = true;
     bool head_only = h->head_only;
     size_t blen = body ? strlen(body) : 0;
@@ -249,6 +256,8 @@ static void on_body_complete(struct rt_sock *s)
     char saved = h->buf[h->head_len + h->body_len];
     h->buf[h->head_len + h->body_len] = '\0';
     uint64_t id = ++next_request_id;
+    h->rest_route = rt_metrics_route(p) + 1;
+    h->rest_start_us = uv_hrtime() / 1000;
     rt_rest_handle(method, p, &q, body, (size_t)h->body_len, id, &resp);
     if (resp.status == 401)
         rt_ip_failure(h->ip);

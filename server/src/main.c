@@ -17,6 +17,7 @@
 #include "harden.h"
 #include "iplimit.h"
 #include "log.h"
+#include "metrics.h"
 #include "registry.h"
 #include "server.h"
 #include "listen.h"
@@ -277,6 +278,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rt_timers_start(&loop);
+    rt_metrics_start(&loop);
     rt_registry_start();
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
@@ -295,6 +297,7 @@ int main(int argc, char **argv)
     rt_registry_stop();
     rt_store_stop();
     rt_timers_stop();
+    rt_metrics_stop();
     rt_webhooks_stop();
     rt_cluster_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);

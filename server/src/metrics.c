@@ -3,33 +3,248 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
 #include "channel.h"
+#include "cluster.h"
 #include "conn.h"
 #include "iplimit.h"
 #include "handlers.h"
+#include "net.h"
 #include "rt_alloc.h"
 #include "server.h"
 #include "user.h"
 #include "webhook.h"
 
-static void app_series(struct rt_app *app, void *ctx)
+/* ---- REST requests by route class ------------------------------------------------------ */
+
+static const char *const route_names[] = {"other",         "health",       "ready",    "metrics",
+                                          "events",        "batch_events", "channels", "channel",
+                                          "channel_users", "users"};
+#define ROUTES (int)(sizeof route_names / sizeof route_names[0])
+/* Upper bounds of the latency buckets, seconds (then +Inf). */
+static const double latency_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                    0.1,   0.25,   0.5,   1,    2.5,   5};
+#define BUCKETS (int)(sizeof latency_le / sizeof latency_le[0])
+#define STATUS_SLOTS 64
+
+static struct {
+    struct {
+        unsigned long long buckets[BUCKETS + 1], count;
+        double sum;
+    } latency[ROUTES];
+    struct {
+        int route, status;
+        unsigned long long n;
+    } by_status[STATUS_SLOTS];
+    uv_timer_t lag_timer;
+    bool lag_started;
+    uint64_t lag_expected_ns;
+    double lag_last, lag_max, lag_max_prev; /* seconds; max in this and the previous minute */
+    uint64_t lag_window_start_ns;
+} m;
+
+int rt_metrics_route(const char *path)
 {
-    FILE *f = ctx;
-    const char *id = app->cfg->id;
-    fprintf(f, "rt_app_connections{app=\"%s\"} %zu\n", id, app->conn_count);
-    fprintf(f, "rt_app_channels{app=\"%s\"} %u\n", id, HASH_COUNT(app->channels));
-    size_t members = 0;
+    if (strcmp(path, "/health") == 0) return 1;
+    if (strcmp(path, "/ready") == 0) return 2;
+    if (strcmp(path, "/metrics") == 0) return 3;
+    if (strncmp(path, "/apps/", 6) != 0) return 0;
+    const char *rest = strchr(path + 6, '/');
+    if (!rest) return 0;
+    if (strcmp(rest, "/events") == 0) return 4;
+    if (strcmp(rest, "/batch_events") == 0) return 5;
+    if (strcmp(rest, "/channels") == 0) return 6;
+    if (strncmp(rest, "/channels/", 10) == 0) {
+        const char *slash = strchr(rest + 10, '/');
+        return !slash ? 7 : strcmp(slash, "/users") == 0 ? 8 : 0;
+    }
+    if (strncmp(rest, "/users/", 7) == 0) return 9;
+    return 0;
+}
+
+void rt_metrics_rest(int route, int status, uint64_t duration_us)
+{
+    if (route < 0 || route >= ROUTES) route = 0;
+    double s = (double)duration_us / 1e6;
+    int b = 0;
+    while (b < BUCKETS && s > latency_le[b])
+        b++;
+    m.latency[route].buckets[b]++;
+    m.latency[route].count++;
+    m.latency[route].sum += s;
+    for (int i = 0; i < STATUS_SLOTS; i++) {
+        if (m.by_status[i].n == 0 ||
+            (m.by_status[i].route == route && m.by_status[i].status == status)) {
+            m.by_status[i].route = route;
+            m.by_status[i].status = status;
+            m.by_status[i].n++;
+            return;
+        }
+    }
+    /* Table full (64 route/status pairs): counted under the last slot's pair would lie, so
+     * such requests show in the latency histogram only. */
+}
+
+static void write_rest(FILE *f)
+{
+    fprintf(f, "# TYPE rt_rest_requests_total counter\n");
+    for (int i = 0; i < STATUS_SLOTS && m.by_status[i].n; i++)
+        fprintf(f, "rt_rest_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                route_names[m.by_status[i].route], m.by_status[i].status, m.by_status[i].n);
+    fprintf(f, "# TYPE rt_rest_request_duration_seconds histogram\n");
+    for (int r = 0; r < ROUTES; r++) {
+        if (!m.latency[r].count) continue;
+        unsigned long long cum = 0;
+        for (int b = 0; b <= BUCKETS; b++) {
+            cum += m.latency[r].buckets[b];
+            if (b < BUCKETS)
+                fprintf(f, "rt_rest_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                        route_names[r], latency_le[b], cum);
+            else
+                fprintf(f,
+                        "rt_rest_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                        route_names[r], cum);
+        }
+        fprintf(f, "rt_rest_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+                m.latency[r].sum);
+        fprintf(f, "rt_rest_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+                m.latency[r].count);
+    }
+}
+
+/* ---- event-loop lag: a timer every LAG_INTERVAL_MS measures how late it runs ---------- */
+
+#define LAG_INTERVAL_MS 250
+#define LAG_WINDOW_NS (60ull * 1000000000ull)
+
+static void on_lag_sample(uv_timer_t *t)
+{
+    (void)t;
+    uint64_t now = uv_hrtime();
+    double lag = now > m.lag_expected_ns ? (double)(now - m.lag_expected_ns) / 1e9 : 0;
+    m.lag_last = lag;
+    if (now - m.lag_window_start_ns >= LAG_WINDOW_NS) {
+        m.lag_max_prev = m.lag_max;
+        m.lag_max = 0;
+        m.lag_window_start_ns = now;
+    }
+    if (lag > m.lag_max) m.lag_max = lag;
+    m.lag_expected_ns = now + (uint64_t)LAG_INTERVAL_MS * 1000000u;
+}
+
+void rt_metrics_start(uv_loop_t *loop)
+{
+    uv_timer_init(loop, &m.lag_timer);
+    uv_unref((uv_handle_t *)&m.lag_timer);
+    m.lag_window_start_ns = uv_hrtime();
+    m.lag_expected_ns = m.lag_window_start_ns + (uint64_t)LAG_INTERVAL_MS * 1000000u;
+    uv_timer_start(&m.lag_timer, on_lag_sample, LAG_INTERVAL_MS, LAG_INTERVAL_MS);
+    m.lag_started = true;
+}
+
+void rt_metrics_stop(void)
+{
+    if (!m.lag_started) return;
+    m.lag_started = false;
+    uv_timer_stop(&m.lag_timer);
+    uv_close((uv_handle_t *)&m.lag_timer, NULL);
+}
+
+/* ---- per-app series, bounded: the RT_METRICS_APPS_MAX apps with most connections -------- */
+
+struct app_sums {
+    size_t conns, channels, members, users;
+    unsigned long long in, out, rest;
+};
+
+static void app_sums(const struct rt_app *app, struct app_sums *a)
+{
+    a->conns += app->conn_count;
+    a->channels += HASH_COUNT(app->channels);
     struct rt_channel *ch, *tmp;
     HASH_ITER(hh, app->channels, ch, tmp)
-    members += ch->member_count;
-    fprintf(f, "rt_app_presence_members{app=\"%s\"} %zu\n", id, members);
-    fprintf(f, "rt_app_users{app=\"%s\"} %u\n", id, HASH_COUNT(app->users));
-    fprintf(f, "rt_app_messages_in_total{app=\"%s\"} %llu\n", id, app->messages_in);
-    fprintf(f, "rt_app_messages_out_total{app=\"%s\"} %llu\n", id, app->messages_out);
-    fprintf(f, "rt_app_rest_calls_total{app=\"%s\"} %llu\n", id, app->rest_calls);
-    rt_webhooks_write_app_metrics(f, id);
+    a->members += ch->member_count;
+    a->users += HASH_COUNT(app->users);
+    a->in += app->messages_in;
+    a->out += app->messages_out;
+    a->rest += app->rest_calls;
+}
+
+static void write_app(FILE *f, const char *id, const struct app_sums *a)
+{
+    fprintf(f, "rt_app_connections{app=\"%s\"} %zu\n", id, a->conns);
+    fprintf(f, "rt_app_channels{app=\"%s\"} %zu\n", id, a->channels);
+    fprintf(f, "rt_app_presence_members{app=\"%s\"} %zu\n", id, a->members);
+    fprintf(f, "rt_app_users{app=\"%s\"} %zu\n", id, a->users);
+    fprintf(f, "rt_app_messages_in_total{app=\"%s\"} %llu\n", id, a->in);
+    fprintf(f, "rt_app_messages_out_total{app=\"%s\"} %llu\n", id, a->out);
+    fprintf(f, "rt_app_rest_calls_total{app=\"%s\"} %llu\n", id, a->rest);
+}
+
+struct app_list {
+    struct rt_app **v;
+    size_t n, cap;
+};
+
+static void collect_app(struct rt_app *app, void *ctx)
+{
+    struct app_list *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = rt_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = app;
+}
+
+static int by_connections(const void *a, const void *b)
+{
+    const struct rt_app *x = *(struct rt_app *const *)a, *y = *(struct rt_app *const *)b;
+    if (x->conn_count != y->conn_count) return x->conn_count > y->conn_count ? -1 : 1;
+    return strcmp(x->cfg->id, y->cfg->id);
+}
+
+static void write_apps(FILE *f)
+{
+    struct app_list l = {0};
+    rt_apps_each(collect_app, &l);
+    if (l.n) qsort(l.v, l.n, sizeof *l.v, by_connections);
+    size_t shown =
+        l.n < (size_t)rt_srv.cfg.metrics_apps_max ? l.n : (size_t)rt_srv.cfg.metrics_apps_max;
+    struct app_sums other = {0};
+    for (size_t i = 0; i < l.n; i++) {
+        if (i < shown) {
+            struct app_sums a = {0};
+            app_sums(l.v[i], &a);
+            write_app(f, l.v[i]->cfg->id, &a);
+            rt_webhooks_write_app_metrics(f, l.v[i]->cfg->id);
+        } else {
+            app_sums(l.v[i], &other);
+        }
+    }
+    /* The rest as one series: the totals stay right, the label set stays bounded. */
+    if (l.n > shown) write_app(f, "_other", &other);
+    fprintf(f, "# TYPE rt_apps gauge\nrt_apps %zu\n", l.n);
+    free(l.v);
+}
+
+/* ---- node totals computed at scrape ------------------------------------------------------ */
+
+struct out_totals {
+    unsigned long long messages_out;
+    size_t queued_bytes, queued_max;
+};
+
+static void node_out(struct rt_app *app, void *ctx)
+{
+    struct out_totals *t = ctx;
+    t->messages_out += app->messages_out;
+    for (struct rt_conn *c = app->conns; c; c = c->app_next) {
+        size_t b = c->sock ? c->sock->out.bytes : 0;
+        t->queued_bytes += b;
+        if (b > t->queued_max) t->queued_max = b;
+    }
 }
 
 char *rt_metrics_render(void)
@@ -37,8 +252,7 @@ char *rt_metrics_render(void)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        rt_out_of_memory("open_memstream", 0);
+    if (!f) rt_out_of_memory("open_memstream", 0);
     fprintf(f, "# TYPE rt_connections gauge\nrt_connections %zu\n", rt_conn_total());
     fprintf(f, "# TYPE rt_connections_opened_total counter\nrt_connections_opened_total %llu\n",
             rt_srv.ws_opened);
@@ -50,6 +264,32 @@ char *rt_metrics_render(void)
             rt_srv.http_requests);
     fprintf(f, "# TYPE rt_database_connected gauge\nrt_database_connected %d\n",
             rt_srv.db_connected ? 1 : 0);
+    fprintf(f, "# TYPE rt_database_reconnects_total counter\nrt_database_reconnects_total %llu\n",
+            rt_srv.db_connects > 1 ? rt_srv.db_connects - 1 : 0);
+    fprintf(f, "# TYPE rt_redis_connected gauge\nrt_redis_connected %d\n",
+            rt_srv.cfg.redis_url && rt_cluster_connected() ? 1 : 0);
+    fprintf(f, "# TYPE rt_redis_reconnects_total counter\nrt_redis_reconnects_total %llu\n",
+            rt_srv.redis_connects > 1 ? rt_srv.redis_connects - 1 : 0);
+    fprintf(f, "# TYPE rt_draining gauge\nrt_draining %d\n", rt_srv.draining ? 1 : 0);
+    struct out_totals out = {0};
+    rt_apps_each(node_out, &out);
+    fprintf(f, "# TYPE rt_messages_out_total counter\nrt_messages_out_total %llu\n",
+            out.messages_out);
+    fprintf(f, "# TYPE rt_ws_frames_out_total counter\nrt_ws_frames_out_total %llu\n",
+            rt_srv.ws_frames_out);
+    fprintf(f, "# TYPE rt_ws_bytes_out_total counter\nrt_ws_bytes_out_total %llu\n",
+            rt_srv.ws_bytes_out);
+    fprintf(f, "# TYPE rt_ws_dropped_frames_total counter\nrt_ws_dropped_frames_total %llu\n",
+            rt_srv.ws_dropped_frames);
+    fprintf(f, "# TYPE rt_ws_send_queue_bytes gauge\nrt_ws_send_queue_bytes %zu\n",
+            out.queued_bytes);
+    fprintf(f, "# TYPE rt_ws_send_queue_max_bytes gauge\nrt_ws_send_queue_max_bytes %zu\n",
+            out.queued_max);
+    fprintf(f, "# TYPE rt_event_loop_lag_seconds gauge\nrt_event_loop_lag_seconds %.6f\n",
+            m.lag_last);
+    fprintf(f, "# TYPE rt_event_loop_lag_max_seconds gauge\nrt_event_loop_lag_max_seconds %.6f\n",
+            m.lag_max > m.lag_max_prev ? m.lag_max : m.lag_max_prev);
+    write_rest(f);
     fprintf(f, "# TYPE rt_slow_consumer_closes_total counter\nrt_slow_consumer_closes_total %llu\n",
             rt_srv.slow_consumer_closes);
     fprintf(f, "# TYPE rt_ws_protocol_errors_total counter\nrt_ws_protocol_errors_total %llu\n",
@@ -95,9 +335,8 @@ char *rt_metrics_render(void)
                "# TYPE rt_app_messages_in_total counter\n"
                "# TYPE rt_app_messages_out_total counter\n"
                "# TYPE rt_app_rest_calls_total counter\n");
-    rt_apps_each(app_series, f);
+    write_apps(f);
     /* A write that ran out of memory shows only here, as a failed flush. */
-    if (fclose(f) != 0)
-        rt_out_of_memory("open_memstream", len);
+    if (fclose(f) != 0) rt_out_of_memory("open_memstream", len);
     return buf;
 }

@@ -1,8 +1,23 @@
-/* Prometheus text exposition of node and per-app counters (GET /metrics). */
+/* Prometheus text exposition of node and per-app counters (GET /metrics), plus what is
+ * measured here: event-loop lag and REST requests by route class, status and latency. */
 #ifndef RT_METRICS_H
 #define RT_METRICS_H
 
+#include <stdint.h>
+#include <uv.h>
+
 /* Returns a malloc'd text/plain body, never NULL (allocation failure aborts, rt_alloc.h). */
 char *rt_metrics_render(void);
+
+/* Starts and stops the event-loop lag sampler (an unref'd timer). */
+void rt_metrics_start(uv_loop_t *loop);
+void rt_metrics_stop(void);
+
+/* The route class of a REST path (after the path prefix), from 1; for rt_metrics_rest. */
+int rt_metrics_route(const char *path);
+
+/* A REST request of route class route (rt_metrics_route) was answered with status after
+ * duration_us microseconds. */
+void rt_metrics_rest(int route, int status, uint64_t duration_us);
 
 #endif

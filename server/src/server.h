@@ -27,6 +27,9 @@ struct rt_server {
     unsigned long long ws_opened, ws_closed;
     unsigned long long http_requests;
     unsigned long long slow_consumer_closes;
+    unsigned long long ws_frames_out, ws_bytes_out; /* queued to WebSocket clients */
+    unsigned long long ws_dropped_frames; /* discarded with a slow consumer's queue */
+    unsigned long long db_connects, redis_connects; /* links established (1 = never lost) */
     unsigned long long ws_protocol_errors; /* frames that broke RFC 6455 (1002, 1007, 1009) */
     struct {
         unsigned long long inflight_node, inflight_ip, header_timeout, body_timeout,

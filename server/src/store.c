@@ -406,6 +406,7 @@ static void on_connect_poll(void)
     st.backoff_ms = 0;
     st.lookup_warned = false;
     rt_srv.db_connected = true;
+    rt_srv.db_connects++;
     rt_log_info("following app changes (LISTEN rt_app_changed)");
     /* Changes may have been missed while disconnected: reload everything after LISTEN. */
     if (!PQsendQuery(st.pg, "LISTEN rt_app_changed")) {
