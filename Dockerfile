@@ -17,7 +17,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:12-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libwebsockets17 libuv1 libpq5 libhiredis0.14 libjansson4 libsodium23 libjwt0 \
-        libssl3 libcurl4 ca-certificates curl \
+        libssl3 libcurl4 ca-certificates curl openssl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin realtime
 COPY --from=build /build/rtserver /build/rtadmin /usr/local/bin/
