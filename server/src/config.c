@@ -32,6 +32,7 @@ static const char usage[] =
     "  --send-queue-max N     RT_SEND_QUEUE_MAX   frames queued per slow client (default 1024)\n"
     "  --node-id N            RT_NODE_ID          numeric node id in socket ids (default random)\n"
     "  --log-level L          RT_LOG_LEVEL        debug|info|warn|error (default info)\n"
+    "  (env only)             RT_LOG_FORMAT       text|json: one JSON object per log line (default text)\n"
     "  (env only)             RT_AUTHORIZE_TIMEOUT seconds to authorize (authorized-connections apps, 30)\n"
     "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
@@ -86,7 +87,7 @@ static const char *env_or(const char *name, const char *fallback)
 const char *const rt_config_settings[] = {
     "RT_CONFIG", "RT_DATABASE_URL", "RT_REDIS_URL", "RT_MASTER_KEY_FILE", "RT_MASTER_KEY",
     "RT_HOST", "RT_PORT", "RT_PATH_PREFIX", "RT_ACTIVITY_TIMEOUT", "RT_PONG_TIMEOUT",
-    "RT_MAX_CONNECTIONS", "RT_SEND_QUEUE_MAX", "RT_NODE_ID", "RT_LOG_LEVEL",
+    "RT_MAX_CONNECTIONS", "RT_SEND_QUEUE_MAX", "RT_NODE_ID", "RT_LOG_LEVEL", "RT_LOG_FORMAT",
     "RT_AUTHORIZE_TIMEOUT", "RT_TRUST_PROXY", "RT_DB_WAIT", "RT_MAX_HTTP_BODY_KB",
     "RT_HTTP_HEADER_TIMEOUT", "RT_HTTP_BODY_TIMEOUT", "RT_HTTP_KEEPALIVE_TIMEOUT",
     "RT_HTTP_BODY_INFLIGHT_KB", "RT_HTTP_BODY_INFLIGHT_PER_IP_KB", "RT_SEND_BUFFER_HARD_KB",
@@ -275,6 +276,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->host = env_or("RT_HOST", "127.0.0.1");
     cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
+    cfg->log_format = env_or("RT_LOG_FORMAT", "text");
     const char *trust_proxy = env_or("RT_TRUST_PROXY", "0");
     cfg->tls_cert = env_or("RT_TLS_CERT", NULL);
     cfg->tls_key = env_or("RT_TLS_KEY", NULL);
@@ -403,6 +405,10 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
                                 cfg->path_prefix[strlen(cfg->path_prefix) - 1] == '/')) {
         snprintf(err, err_cap, "RT_PATH_PREFIX must start with '/' and not end with one (got \"%s\")",
                  cfg->path_prefix);
+        return -1;
+    }
+    if (rt_log_set_format_name(cfg->log_format) != 0) {
+        snprintf(err, err_cap, "RT_LOG_FORMAT must be text or json (got \"%s\")", cfg->log_format);
         return -1;
     }
     if (rt_log_set_level_name(cfg->log_level) != 0) {

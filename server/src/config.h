@@ -21,6 +21,7 @@ struct rt_config {
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
+    const char *log_format;     /* RT_LOG_FORMAT text|json, default text */
     int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
     int trust_proxy;            /* RT_TRUST_PROXY=1: believe X-Forwarded-* from the proxy */

@@ -46,6 +46,7 @@ void rt_conn_attach(struct rt_conn *c, struct rt_app *app)
     app->conn_count++;
     total++;
     HASH_ADD_STR(by_socket_id, socket_id, c);
+    rt_log_debug("app=%s socket=%s connected", app->cfg->id, c->socket_id);
 }
 
 /* Output over the hard limit, or over the soft limit for too long: the peer is not reading.
@@ -188,6 +189,8 @@ void rt_conn_close(struct rt_conn *c, int code, const char *reason)
     if (c->closing) return;
     c->closing = true;
     rt_server_count_close(code);
+    rt_log_debug("app=%s socket=%s closing with %d (%s)", c->app ? c->app->cfg->id : "-",
+                 c->socket_id, code, reason);
     /* RFC 6455 allows 123 bytes of reason after the 2-byte code. */
     uint8_t payload[2 + 123];
     size_t rlen = strnlen(reason, 123);

@@ -36,7 +36,7 @@ struct rt_http {
     struct rt_sock *sock;
     uint64_t request_id; /* the request waiting for a late answer (rest.c), 0 = none */
     int rest_route;      /* a REST request being answered: its route class (metrics.h), 0 = none */
-    uint64_t rest_start_us;
+    uint64_t rest_start_us, rest_id;
     UT_hash_handle hh;   /* waiting: by request_id */
     char peer[48]; /* the socket's peer address */
     char ip[48];   /* the client's address: the peer, or behind a trusted proxy the one it saw */
@@ -129,7 +129,8 @@ static void respond(struct rt_sock *s, int status, const char *content_type, con
     struct rt_http *h = s->u.http;
     inflight_release(h);
     if (h->rest_route) {
-        rt_metrics_rest(h->rest_route - 1, status, uv_hrtime() / 1000 - h->rest_start_us);
+        rt_metrics_rest(h->rest_id, h->rest_route - 1, status,
+                        uv_hrtime() / 1000 - h->rest_start_us);
         h->rest_route = 0;
     }
     if (!h->keep_alive) close = true;
@@ -258,6 +259,7 @@ static void on_body_complete(struct rt_sock *s)
     uint64_t id = ++next_request_id;
     h->rest_route = rt_metrics_route(p) + 1;
     h->rest_start_us = uv_hrtime() / 1000;
+    h->rest_id = id;
     rt_rest_handle(method, p, &q, body, (size_t)h->body_len, id, &resp);
     if (resp.status == 401)
         rt_ip_failure(h->ip);

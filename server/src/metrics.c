@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "iplimit.h"
+#include "log.h"
 #include "handlers.h"
 #include "net.h"
 #include "rt_alloc.h"
@@ -64,10 +65,12 @@ int rt_metrics_route(const char *path)
     return 0;
 }
 
-void rt_metrics_rest(int route, int status, uint64_t duration_us)
+void rt_metrics_rest(uint64_t request_id, int route, int status, uint64_t duration_us)
 {
     if (route < 0 || route >= ROUTES) route = 0;
     double s = (double)duration_us / 1e6;
+    rt_log_debug("request=%llu route=%s status=%d in %.3f ms", (unsigned long long)request_id,
+                 route_names[route], status, s * 1000);
     int b = 0;
     while (b < BUCKETS && s > latency_le[b])
         b++;

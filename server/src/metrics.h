@@ -16,8 +16,8 @@ void rt_metrics_stop(void);
 /* The route class of a REST path (after the path prefix), from 1; for rt_metrics_rest. */
 int rt_metrics_route(const char *path);
 
-/* A REST request of route class route (rt_metrics_route) was answered with status after
- * duration_us microseconds. */
-void rt_metrics_rest(int route, int status, uint64_t duration_us);
+/* REST request request_id of route class route (rt_metrics_route) was answered with status
+ * after duration_us microseconds (counted, and logged at debug). */
+void rt_metrics_rest(uint64_t request_id, int route, int status, uint64_t duration_us);
 
 #endif

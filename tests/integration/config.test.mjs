@@ -94,6 +94,7 @@ describe('configuration', { timeout: 120000 }, () => {
       [{ RT_TLS_CERT: cert, RT_TLS_KEY: cert }, /^rtserver: RT_TLS_CERT/],
       [{ RT_TLS_CERT: cert }, /^rtserver: RT_TLS_CERT is set but RT_TLS_KEY is not/],
       [{ RT_LOG_LEVEL: 'loud' }, /^rtserver: RT_LOG_LEVEL must be debug, info, warn or error \(got "loud"\)/],
+      [{ RT_LOG_FORMAT: 'yaml' }, /^rtserver: RT_LOG_FORMAT must be text or json \(got "yaml"\)/],
       [{ RT_PATH_PREFIX: 'realtime/' }, /^rtserver: RT_PATH_PREFIX must start with '\/'/],
       [{ RT_TRUST_PROXY: 'yes' }, /^rtserver: RT_TRUST_PROXY must be 0 or 1 \(got "yes"\)/],
       [{ RT_HOST: 'no-such-host.invalid' }, /^rtserver: RT_HOST: cannot resolve "no-such-host\.invalid"/],
