@@ -6,7 +6,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { createDatabase, createApp, rtadmin, startServer, sleep, waitFor } from '../harness/index.mjs';
+import { assertCleanLogs, createDatabase, createApp, rtadmin, startServer, sleep, waitFor } from '../harness/index.mjs';
 import { createHash, createHmac } from 'node:crypto';
 import { RawClient, wsUrl } from './helpers.mjs';
 
@@ -86,6 +86,7 @@ describe('graceful drain', () => {
     assert.equal(res.code, 0);
     assert.ok(Date.now() - t0 < 4000, `exited ${Date.now() - t0} ms after SIGTERM`);
     assert.match(server.logs(), /not ready, not accepting; draining 12 connections over 2 s/);
+    assertCleanLogs(server.logs());
     keepAlive.sock.destroy();
   });
 
@@ -113,6 +114,7 @@ describe('graceful drain', () => {
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(JSON.parse(res.body), {});
     assert.equal((await server.exited).code, 0);
+    assertCleanLogs(server.logs());
     http.sock.destroy();
   });
 
@@ -137,6 +139,7 @@ describe('graceful drain', () => {
     // channel_vacated is normally held 3 s; the draining node sends it at once.
     assert.deepEqual(hits.map((e) => `${e.name} ${e.channel}`), ['channel_occupied room', 'channel_vacated room']);
     assert.ok(Date.now() - t0 < 2500, `exited ${Date.now() - t0} ms after SIGTERM`);
+    assertCleanLogs(server.logs());
     receiver.closeAllConnections();
     receiver.close();
   });
@@ -154,6 +157,7 @@ describe('graceful drain', () => {
     assert.ok(Date.now() - t0 < 1000, `exited ${Date.now() - t0} ms after the second SIGTERM`);
     assert.equal(res.code, 0);
     assert.match(server.logs(), /second signal: exiting now/);
+    assertCleanLogs(server.logs());
     for (const c of clients) c.ws.terminate();
   });
 
