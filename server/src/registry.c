@@ -759,7 +759,12 @@ static void on_dead_apps(redisAsyncContext *ac, void *r, void *privdata)
     if (!is_error(reply) && reply->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < reply->elements; i++) {
             struct rt_app *app = rt_apps_by_id(reply->element[i]->str);
-            if (app) resync_app(app, node, false);
+            if (!app) continue;
+            resync_app(app, node, false);
+            char conns[64];
+            snprintf(conns, sizeof conns, "rt:{%s}:conns", app->cfg->id);
+            const char *hdel_conns[] = {"HDEL", conns, node};
+            command(NULL, NULL, 3, hdel_conns);
         }
         rt_log_info("cluster: node %s stopped heartbeating; its sockets were removed from "
                     "%zu apps",
@@ -856,6 +861,10 @@ static void refresh_conns(struct rt_app *app, void *ctx)
     if (app->conn_count) {
         const char *set[] = {"HSET", key, reg.node, n};
         command(NULL, NULL, 4, set);
+        char apps[64];
+        snprintf(apps, sizeof apps, "rt:node-apps:%s", reg.node);
+        const char *sadd[] = {"SADD", apps, app->cfg->id}; /* so a reaper clears this count */
+        command(NULL, NULL, 3, sadd);
     } else {
         const char *del[] = {"HDEL", key, reg.node};
         command(NULL, NULL, 3, del);
