@@ -681,7 +681,8 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
     current_request = request_id;
     if (strcmp(path, "/health") == 0 || strcmp(path, "/ready") == 0) {
         /* A cluster node without Redis serves its own clients only: degraded, not ready. */
-        bool degraded = rt_registry_clustered() && !rt_cluster_connected();
+        /* Not ready until the node has joined the cluster (connected and its id claimed). */
+        bool degraded = rt_registry_clustered() && !rt_registry_active();
         respond_json(out, 200,
                      json_pack("{s:s,s:b,s:s,s:b,s:I,s:I}", "status", degraded ? "degraded" : "ok",
                                "database",
