@@ -212,6 +212,41 @@ describe('handshake token matrix', () => {
   });
 });
 
+describe('revocation and keys', () => {
+  test('key revoke --disconnect closes live connections whose token that key signed (4001)', async () => {
+    const extra = rtadmin(['key', 'create', app.id, '--json'], { RT_DATABASE_URL: db }).json();
+    const token = mint({ kid: extra.key, secret: extra.secret, claims: claimsFor(app) });
+    const c = await waitFor(async () => {
+      const { client, closed } = await (async () => {
+        const client = new RawClient(tokenUrl(app, token));
+        const closed = await Promise.race([client.closed, sleep(300).then(() => null)]);
+        return { client, closed };
+      })();
+      if (closed) return null;
+      return keep(client);
+    }, 3000, 'the new key to be accepted');
+    // The connection's URL names the app's first key; only its token was signed by `extra`.
+    const bystander = await connectWith(app, hs(app));
+    assert.equal(rtadmin(['key', 'revoke', extra.key, '--disconnect'], { RT_DATABASE_URL: db }).code, 0);
+    const closed = await Promise.race([c.closed, sleep(3000).then(() => null)]);
+    assert.deepEqual(closed, { code: 4001, reason: 'Application key revoked' });
+    assert.equal((await bystander.ping()).event, 'pusher:pong');
+  });
+
+  test('RS256 allowed but no public key registered: 4009 naming the fix', async () => {
+    const bare = createApp(db, ['--jwt-algorithms', 'RS256'], 'rs-no-key');
+    await waitFor(async () => (await handshakeFailure(wsUrl(server, bare.key), {}, 300)).closed === null, 3000, 'app loaded');
+    await expectRefused(bare, mint({ alg: 'RS256', privateKey: rsa.privateKey, claims: claimsFor(bare) }),
+      'Token algorithm RS256 needs a public key registered on the app (rtadmin app update --jwt-public-key)');
+  });
+
+  test('--jwt-algorithms "" accepts no tokens, connections without one still work', async () => {
+    const none = createApp(db, ['--jwt-algorithms', ''], 'no-tokens');
+    await waitFor(async () => (await handshakeFailure(wsUrl(server, none.key), {}, 300)).closed === null, 3000, 'app loaded');
+    await expectRefused(none, hs(none), 'Token algorithm HS256 is not accepted by this app');
+  });
+});
+
 describe('apps that require a token', () => {
   test('no token: 4009 "This app requires a connection token"', async () => {
     const { closed, messages } = await handshakeFailure(wsUrl(server, strictApp.key));
