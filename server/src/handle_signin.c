@@ -54,8 +54,9 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
     const char *user_data = rt_json_str(m->data_obj, "user_data", &ud_len);
     struct rt_str key, sig;
     if (!auth || !user_data || rt_auth_split(rt_str_c(auth), &key, &sig) != 0) {
-        rt_conn_fail(c, 4009, "Invalid pusher:signin: auth and user_data strings, or a token string, are "
-                            "required");
+        rt_conn_fail(c, 4009,
+                     "Invalid pusher:signin: auth and user_data strings, or a token string, are "
+                     "required");
         return;
     }
     char keybuf[72];

@@ -137,8 +137,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
     }
     /* Connection token (token.h): checked last, so that a bad one is refused with its own
      * reason only when everything else would have let the connection in. */
-    if (rt_token_check_handshake(c, app, key, rt_query_get(&q, "token"), client_ip) != 0)
-        goto done;
+    if (rt_token_check_handshake(c, app, key, rt_query_get(&q, "token"), client_ip) != 0) goto done;
     c->ip = rt_ip_hold(client_ip);
     if (!c->ip) {
         rt_conn_fail(c, 4100, "Too many connections from this address");
