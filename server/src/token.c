@@ -106,6 +106,12 @@ enum rt_jwt_reject rt_token_verify(const struct rt_app *app, const char *url_key
                  "Token is not a JWT: expected header.payload.signature in base64url JSON");
         goto done;
     }
+    /* libjwt refuses any other typ too, but would be reported as a bad signature. */
+    const json_t *typ = json_object_get(header, "typ");
+    if (typ && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0)) {
+        r = fail(RT_JWT_MALFORMED, err, err_cap, "Token typ must be JWT when present");
+        goto done;
+    }
     jwt_alg_t alg = jwt_str_alg(alg_name);
     if (alg == JWT_ALG_NONE || strcasecmp(alg_name, "none") == 0) {
         r = fail(RT_JWT_ALGORITHM, err, err_cap, "Token algorithm none is never accepted");
@@ -286,11 +292,14 @@ void rt_token_handle_signin(struct rt_conn *c, const json_t *token)
 
 /* ---- grants ------------------------------------------------------------------------------ */
 
+/* A grant ends with its token's expiry, and at once when the key that signed it is revoked
+ * (the connection itself stays unless the key was revoked with --disconnect). */
 bool rt_token_grants(const struct rt_conn *c, const char *channel)
 {
     const struct rt_token *t = c->token;
     if (!t || t->claims.n_channels == 0) return false;
     if ((long long)time(NULL) > t->claims.exp + RT_JWT_LEEWAY_SECONDS) return false;
+    if (t->kid[0] && !rt_app_secret(c->app, t->kid)) return false;
     return rt_jwt_channel_granted(t->claims.channels, t->claims.n_channels, rt_str_c(channel));
 }
 

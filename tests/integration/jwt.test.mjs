@@ -233,6 +233,28 @@ describe('revocation and keys', () => {
     assert.equal((await bystander.ping()).event, 'pusher:pong');
   });
 
+  test('a plain key revoke ends the grants of tokens it signed; the connection stays', async () => {
+    const extra = rtadmin(['key', 'create', app.id, '--json'], { RT_DATABASE_URL: db }).json();
+    const claims = claimsFor(app, { channels: ['private-revoked-*'] });
+    const token = mint({ kid: extra.key, secret: extra.secret, claims });
+    const c = await waitFor(async () => {
+      const client = new RawClient(tokenUrl(app, token));
+      const closed = await Promise.race([client.closed, sleep(300).then(() => null)]);
+      return closed ? null : keep(client);
+    }, 3000, 'the new key to be accepted');
+    await c.next((m) => m.event === 'pusher:connection_established');
+    assert.equal((await c.subscribe('private-revoked-1')).event, 'pusher_internal:subscription_succeeded');
+    assert.equal(rtadmin(['key', 'revoke', extra.key], { RT_DATABASE_URL: db }).code, 0);
+    await waitFor(async () => (await c.subscribe(`private-revoked-${uid('x')}`)).event === 'pusher:subscription_error', 2000, 'grant to end');
+    assert.equal((await c.ping()).event, 'pusher:pong');
+    await expectSignedInAs(c, claims.sub);
+  });
+
+  test('typ other than JWT: 4009 malformed', async () => {
+    await expectRefused(app, mint({ kid: app.key, secret: app.secret, claims: claimsFor(app), header: { typ: 'at+jwt' } }),
+      'Token typ must be JWT when present');
+  });
+
   test('RS256 allowed but no public key registered: 4009 naming the fix', async () => {
     const bare = createApp(db, ['--jwt-algorithms', 'RS256'], 'rs-no-key');
     await waitFor(async () => (await handshakeFailure(wsUrl(server, bare.key), {}, 300)).closed === null, 3000, 'app loaded');
