@@ -417,6 +417,24 @@ describe('pusher:signin with a token', () => {
   });
 });
 
+describe('apps with --authorized-connections', () => {
+  test('a handshake token counts as signed in: the socket outlives RT_AUTHORIZE_TIMEOUT', async () => {
+    const authApp = createApp(db, ['--authorized-connections'], 'authorized');
+    const quick = await startServer({ dbUrl: db, env: { RT_AUTHORIZE_TIMEOUT: '1' } });
+    try {
+      const url = (token) => `ws://${quick.host}:${quick.port}/app/${authApp.key}?protocol=7${token ? `&token=${token}` : ''}`;
+      const withToken = await RawClient.connect(url(hs(authApp)));
+      const without = await RawClient.connect(url(''));
+      const closed = await Promise.race([without.closed, sleep(3000).then(() => null)]);
+      assert.equal(closed?.code, 4009);
+      assert.equal((await withToken.ping()).event, 'pusher:pong');
+      withToken.close();
+    } finally {
+      await quick.stop();
+    }
+  });
+});
+
 describe('security log and metrics', () => {
   test('each rejection counts in rt_token_rejected_total{reason}; log lines name app and reason, never the token', async () => {
     const before = await metrics();
