@@ -77,7 +77,8 @@ before(async () => {
   esApp = createApp(db, ['--jwt-algorithms', 'ES256', '--jwt-public-key', pemFile('ec.pem', ec.publicKey)], 'es256');
   strictApp = createApp(db, ['--require-token'], 'strict');
   userAuthApp = createApp(db, ['--user-auth'], 'user-auth');
-  server = await startServer({ dbUrl: db });
+  // debug: the check that no token reaches the log covers every level
+  server = await startServer({ dbUrl: db, env: { RT_LOG_LEVEL: 'debug' } });
 });
 
 after(async () => {
