@@ -71,6 +71,7 @@ struct rt_app {
     struct rt_cache_entry *cache;    /* uthash by channel name: last event of cache channels */
     struct rt_conn *conns;           /* utlist (conn->app_next/app_prev) */
     size_t conn_count;
+    size_t cluster_conns_others; /* cluster mode: connections on the other nodes (≤ 1 s old) */
     struct rt_bucket backend_bucket, read_bucket;
     unsigned long long messages_in, messages_out, rest_calls; /* counters for /metrics */
     UT_hash_handle hh;

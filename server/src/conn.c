@@ -10,6 +10,7 @@
 #include "channel.h"
 #include "iplimit.h"
 #include "log.h"
+#include "registry.h"
 #include "net.h"
 #include "rt_protocol.h"
 #include "server.h"
@@ -215,7 +216,11 @@ void rt_conn_destroy(struct rt_conn *c)
     if (c->user_id) {
         struct rt_app *app = c->app;
         char *uid = c->user_id;
-        if (rt_user_detach(c) == 1) rt_user_notify_watchers(app, uid, "offline");
+        int went_offline = rt_user_detach(c);
+        if (rt_registry_active())
+            rt_registry_user_offline(app, uid, c->socket_id);
+        else if (went_offline == 1)
+            rt_user_notify_watchers(app, uid, "offline");
         free(uid);
         c->user_id = NULL;
     }

@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "handlers.h"
+#include "registry.h"
 #include "rt_auth.h"
 #include "rt_user_data.h"
 #include "token.h"
@@ -13,8 +14,14 @@
 void rt_signin_apply(struct rt_conn *c, const char *user_id, char *user_info, char **watchlist,
                      size_t watchlist_len)
 {
-    if (!c->user_id && rt_user_attach(c->app, c, user_id) == 1)
-        rt_user_notify_watchers(c->app, c->user_id, "online");
+    if (!c->user_id) {
+        int came_online = rt_user_attach(c->app, c, user_id);
+        /* In a cluster "online" means the user's first socket on any node: Redis decides. */
+        if (rt_registry_active())
+            rt_registry_user_online(c);
+        else if (came_online == 1)
+            rt_user_notify_watchers(c->app, c->user_id, "online");
+    }
     free(c->user_info);
     c->user_info = user_info;
     for (size_t i = 0; i < c->watchlist_len; i++)

@@ -1,4 +1,5 @@
 /* pusher:subscribe and pusher:unsubscribe (PROTOCOL.md §5-§8). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "rt_auth.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
+#include "registry.h"
 #include "rt_user_data.h"
 #include "server.h"
 #include "token.h"
@@ -218,9 +220,25 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
     }
     bool first = false;
     struct rt_channel *ch = NULL;
+    /* In a cluster the member limit and "first member" are decided by Redis for all nodes. */
+    bool clustered = rt_registry_active();
     int rc = rt_channel_subscribe(c->app, c, channel, kind, user_id, user_info,
-                                  cfg->max_presence_members, &first, &ch);
-    if (rc == RT_ERR_LIMIT) {
+                                  clustered ? INT_MAX : cfg->max_presence_members, &first, &ch);
+    if (rc == RT_SUB_ADDED && clustered && kind.type != RT_CHANNEL_SERVER_TO_USER) {
+        struct rt_sub *s = NULL;
+        HASH_FIND_STR(c->subs, channel, s);
+        if (rt_channel_needs_auth(kind.type))
+            c->authorized = true;
+        if (kind.type == RT_CHANNEL_PRESENCE) {
+            /* subscription_succeeded waits for the cluster's member list */
+            rt_registry_subscribed(c, s, user_info, cfg->max_presence_members);
+        } else {
+            send_succeeded(c, ch);
+            rt_registry_subscribed(c, s, NULL, 0);
+            if (kind.cache)
+                send_cached(c, ch);
+        }
+    } else if (rc == RT_ERR_LIMIT) {
         snprintf(err, sizeof err, "Presence channel is full: at most %d members",
                  cfg->max_presence_members);
         sub_error(c, channel, "LimitReached", err, 4009);
@@ -236,6 +254,32 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
             send_cached(c, ch);
     }
     rt_member_clear(&member);
+}
+
+void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *presence_json,
+                               bool full)
+{
+    struct rt_channel *ch = s->channel;
+    s->pending = false;
+    if (full) {
+        char err[160];
+        snprintf(err, sizeof err, "Presence channel is full: at most %d members",
+                 c->app->cfg->max_presence_members);
+        char name[RT_CHANNEL_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%s", ch->name);
+        rt_channel_unsubscribe(s); /* frees s, maybe ch */
+        sub_error(c, name, "LimitReached", err, 4009);
+        return;
+    }
+    char *local = presence_json ? NULL : rt_channel_presence_json(ch);
+    size_t len;
+    char *text = rt_encode_event("pusher_internal:subscription_succeeded", ch->name,
+                                 rt_str_c(presence_json ? presence_json : local), NULL, &len);
+    free(local);
+    rt_conn_send_text(c, text, len);
+    rt_channel_replay_member_events(s);
+    if (ch->kind.cache)
+        send_cached(c, ch);
 }
 
 void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m)

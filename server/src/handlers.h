@@ -22,6 +22,14 @@ void rt_signin_apply(struct rt_conn *c, const char *user_id, char *user_info, ch
 /* Answers a sign-in with pusher:signin_success {user_data}. */
 void rt_signin_send_success(struct rt_conn *c, const char *user_data, size_t len);
 
+struct rt_sub;
+
+/* Cluster mode: the answer to a presence join (registry.c). presence_json is the cluster's
+ * member list ({"presence":{...}}), or NULL when Redis could not answer (the node's own list
+ * is sent); full: the channel is at its member limit cluster-wide (LimitReached). */
+void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *presence_json,
+                               bool full);
+
 /* pusher:subscribe/unsubscribe refused with 4301 since start (for /metrics). */
 extern unsigned long long rt_subscribe_rate_limited;
 

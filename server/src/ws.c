@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "handlers.h"
 #include "iplimit.h"
+#include "registry.h"
 #include "log.h"
 #include "rt_alloc.h"
 #include "rt_channel_name.h"
@@ -126,7 +127,9 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
         rt_conn_fail(c, 4009, "Origin not allowed");
         goto done;
     }
-    if (app->cfg->max_connections > 0 && (int)app->conn_count >= app->cfg->max_connections) {
+    /* Cluster-wide in a cluster: the other nodes' counts are at most a second old. */
+    if (app->cfg->max_connections > 0 &&
+        rt_registry_app_connections(app) >= (size_t)app->cfg->max_connections) {
         rt_conn_fail(c, 4004, "Application is over connection quota");
         goto done;
     }
