@@ -297,7 +297,7 @@ void rt_token_handle_signin(struct rt_conn *c, const json_t *token)
 bool rt_token_grants(const struct rt_conn *c, const char *channel)
 {
     const struct rt_token *t = c->token;
-    if (!t || t->claims.n_channels == 0) return false;
+    if (!t || t->claims.n_channels == 0 || !c->user_id) return false;
     if ((long long)time(NULL) > t->claims.exp + RT_JWT_LEEWAY_SECONDS) return false;
     if (t->kid[0] && !rt_app_secret(c->app, t->kid)) return false;
     return rt_jwt_channel_granted(t->claims.channels, t->claims.n_channels, rt_str_c(channel));
