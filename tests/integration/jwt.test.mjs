@@ -4,11 +4,13 @@
 // secrets, RS256 and ES256 with keys from generateKeyPairSync registered through rtadmin.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDatabase, createApp, rtadmin, startServer } from '../harness/index.mjs';
+import { createDatabase, createApp, freePort, rtadmin, startServer } from '../harness/index.mjs';
 import {
   PusherJs, RawClient, connected, handshakeFailure, pusherClient, sleep, subscribed, waitFor, wsUrl,
 } from './helpers.mjs';
@@ -433,6 +435,52 @@ describe('apps with --authorized-connections', () => {
     } finally {
       await quick.stop();
     }
+  });
+});
+
+describe('two nodes over Redis', { timeout: 60000 }, () => {
+  let redis, a, b;
+  before(async () => {
+    const port = await freePort();
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    await waitFor(() => new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
+      c.on('error', () => resolve(false));
+    }), 5000, 'redis to listen');
+    a = await startServer({ dbUrl: db, redisUrl, env: { RT_NODE_ID: '200001' } });
+    b = await startServer({ dbUrl: db, redisUrl, env: { RT_NODE_ID: '200002' } });
+    await waitFor(async () => (await (await fetch(`${a.url}/health`)).json()).redis === 'connected'
+      && (await (await fetch(`${b.url}/health`)).json()).redis === 'connected', 5000, 'both nodes on Redis');
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    redis?.kill();
+  });
+  const on = (node, token) => `ws://${node.host}:${node.port}/app/${app.key}?protocol=7&token=${token}`;
+
+  test('a token user on one node is online for a token watchlist on the other; granted presence spans nodes', async () => {
+    const watched = uid('cw');
+    const room = `presence-room-${uid('c')}`;
+    const watcherClaims = claimsFor(app, { watchlist: [watched], channels: ['presence-room-*'], user_info: { node: 'a' } });
+    const watcherToken = mint({ kid: app.key, secret: app.secret, claims: watcherClaims });
+    const watcher = keep(await RawClient.connect(on(a, watcherToken)));
+    // pusher:signin with the same token: signin_success and the initial watchlist state
+    const from = watcher.messages.length;
+    watcher.send({ event: 'pusher:signin', data: { token: watcherToken } });
+    const state = await watcher.next((m) => m.event === 'pusher_internal:watchlist_events', 3000, from);
+    assert.deepEqual(JSON.parse(state.data), { events: [{ name: 'offline', user_ids: [watched] }] });
+    assert.equal((await watcher.subscribe(room)).event, 'pusher_internal:subscription_succeeded');
+    const mark = watcher.messages.length;
+    const userClaims = claimsFor(app, { sub: watched, channels: [room], user_info: { node: 'b' } });
+    const user = keep(await RawClient.connect(on(b, mint({ kid: app.key, secret: app.secret, claims: userClaims }))));
+    const online = await watcher.next((m) => m.event === 'pusher_internal:watchlist_events', 5000, mark);
+    assert.deepEqual(JSON.parse(online.data), { events: [{ name: 'online', user_ids: [watched] }] });
+    const joined = await user.subscribe(room);
+    assert.deepEqual(JSON.parse(joined.data).presence.hash, { [watcherClaims.sub]: { node: 'a' }, [watched]: { node: 'b' } });
+    const added = await watcher.next((m) => m.event === 'pusher_internal:member_added' && JSON.parse(m.data).user_id === watched, 5000, mark);
+    assert.deepEqual(JSON.parse(added.data), { user_id: watched, user_info: { node: 'b' } });
   });
 });
 
