@@ -22,6 +22,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,52 @@ unsigned rt_registry_nodes(void)
     return rt_registry_active() && reg.live_nodes > 0 ? reg.live_nodes : 1;
 }
 
+/* ---- commands ---------------------------------------------------------------------------
+ * Scripts go to Redis once per connection (SCRIPT LOAD, sent on the same connection before the
+ * first EVALSHA that needs it, so it is always there in time; a restarted Redis gets them again
+ * after the reconnect) and are then called by their SHA-1: a subscribe sends its arguments,
+ * not 3 KB of Lua. */
+
+static struct {
+    const char *text;
+    char sha[41];
+    unsigned loaded_gen; /* connection generation it was loaded on */
+} scripts[16];
+static size_t n_scripts;
+static unsigned conn_gen = 1;
+
+static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
+{
+    if (argc < 2 || strcmp(argv[0], "EVAL") != 0)
+        return rt_cluster_command(cb, privdata, argc, argv);
+    size_t i = 0;
+    while (i < n_scripts && strcmp(scripts[i].text, argv[1]) != 0)
+        i++;
+    if (i == n_scripts) {
+        if (n_scripts == sizeof scripts / sizeof scripts[0])
+            return rt_cluster_command(cb, privdata, argc, argv); /* cannot happen: fixed set */
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        EVP_Digest(argv[1], strlen(argv[1]), md, &mdlen, EVP_sha1(), NULL);
+        sodium_bin2hex(scripts[i].sha, sizeof scripts[i].sha, md, mdlen);
+        scripts[i].text = argv[1];
+        n_scripts++;
+    }
+    if (scripts[i].loaded_gen != conn_gen) {
+        const char *load[] = {"SCRIPT", "LOAD", argv[1]};
+        if (rt_cluster_command(NULL, NULL, 3, load) != 0) return -1;
+        scripts[i].loaded_gen = conn_gen;
+    }
+    const char *stack[64];
+    const char **v = argc <= 64 ? stack : rt_xmalloc(argc * sizeof *v);
+    memcpy(v, argv, argc * sizeof *v);
+    v[0] = "EVALSHA";
+    v[1] = scripts[i].sha;
+    int rc = rt_cluster_command(cb, privdata, argc, v);
+    if (v != stack) free(v);
+    return rc;
+}
+
 /* ---- replies ---------------------------------------------------------------------------- */
 
 static long long int_at(const redisReply *r, size_t i)
@@ -464,7 +511,7 @@ void rt_registry_subscribed(struct rt_conn *c, struct rt_sub *s, const char *use
                           presence ? s->user_id : "",
                           user_info ? user_info : "",
                           max};
-    if (rt_cluster_command(on_subscribed, op, sizeof argv / sizeof argv[0], argv) != 0) {
+    if (command(on_subscribed, op, sizeof argv / sizeof argv[0], argv) != 0) {
         op_free(op);
         if (presence) rt_handle_presence_joined(c, s, NULL, false);
         return;
@@ -495,7 +542,7 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
     struct pending_op *op = op_new(app, channel, socket_id);
     op->presence = presence;
     const char *argv[] = {"EVAL", lua_unsubscribe, "0", app->cfg->id, reg.node, channel, socket_id};
-    if (rt_cluster_command(on_unsubscribed, op, sizeof argv / sizeof argv[0], argv) != 0)
+    if (command(on_unsubscribed, op, sizeof argv / sizeof argv[0], argv) != 0)
         op_free(op); /* the resync after the outage settles it */
 }
 
@@ -539,7 +586,7 @@ static void user_change(struct rt_app *app, const char *user_id, const char *soc
     op->presence = online; /* reused: which way */
     const char *argv[] = {"EVAL",   lua_user, "0",       app->cfg->id,
                           reg.node, user_id,  socket_id, online ? "1" : "0"};
-    if (rt_cluster_command(on_user, op, sizeof argv / sizeof argv[0], argv) != 0) op_free(op);
+    if (command(on_user, op, sizeof argv / sizeof argv[0], argv) != 0) op_free(op);
 }
 
 void rt_registry_user_online(struct rt_conn *c)
@@ -587,7 +634,7 @@ void rt_registry_watchlist_state(struct rt_conn *c)
     for (size_t i = 0; i < c->watchlist_len; i++)
         argv_push(&a, c->watchlist[i]);
     struct pending_op *op = op_new(c->app, NULL, c->socket_id);
-    if (rt_cluster_command(on_watchlist, op, a.n, a.v) != 0) op_free(op);
+    if (command(on_watchlist, op, a.n, a.v) != 0) op_free(op);
     argv_free(&a);
 }
 
@@ -671,7 +718,7 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
         }
     }
     struct pending_op *op = op_new(app, NULL, NULL);
-    if (rt_cluster_command(on_resynced, op, a.n, a.v) != 0) op_free(op);
+    if (command(on_resynced, op, a.n, a.v) != 0) op_free(op);
     argv_free(&a);
 
     struct argv_buf u = {0};
@@ -693,7 +740,7 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
         }
     }
     op = op_new(app, NULL, NULL);
-    if (rt_cluster_command(on_users_resynced, op, u.n, u.v) != 0) op_free(op);
+    if (command(on_users_resynced, op, u.n, u.v) != 0) op_free(op);
     argv_free(&u);
 }
 
@@ -721,9 +768,9 @@ static void on_dead_apps(redisAsyncContext *ac, void *r, void *privdata)
         char key[64];
         snprintf(key, sizeof key, "rt:node-apps:%s", node);
         del_apps[1] = key;
-        rt_cluster_command(NULL, NULL, 2, del_apps);
+        command(NULL, NULL, 2, del_apps);
         const char *hdel[] = {"HDEL", "rt:nodes", node};
-        rt_cluster_command(NULL, NULL, 3, hdel);
+        command(NULL, NULL, 3, hdel);
     }
     free(node);
 }
@@ -740,7 +787,7 @@ static void on_reap_lock(redisAsyncContext *ac, void *r, void *privdata)
     char key[64];
     snprintf(key, sizeof key, "rt:node-apps:%s", node);
     const char *argv[] = {"SMEMBERS", key};
-    if (rt_cluster_command(on_dead_apps, node, 2, argv) != 0) free(node);
+    if (command(on_dead_apps, node, 2, argv) != 0) free(node);
 }
 
 static void on_heartbeat(redisAsyncContext *ac, void *r, void *privdata)
@@ -778,7 +825,7 @@ static void on_heartbeat(redisAsyncContext *ac, void *r, void *privdata)
         snprintf(key, sizeof key, "rt:reap:%s", node);
         const char *argv[] = {"SET", key, reg.node, "NX", "PX", "30000"};
         char *copy = rt_xstrdup(node);
-        if (rt_cluster_command(on_reap_lock, copy, 6, argv) != 0) free(copy);
+        if (command(on_reap_lock, copy, 6, argv) != 0) free(copy);
     }
 }
 
@@ -808,14 +855,14 @@ static void refresh_conns(struct rt_app *app, void *ctx)
     snprintf(n, sizeof n, "%zu", app->conn_count);
     if (app->conn_count) {
         const char *set[] = {"HSET", key, reg.node, n};
-        rt_cluster_command(NULL, NULL, 4, set);
+        command(NULL, NULL, 4, set);
     } else {
         const char *del[] = {"HDEL", key, reg.node};
-        rt_cluster_command(NULL, NULL, 3, del);
+        command(NULL, NULL, 3, del);
     }
     const char *get[] = {"HGETALL", key};
     struct pending_op *op = op_new(app, NULL, NULL);
-    if (rt_cluster_command(on_conns, op, 2, get) != 0) op_free(op);
+    if (command(on_conns, op, 2, get) != 0) op_free(op);
 }
 
 size_t rt_registry_app_connections(const struct rt_app *app)
@@ -831,12 +878,13 @@ static void tick(uv_timer_t *t)
         return;
     }
     const char *argv[] = {"EVAL", lua_heartbeat, "0", reg.node, reg.token};
-    rt_cluster_command(on_heartbeat, NULL, 5, argv);
+    command(on_heartbeat, NULL, 5, argv);
     if (reg.claimed) rt_apps_each(refresh_conns, NULL);
 }
 
 void rt_registry_on_connected(void)
 {
+    conn_gen++; /* scripts are loaded again on this connection */
     if (!reg.started) return;
     reg.resync_due = true;
     if (!reg.claim_started_ms) reg.claim_started_ms = rt_now_ms();
@@ -896,7 +944,7 @@ static void query(struct rt_app *app, uint64_t ctx, rt_registry_done done, redis
     struct pending_op *op = op_new(app, NULL, NULL);
     op->ctx = ctx;
     op->done = done;
-    if (rt_cluster_command(cb, op, (size_t)argc, argv) != 0) {
+    if (command(cb, op, (size_t)argc, argv) != 0) {
         op_free(op);
         done(ctx, NULL);
     }
@@ -904,7 +952,8 @@ static void query(struct rt_app *app, uint64_t ctx, rt_registry_done done, redis
 
 void rt_registry_query_channels(struct rt_app *app, uint64_t ctx, rt_registry_done done)
 {
-    char lua[] = "return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}";
+    static const char lua[] =
+        "return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}";
     char k1[64], k2[64];
     snprintf(k1, sizeof k1, "rt:{%s}:chans", app->cfg->id);
     snprintf(k2, sizeof k2, "rt:{%s}:uc", app->cfg->id);
@@ -954,7 +1003,7 @@ void rt_registry_query_counts(struct rt_app *app, json_t *names, uint64_t ctx,
     struct pending_op *op = op_new(app, NULL, NULL);
     op->ctx = ctx;
     op->done = done;
-    if (rt_cluster_command(on_counts, op, a.n, a.v) != 0) {
+    if (command(on_counts, op, a.n, a.v) != 0) {
         op_free(op);
         done(ctx, NULL);
     }
