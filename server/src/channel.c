@@ -433,3 +433,12 @@ void rt_channel_replay_member_events(struct rt_sub *s)
     }
     s->presence_version = floor;
 }
+
+void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *name,
+                                              uint64_t version, struct rt_frame *f,
+                                              const char *except)
+{
+    struct rt_channel *ch = rt_channel_find(app, name);
+    if (ch)
+        rt_channel_remember_member_event(ch, version, f, except);
+}

@@ -101,6 +101,11 @@ void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_ch
 void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
                                       struct rt_frame *f, const char *except);
 
+/* The same for the channel called name, when this node has it. */
+void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *name,
+                                              uint64_t version, struct rt_frame *f,
+                                              const char *except);
+
 /* Sends s's connection the remembered member events newer than s->presence_version. */
 void rt_channel_replay_member_events(struct rt_sub *s);
 

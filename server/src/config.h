@@ -20,6 +20,8 @@ struct rt_config {
     int send_queue_max;         /* RT_SEND_QUEUE_MAX frames per connection, default 1024 */
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
+    int node_id_explicit;       /* RT_NODE_ID was given (workers take consecutive ids) */
+    int workers;                /* RT_WORKERS / --workers N|auto: processes on the port (1) */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
     const char *log_format;     /* RT_LOG_FORMAT text|json, default text */
     int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
@@ -61,6 +63,9 @@ struct rt_config {
 };
 
 #define RT_VERSION "0.9.0"
+
+/* A random node id of 6 digits (100000-999999). */
+uint32_t rt_random_node_id(void);
 
 /* Fills cfg from command-line flags, over the environment, over the config file (RT_CONFIG or
  * --config: a setting in the environment wins over the file). On a missing or invalid setting

@@ -14,6 +14,7 @@
 #include "net.h"
 #include "rt_protocol.h"
 #include "server.h"
+#include "token.h"
 #include "user.h"
 
 static struct rt_conn *by_socket_id;
@@ -213,6 +214,8 @@ void rt_conn_destroy(struct rt_conn *c)
 {
     rt_ip_release(c->ip);
     c->ip = NULL;
+    rt_token_free(c->token);
+    c->token = NULL;
     struct rt_sub *s, *tmp;
     HASH_ITER(hh, c->subs, s, tmp)
     rt_channel_unsubscribe(s);

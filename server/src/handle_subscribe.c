@@ -14,6 +14,7 @@
 #include "registry.h"
 #include "rt_user_data.h"
 #include "server.h"
+#include "token.h"
 #include "webhook.h"
 
 unsigned long long rt_subscribe_rate_limited;
@@ -181,7 +182,10 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
 
     struct rt_member member = {{0}, NULL};
     const char *user_id = NULL, *user_info = NULL;
-    if (rt_channel_needs_auth(kind.type)) {
+    /* A channel the connection's token grants needs no auth (docs/security.md): the token
+     * was signed by the app's backend for this user. */
+    bool granted = rt_channel_needs_auth(kind.type) && rt_token_grants(c, channel);
+    if (rt_channel_needs_auth(kind.type) && !granted) {
         if (check_auth(c, channel, auth, channel_data, err, sizeof err) != 0) {
             rt_conn_auth_failed(c);
             sub_error(c, channel, "AuthError", err, 401);
@@ -189,7 +193,12 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         }
     }
     if (kind.type == RT_CHANNEL_PRESENCE) {
-        if (channel_data.p) {
+        if (granted) {
+            /* The token's user and user_info: channel_data is not signed here, so it is
+             * ignored. */
+            user_id = c->user_id;
+            user_info = c->user_info;
+        } else if (channel_data.p) {
             int rc = rt_member_parse(channel_data, (size_t)cfg->max_presence_info_bytes, &member,
                                      err, sizeof err);
             if (rc != 0) {

@@ -12,6 +12,16 @@ void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m);
 void rt_handle_client_event(struct rt_conn *c, const struct rt_msg *m);
 void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m);
 
+/* The state a successful sign-in leaves, shared by pusher:signin and connection tokens: c is
+ * signed in as user_id (watchers told it came online) unless it already is, and takes
+ * user_info and watchlist (ownership passes; NULL / 0 clear them). The caller has refused a
+ * different user already signed in on c. */
+void rt_signin_apply(struct rt_conn *c, const char *user_id, char *user_info, char **watchlist,
+                     size_t watchlist_len);
+
+/* Answers a sign-in with pusher:signin_success {user_data}. */
+void rt_signin_send_success(struct rt_conn *c, const char *user_data, size_t len);
+
 struct rt_sub;
 
 /* Cluster mode: the answer to a presence join (registry.c). presence_json is the cluster's

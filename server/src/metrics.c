@@ -15,6 +15,7 @@
 #include "net.h"
 #include "rt_alloc.h"
 #include "server.h"
+#include "token.h"
 #include "user.h"
 #include "webhook.h"
 
@@ -256,6 +257,8 @@ char *rt_metrics_render(void)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) rt_out_of_memory("open_memstream", 0);
+    fprintf(f, "# TYPE rt_node_info gauge\nrt_node_info{node=\"%06u\",worker=\"%d\"} 1\n",
+            rt_srv.cfg.node_id, rt_srv.worker);
     fprintf(f, "# TYPE rt_connections gauge\nrt_connections %zu\n", rt_conn_total());
     fprintf(f, "# TYPE rt_connections_opened_total counter\nrt_connections_opened_total %llu\n",
             rt_srv.ws_opened);
@@ -333,6 +336,7 @@ char *rt_metrics_render(void)
             "rt_subscription_count_coalesced_total %llu\n",
             rt_subscription_counts_coalesced);
     rt_webhooks_write_metrics(f);
+    rt_token_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"

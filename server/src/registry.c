@@ -347,6 +347,7 @@ struct pending_op {
     char socket_id[RT_SOCKET_ID_MAX + 1];
     char user_id[RT_USER_ID_MAX + 1];
     bool presence;
+    bool reap;       /* a resync for a dead node (not this node's own) */
     char *user_info; /* presence joins: the member's info, for member_added */
     uint64_t ctx;
     rt_registry_done done;
@@ -406,9 +407,12 @@ static void argv_free(struct argv_buf *a)
 /* ---- events decided here ---------------------------------------------------------------- */
 
 /* Publishes a member event decided by a script (to this node's subscribers too). */
-static void announce_member(struct rt_app *app, const char *channel, bool added,
-                            const char *user_id, const char *user_info, uint64_t version,
-                            const char *except)
+/* Publishes a member event decided by a script. local: this node's subscribers are told too
+ * (false after this node's own resync: they already saw the change, with local semantics,
+ * while Redis was unreachable). */
+static void announce_member_to(struct rt_app *app, const char *channel, bool added,
+                               const char *user_id, const char *user_info, uint64_t version,
+                               const char *except, bool local)
 {
     json_t *data;
     if (added) {
@@ -420,13 +424,23 @@ static void announce_member(struct rt_app *app, const char *channel, bool added,
     struct rt_frame *f = rt_frame_json_event(
         added ? "pusher_internal:member_added" : "pusher_internal:member_removed", channel, data);
     if (!f) return;
-    rt_registry_member_event(app, channel, version, f, except);
+    if (local)
+        rt_registry_member_event(app, channel, version, f, except);
+    else
+        rt_channel_remember_member_event_by_name(app, channel, version, f, except);
     rt_cluster_publish_member(app, channel, except, version, f);
     rt_frame_unref(f);
     if (added)
         rt_webhook_member_added(app, channel, user_id);
     else
         rt_webhook_member_removed(app, channel, user_id);
+}
+
+static void announce_member(struct rt_app *app, const char *channel, bool added,
+                            const char *user_id, const char *user_info, uint64_t version,
+                            const char *except)
+{
+    announce_member_to(app, channel, added, user_id, user_info, version, except, true);
 }
 
 /* A new cluster total for a channel: occupied/vacated webhooks (decided once: only the node
@@ -661,9 +675,9 @@ static void on_resynced(redisAsyncContext *ac, void *r, void *privdata)
             const redisReply *ch = changes->element[k];
             const redisReply *sign = at(ch, 0), *user = at(ch, 1), *info = at(ch, 3);
             if (!sign || !user || sign->type != REDIS_REPLY_STRING) continue;
-            announce_member(app, name->str, sign->str[0] == '+', user->str,
-                            info && info->type == REDIS_REPLY_STRING ? info->str : NULL,
-                            (uint64_t)int_at(ch, 2), NULL);
+            announce_member_to(app, name->str, sign->str[0] == '+', user->str,
+                               info && info->type == REDIS_REPLY_STRING ? info->str : NULL,
+                               (uint64_t)int_at(ch, 2), NULL, op->reap);
         }
         if (total == 0)
             rt_webhook_channel_vacated(app, name->str);
@@ -683,7 +697,8 @@ static void on_users_resynced(redisAsyncContext *ac, void *r, void *privdata)
          app && !is_error(reply) && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
          i += 2) {
         const char *what = reply->element[i]->str, *user = reply->element[i + 1]->str;
-        rt_user_notify_watchers(app, user, what);
+        if (op->reap) /* after its own resync, this node's watchers already know */
+            rt_user_notify_watchers(app, user, what);
         rt_cluster_publish_watchlist(app, user, what);
     }
     op_free(op);
@@ -718,6 +733,7 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
         }
     }
     struct pending_op *op = op_new(app, NULL, NULL);
+    op->reap = !mine;
     if (command(on_resynced, op, a.n, a.v) != 0) op_free(op);
     argv_free(&a);
 
@@ -740,6 +756,7 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
         }
     }
     op = op_new(app, NULL, NULL);
+    op->reap = !mine;
     if (command(on_users_resynced, op, u.n, u.v) != 0) op_free(op);
     argv_free(&u);
 }
@@ -759,7 +776,12 @@ static void on_dead_apps(redisAsyncContext *ac, void *r, void *privdata)
     if (!is_error(reply) && reply->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < reply->elements; i++) {
             struct rt_app *app = rt_apps_by_id(reply->element[i]->str);
-            if (app) resync_app(app, node, false);
+            if (!app) continue;
+            resync_app(app, node, false);
+            char conns[64];
+            snprintf(conns, sizeof conns, "rt:{%s}:conns", app->cfg->id);
+            const char *hdel_conns[] = {"HDEL", conns, node};
+            command(NULL, NULL, 3, hdel_conns);
         }
         rt_log_info("cluster: node %s stopped heartbeating; its sockets were removed from "
                     "%zu apps",
@@ -856,6 +878,10 @@ static void refresh_conns(struct rt_app *app, void *ctx)
     if (app->conn_count) {
         const char *set[] = {"HSET", key, reg.node, n};
         command(NULL, NULL, 4, set);
+        char apps[64];
+        snprintf(apps, sizeof apps, "rt:node-apps:%s", reg.node);
+        const char *sadd[] = {"SADD", apps, app->cfg->id}; /* so a reaper clears this count */
+        command(NULL, NULL, 3, sadd);
     } else {
         const char *del[] = {"HDEL", key, reg.node};
         command(NULL, NULL, 3, del);

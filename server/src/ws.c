@@ -17,6 +17,7 @@
 #include "rt_protocol.h"
 #include "rt_query.h"
 #include "server.h"
+#include "token.h"
 
 #define RX_KEEP_MAX 4096 /* an idle socket keeps no receive buffer larger than this */
 
@@ -137,6 +138,9 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
         rt_conn_fail(c, 4100, "Over capacity");
         goto done;
     }
+    /* Connection token (token.h): checked last, so that a bad one is refused with its own
+     * reason only when everything else would have let the connection in. */
+    if (rt_token_check_handshake(c, app, key, rt_query_get(&q, "token"), client_ip) != 0) goto done;
     c->ip = rt_ip_hold(client_ip);
     if (!c->ip) {
         rt_conn_fail(c, 4100, "Too many connections from this address");
@@ -149,6 +153,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
     snprintf(c->socket_id, sizeof c->socket_id, "%06u%llu.%u", rt_srv.cfg.node_id, ++counter,
              1 + randombytes_uniform(999999999));
     rt_conn_attach(c, app);
+    rt_token_sign_in_at_handshake(c);
     rc = 0;
 done:
     rt_query_free(&q);
