@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SOURCE_DIR, createDatabase, createApp, startServer, freePort, waitFor } from '../harness/index.mjs';
+import { SOURCE_DIR, createDatabase, createApp, rtadmin, startServer, freePort, waitFor } from '../harness/index.mjs';
+import { startPrivatePostgres } from '../harness/postgres.mjs';
+import { spawnSync } from 'node:child_process';
 import { RawClient, wsUrl, restClient } from './helpers.mjs';
 
 const DOC = readFileSync(path.join(SOURCE_DIR, 'docs/operations.md'), 'utf8');
@@ -133,5 +135,36 @@ describe('metrics and health', { timeout: 60000 }, () => {
     text = await metrics(server);
     assert.equal(value(text, 'rt_redis_reconnects_total'), 1);
     assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+  });
+});
+
+describe('PostgreSQL link: /ready stays 200 while the node serves from memory', { timeout: 60000 }, () => {
+  let pg, server;
+  before(async () => {
+    pg = await startPrivatePostgres();
+    const r = spawnSync('psql', [pg.url, '-qc', 'CREATE DATABASE rt'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const db = pg.url.replace(/\/postgres$/, '/rt');
+    assert.equal(rtadmin(['migrate'], { RT_DATABASE_URL: db }).code, 0);
+    server = await startServer({ dbUrl: db });
+  });
+  after(async () => {
+    await server.stop();
+    pg.destroy();
+  });
+
+  test('rt_database_connected follows the link, rt_database_reconnects_total counts its returns', async () => {
+    let text = await metrics(server);
+    assert.equal(value(text, 'rt_database_connected'), 1);
+    assert.equal(value(text, 'rt_database_reconnects_total'), 0);
+    pg.stop();
+    await waitFor(async () => value(await metrics(server), 'rt_database_connected') === 0, 10000, 'link down');
+    const ready = await fetch(`${server.url}/ready`);
+    assert.equal(ready.status, 200, 'serving from memory: still ready');
+    assert.equal((await ready.json()).database, false);
+    pg.start();
+    await waitFor(async () => value(await metrics(server), 'rt_database_connected') === 1, 20000, 'link up again');
+    text = await metrics(server);
+    assert.equal(value(text, 'rt_database_reconnects_total'), 1);
   });
 });
