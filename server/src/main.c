@@ -107,7 +107,7 @@ static void close_some(struct rt_app *app, void *ctx)
 static void on_drain_tick(uv_timer_t *t)
 {
     uint64_t now = rt_now_ms(), elapsed = now - drain.started_ms;
-    /* Connection i (from 0) is due at i * window / total. */
+    /* Connection i (from 0) is due at i * window / total; all at once with no window. */
     size_t due = drain.total;
     if (elapsed < drain.window_ms) due = (size_t)(elapsed * drain.total / drain.window_ms) + 1;
     if (due > drain.total) due = drain.total;
@@ -145,7 +145,6 @@ static void on_signal(uv_signal_t *s, int signum)
     drain.window_ms = (uint64_t)rt_srv.cfg.drain_seconds * 1000;
     drain.total = rt_conn_total();
     drain.closed = 0;
-    if (drain.window_ms == 0) drain.window_ms = 1;
     drain.deadline_ms =
         drain.started_ms + drain.window_ms + (uint64_t)rt_srv.cfg.close_timeout * 1000;
     rt_log_info("signal %d: not ready, not accepting; draining %zu connections over %d s", signum,
@@ -155,7 +154,7 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* SIGHUP: reloads the TLS certificate (tls.c logs the outcome) and, with a config file, the
  * log level from it. Every other setting keeps its value from the start
- * (docs/configuration.md). The outcome is logged at warn, so that it shows at any level. */
+ * (docs/configuration.md). A new level is announced at warn, so that it shows at any level. */
 static void on_hangup(uv_signal_t *s, int signum)
 {
     (void)s;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SOURCE_DIR, BUILD_DIR, MASTER_KEY, createDatabase, createApp, freePort, waitFor } from '../harness/index.mjs';
+import { SOURCE_DIR, BUILD_DIR, MASTER_KEY, assertCleanLogs, createDatabase, createApp, freePort, waitFor } from '../harness/index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const STACK = path.join(SOURCE_DIR, 'scripts/stack');
@@ -172,5 +172,6 @@ describe('scripts/stack: two nodes behind HAProxy over TLS', { timeout: 180000 }
     await waitFor(() => { try { process.kill(Number(stack.RT_NODE1_PID), 0); return false; } catch { return true; } }, 10000, 'node 1 to exit');
     assert.match(readFileSync(path.join(dir, 'node1.log'), 'utf8'), /draining \d+ connections over 3 s[\s\S]*drained: stopping[\s\S]*rtserver stopped/);
     assert.equal(await connections(stack.RT_NODE2_URL), 0, 'the clients disconnected at the end');
+    for (const n of ['node1', 'node2']) assertCleanLogs(readFileSync(path.join(dir, `${n}.log`), 'utf8'));
   });
 });
