@@ -257,7 +257,7 @@ test('docker-compose.yml hands the key to rtserver and rtadmin as a file, not a 
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /RT_MASTER_KEY:/);
   const services = r.stdout.split(/^ {2}(?=\S)/m);
-  for (const name of ['rtserver', 'rtadmin']) {
+  for (const name of ['rtserver-1', 'rtserver-2', 'rtadmin']) {
     const service = services.find((s) => s.startsWith(`${name}:`));
     assert.ok(service, name);
     assert.match(service, /^ {6}RT_MASTER_KEY_FILE: \/run\/secrets\/master_key$/m, name);
