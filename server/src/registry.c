@@ -129,7 +129,7 @@ static const char lua_unsubscribe[] =
 
 /* Makes node's part of app equal to what the node holds (after a Redis outage), or empty
  * (reaping a dead node). ARGV: app, node, then per channel: name, n, n x (socket, user, info).
- * Returns per changed channel {name, total, {'+'|'-', user, version, info}...}. */
+ * Returns per channel {name, total after, {'+'|'-', user, version, info}..., total before}. */
 static const char lua_resync[] = LUA_HELPERS
     "local node = ARGV[2]\n"
     "local want, chans, order = {}, {}, {}\n"
@@ -153,6 +153,7 @@ static const char lua_resync[] = LUA_HELPERS
     "for _, ch in ipairs(order) do\n"
     "  local changes = {}\n"
     "  local w = want[ch] or {}\n"
+    "  local before = total(ch)\n"
     "  local have = redis.call('HGETALL', P .. 'c:' .. ch)\n"
     "  for k = 1, #have, 2 do\n"
     "    local skey = have[k]\n"
@@ -165,7 +166,7 @@ static const char lua_resync[] = LUA_HELPERS
     "    local st, first, v = add(node, ch, skey, m[1], m[2], 0)\n"
     "    if st == 0 and first == 1 then changes[#changes + 1] = {'+', m[1], v, m[2]} end\n"
     "  end\n"
-    "  out[#out + 1] = {ch, total(ch), changes}\n"
+    "  out[#out + 1] = {ch, total(ch), changes, before}\n"
     "end\n"
     "return out\n";
 
@@ -679,10 +680,11 @@ static void on_resynced(redisAsyncContext *ac, void *r, void *privdata)
                                info && info->type == REDIS_REPLY_STRING ? info->str : NULL,
                                (uint64_t)int_at(ch, 2), NULL, op->reap);
         }
-        if (total == 0)
-            rt_webhook_channel_vacated(app, name->str);
-        else
-            announce_total(app, name->str, total, false, false, presence);
+        /* Only what this resync changed is announced (occupied/vacated once, as ever). */
+        long long before = int_at(e, 3);
+        if (before != total)
+            announce_total(app, name->str, total, before == 0 && total > 0,
+                           before > 0 && total == 0, presence);
     }
     op_free(op);
 }
