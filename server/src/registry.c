@@ -561,6 +561,39 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
         op_free(op); /* the resync after the outage settles it */
 }
 
+/* ---- subscription counts ------------------------------------------------------------------ */
+
+/* ARGV: app, node, channel. Publishes the count frame in the cluster's wire format
+ * (rt_cluster_wire.h, kind 'E') with the total read in the same step; returns the total.
+ * Channel names need no JSON escaping (their characters are limited, rt_channel_name.h). */
+static const char lua_count[] =
+    "local A, node, ch = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local total = redis.call('HLEN', 'rt:{' .. A .. '}:c:' .. ch)\n"
+    "if total > 0 then\n"
+    "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
+    "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
+    "  redis.call('PUBLISH', 'rt:fanout', 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. frame)\n"
+    "end\n"
+    "return total\n";
+
+static void on_count(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct pending_op *op = privdata;
+    redisReply *reply = r;
+    struct rt_app *app = rt_apps_by_id(op->app_id);
+    if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        rt_channel_deliver_count(app, op->channel, (size_t)reply->integer);
+    op_free(op);
+}
+
+void rt_registry_publish_count(struct rt_app *app, const char *channel)
+{
+    struct pending_op *op = op_new(app, channel, NULL);
+    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel};
+    if (command(on_count, op, 6, argv) != 0) op_free(op);
+}
+
 /* ---- member events on this node ------------------------------------------------------------ */
 
 void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t version,
