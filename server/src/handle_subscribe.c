@@ -246,6 +246,14 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         send_succeeded(c, ch);
         if (rt_channel_needs_auth(kind.type))
             c->authorized = true;
+        if (kind.type == RT_CHANNEL_PRESENCE && rt_registry_clustered()) {
+            /* Redis unreachable: a member this node's subscribers already know of (on another
+             * node) is not news; the heal after the outage settles the rest (registry.c). */
+            bool known = ch->view_ready && rt_channel_view_has(ch, user_id);
+            rt_channel_view_load(ch, NULL, 0, 0);
+            rt_channel_view_apply(ch, true, user_id);
+            first = first && !known;
+        }
         if (kind.type == RT_CHANNEL_PRESENCE && first)
             send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
@@ -271,6 +279,8 @@ void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *
         sub_error(c, name, "LimitReached", err, 4009);
         return;
     }
+    if (!presence_json && rt_registry_clustered())
+        rt_channel_view_load(ch, NULL, 0, 0); /* Redis went away mid-join */
     char *local = presence_json ? NULL : rt_channel_presence_json(ch);
     size_t len;
     char *text = rt_encode_event("pusher_internal:subscription_succeeded", ch->name,
