@@ -1,0 +1,156 @@
+// Least privilege (docs/security.md "Database roles"): after `rtadmin migrate` the group role
+// realtime_server may read apps, app_keys and app_webhooks and nothing else, and rtserver runs
+// fully with a login role in that group: it loads apps, serves clients and REST, and follows
+// changes rtadmin makes with the owner role (LISTEN/NOTIFY).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  PG_URL, createDatabase, createApp, rtadmin, psql, startServer, waitFor, sleep,
+} from '../harness/index.mjs';
+import { connectClient, subscribe, eventsOf, restClient, signedRequest } from './rest_helpers.mjs';
+
+/** The same database URL with another user (the local cluster trusts 127.0.0.1). */
+const asUser = (url, user) => url.replace(/^postgresql:\/\/[^@/]*@/, `postgresql://${user}@`);
+
+/** Runs sql as whoever url names; {code, stdout, stderr} (no throw: refusals are the point). */
+function psqlTry(url, sql) {
+  const r = spawnSync('psql', [url, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+/** A fresh login role in realtime_server (roles are cluster-wide: unique name, dropped after). */
+function createServerLogin() {
+  const name = `rt_srv_${randomBytes(5).toString('hex')}`;
+  psql(PG_URL, `CREATE ROLE ${name} LOGIN IN ROLE realtime_server`);
+  return name;
+}
+
+describe('the realtime_server role after rtadmin migrate', () => {
+  let db, role, serverDb, app;
+  before(() => {
+    db = createDatabase();
+    app = createApp(db, [], 'readable');
+    assert.equal(rtadmin(['webhook', 'add', app.id, 'https://example.com/hook'], { RT_DATABASE_URL: db }).code, 0);
+    role = createServerLogin();
+    serverDb = asUser(db, role);
+  });
+  after(() => { psql(PG_URL, `DROP ROLE IF EXISTS ${role}`); });
+
+  test('realtime_server is a group role that cannot log in', () => {
+    assert.equal(psql(db, "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'realtime_server'"), 'f|f|f|f');
+  });
+
+  test('realtime_server holds SELECT on apps, app_keys and app_webhooks and no other table privilege', () => {
+    const granted = psql(db, `
+      SELECT c.relname || ':' || p.priv FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        CROSS JOIN unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) AS p(priv)
+       WHERE c.relkind IN ('r', 'v', 'm', 'p')
+         AND has_table_privilege('realtime_server', c.oid, p.priv)
+       ORDER BY 1`);
+    assert.deepEqual(granted.split('\n'), ['app_keys:SELECT', 'app_webhooks:SELECT', 'apps:SELECT']);
+    const sequences = psql(db, `
+      SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+       WHERE c.relkind = 'S' AND (has_sequence_privilege('realtime_server', c.oid, 'USAGE')
+                               OR has_sequence_privilege('realtime_server', c.oid, 'UPDATE'))`);
+    assert.equal(sequences, '0');
+  });
+
+  test('a login role in realtime_server reads apps, keys and webhooks', () => {
+    assert.equal(psqlTry(serverDb, `SELECT name FROM apps WHERE id = '${app.id}'`).stdout, 'readable');
+    assert.equal(psqlTry(serverDb, `SELECT count(*) FROM app_keys WHERE app_id = '${app.id}'`).stdout, '1');
+    assert.equal(psqlTry(serverDb, `SELECT url FROM app_webhooks WHERE app_id = '${app.id}'`).stdout, 'https://example.com/hook');
+  });
+
+  for (const [what, sql, table] of [
+    ['inserting an app', "INSERT INTO apps (id, name) VALUES ('99', 'x')", 'apps'],
+    ['updating an app', `UPDATE apps SET enabled = false WHERE id = '${'$'}ID'`, 'apps'],
+    ['deleting an app', 'DELETE FROM apps', 'apps'],
+    ['truncating apps', 'TRUNCATE apps CASCADE', 'apps'],
+    ['inserting a key', "INSERT INTO app_keys (key, app_id, secret_enc) VALUES ('abcdefgh', '1', '\\x00')", 'app_keys'],
+    ['revoking a key', "UPDATE app_keys SET status = 'revoked'", 'app_keys'],
+    ['deleting a key', 'DELETE FROM app_keys', 'app_keys'],
+    ['adding a webhook', "INSERT INTO app_webhooks (app_id, url) VALUES ('1', 'https://evil.example/')", 'app_webhooks'],
+    ['changing a webhook', "UPDATE app_webhooks SET url = 'https://evil.example/'", 'app_webhooks'],
+    ['removing a webhook', 'DELETE FROM app_webhooks', 'app_webhooks'],
+    ['writing the audit log', "INSERT INTO audit_log (actor, action) VALUES ('x', 'y')", 'audit_log'],
+  ]) {
+    test(`a login role in realtime_server is refused ${what}`, () => {
+      const r = psqlTry(serverDb, sql.replace('$ID', app.id));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`permission denied for table ${table}\\b`));
+    });
+  }
+
+  test('a login role in realtime_server cannot read the audit log or schema_migrations', () => {
+    for (const table of ['audit_log', 'schema_migrations']) {
+      const r = psqlTry(serverDb, `SELECT count(*) FROM ${table}`);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`permission denied for table ${table}\\b`));
+    }
+  });
+
+  test('a login role in realtime_server cannot create tables', () => {
+    const r = psqlTry(serverDb, 'CREATE TABLE public.planted (x int)');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /permission denied for schema public/);
+  });
+
+  test('nothing was written by the refused attempts', () => {
+    assert.equal(psql(db, `SELECT enabled FROM apps WHERE id = '${app.id}'`), 't');
+    assert.equal(psql(db, "SELECT count(*) FROM app_keys WHERE status = 'active'"), '1');
+    assert.equal(psql(db, 'SELECT url FROM app_webhooks'), 'https://example.com/hook');
+  });
+
+  test('migrating again keeps the grants and applies nothing', () => {
+    const r = rtadmin(['migrate'], { RT_DATABASE_URL: db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Nothing to apply/);
+    assert.equal(psqlTry(serverDb, 'SELECT count(*) FROM apps').stdout, '1');
+  });
+});
+
+describe('rtserver connected with a realtime_server login role', { timeout: 60000 }, () => {
+  let db, role, server;
+  before(async () => {
+    db = createDatabase();
+    createApp(db, [], 'before-start');
+    role = createServerLogin();
+    server = await startServer({ dbUrl: asUser(db, role) });
+  });
+  after(async () => {
+    await server?.stop();
+    psql(PG_URL, `DROP ROLE IF EXISTS ${role}`);
+  });
+
+  test('serves a subscriber and a REST trigger of an app created after start (hot reload)', async () => {
+    const app = createApp(db, [], 'after-start');
+    await waitFor(async () => (await signedRequest(server, app, { path: '/channels' })).status === 200,
+      1000, 'app created by rtadmin visible to the server');
+    const client = await connectClient(server, app);
+    await subscribe(client, 'orders');
+    const res = await restClient(server, app).trigger('orders', 'shipped', { id: 42 });
+    assert.equal(res.status, 200);
+    await waitFor(() => eventsOf(client, 'orders', 'shipped').length === 1, 2000, 'event delivered');
+    assert.deepEqual(eventsOf(client, 'orders', 'shipped')[0].data, { id: 42 });
+    client.disconnect();
+  });
+
+  test('follows a key rotation made by rtadmin with the owner role', async () => {
+    const app = createApp(db, [], 'rotated');
+    await waitFor(async () => (await signedRequest(server, app, { path: '/channels' })).status === 200, 1000, 'app visible');
+    const r = rtadmin(['key', 'rotate', app.id, '--revoke-old', '--json'], { RT_DATABASE_URL: db });
+    assert.equal(r.code, 0, r.stderr);
+    const fresh = r.json();
+    const rotated = { ...app, key: fresh.key, secret: fresh.secret };
+    await waitFor(async () => (await signedRequest(server, rotated, { path: '/channels' })).status === 200, 1000, 'new key accepted');
+    await waitFor(async () => (await signedRequest(server, app, { path: '/channels' })).status === 401, 1000, 'old key refused');
+  });
+
+  test('logged no database permission error', async () => {
+    await sleep(100);
+    assert.doesNotMatch(server.logs(), /permission denied/i);
+  });
+});
