@@ -25,6 +25,7 @@ static const struct cli_opt global_opts[] = {
 /* clang-format off */
 static const struct cli_command *const commands[] = {
     &cmd_migrate,
+    &cmd_db_create_server_role,
     &cmd_app_create,
     &cmd_app_list,
     &cmd_app_show,
