@@ -4,10 +4,10 @@
 // changes rtadmin makes with the owner role (LISTEN/NOTIFY).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  PG_URL, createDatabase, createApp, rtadmin, psql, startServer, waitFor, sleep,
+  PG_URL, SOURCE_DIR, createDatabase, createApp, rtadmin, psql, startServer, waitFor, sleep, freePort,
 } from '../harness/index.mjs';
 import { connectClient, subscribe, eventsOf, restClient, signedRequest } from './rest_helpers.mjs';
 
@@ -152,5 +152,36 @@ describe('rtserver connected with a realtime_server login role', { timeout: 6000
   test('logged no database permission error', async () => {
     await sleep(100);
     assert.doesNotMatch(server.logs(), /permission denied/i);
+  });
+});
+
+describe('the README run command', { timeout: 120000 }, () => {
+  test('starts rtserver as rt_server, a realtime_server member that may not write', async () => {
+    const port = await freePort();
+    const started = psql(PG_URL, 'SELECT now()');
+    const proc = spawn(`${SOURCE_DIR}/scripts/run`, [], {
+      env: { ...process.env, RT_SKIP_DEPS: '1', RT_SKIP_BUILD: '1', RT_PORT: String(port), RT_MASTER_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    try {
+      await waitFor(async () => { try { return (await fetch(`http://127.0.0.1:${port}/ready`)).ok; } catch { return false; } },
+        60000, `ready; output so far:\n${out}`);
+      const serverUrl = /database role:\s+rt_server \(read-only: (\S+)\)/.exec(out)?.[1];
+      assert.match(serverUrl ?? '', /^postgresql:\/\/rt_server@127\.0\.0\.1:\d+\/realtime$/, out);
+      // The server's connection that follows app changes, opened after we started scripts/run.
+      await waitFor(() => psql(PG_URL, `SELECT count(*) FROM pg_stat_activity WHERE datname = 'realtime'
+        AND usename = 'rt_server' AND backend_start > '${started}'`) !== '0',
+      5000, 'an rtserver connection as rt_server');
+      assert.equal(psql(PG_URL, "SELECT pg_has_role('rt_server', 'realtime_server', 'member') AND NOT rolsuper FROM pg_roles WHERE rolname = 'rt_server'"), 't');
+      const write = psqlTry(serverUrl, "UPDATE apps SET enabled = false");
+      assert.equal(write.code, 1);
+      assert.match(write.stderr, /permission denied for table apps/);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+    }
   });
 });
