@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  PG_URL, SOURCE_DIR, createDatabase, createApp, rtadmin, psql, startServer, waitFor, sleep, freePort,
+  PG_URL, SOURCE_DIR, BUILD_DIR, MASTER_KEY, createDatabase, createEmptyDatabase, createApp, rtadmin,
+  psql, startServer, waitFor, sleep, freePort,
 } from '../harness/index.mjs';
 import { connectClient, subscribe, eventsOf, restClient, signedRequest } from './rest_helpers.mjs';
 
@@ -183,5 +184,72 @@ describe('the README run command', { timeout: 120000 }, () => {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
     }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  /** The compose file as docker-compose resolves it with these .env values. */
+  function composeConfig(env) {
+    const r = spawnSync('docker-compose', ['-f', `${SOURCE_DIR}/docker-compose.yml`, 'config'], {
+      encoding: 'utf8', env: { PATH: process.env.PATH, ...env },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const json = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'],
+      { encoding: 'utf8', input: r.stdout });
+    assert.equal(json.status, 0, json.stderr);
+    return JSON.parse(json.stdout).services;
+  }
+
+  /** Runs the migrate service's entrypoint here, against url, with rtadmin and migrations from
+   *  this tree (the image's paths do not exist outside it). */
+  function runMigrateService(services, url, env) {
+    const [shell, flag, script] = services.migrate.entrypoint;
+    return spawnSync(shell, [flag, script.replaceAll('$$', '$')], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${BUILD_DIR}:${process.env.PATH}`, ...services.migrate.environment,
+        RT_DATABASE_URL: url, RT_MIGRATIONS_DIR: `${SOURCE_DIR}/migrations`, ...env,
+      },
+    });
+  }
+
+  test('rtserver connects as the server role and never sees the owner password', () => {
+    const services = composeConfig({ POSTGRES_PASSWORD: 'owner-pw-123', RT_SERVER_DB_PASSWORD: 'server-pw-456' });
+    assert.equal(services.rtserver.environment.RT_DATABASE_URL, 'postgresql://rt_server:server-pw-456@postgres:5432/realtime');
+    assert.ok(!JSON.stringify(services.rtserver).includes('owner-pw-123'));
+    assert.equal(services.migrate.environment.RT_DATABASE_URL, 'postgresql://realtime:owner-pw-123@postgres:5432/realtime');
+    assert.equal(services.rtadmin.environment.RT_DATABASE_URL, 'postgresql://realtime:owner-pw-123@postgres:5432/realtime');
+    assert.deepEqual(services.rtserver.depends_on.migrate, { condition: 'service_completed_successfully' });
+  });
+
+  test('the migrate service migrates and creates the server role with the .env password', () => {
+    const role = `rt_cmp_${randomBytes(5).toString('hex')}`;
+    const url = createEmptyDatabase();
+    try {
+      const services = composeConfig({ RT_SERVER_DB_USER: role, RT_SERVER_DB_PASSWORD: 'compose-pw' });
+      const r = runMigrateService(services, url, {});
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Applied \d+ migrations; the database is at version \d+/);
+      assert.match(r.stdout, new RegExp(`Role ${role} created`));
+      assert.ok(!r.stdout.includes('compose-pw'));
+      assert.equal(psql(url, `SELECT pg_has_role('${role}', 'realtime_server', 'member')`), 't');
+      assert.match(psql(PG_URL, `SELECT rolpassword FROM pg_authid WHERE rolname = '${role}'`), /^SCRAM-SHA-256\$/);
+      const asServer = asUser(url, role);
+      assert.equal(psqlTry(asServer, 'SELECT count(*) FROM apps').stdout, '0');
+      assert.match(psqlTry(asServer, "INSERT INTO apps (id, name) VALUES ('1', 'x')").stderr, /permission denied for table apps/);
+      const again = runMigrateService(services, url, {});
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`Role ${role} updated`));
+    } finally {
+      psql(PG_URL, `DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
+  test('the migrate service refuses to run without RT_SERVER_DB_PASSWORD, so rtserver does not start', () => {
+    const url = createEmptyDatabase();
+    const r = runMigrateService(composeConfig({}), url, {});
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'migrate: set RT_SERVER_DB_PASSWORD in .env (openssl rand -hex 24)\n');
+    assert.equal(psql(url, "SELECT to_regclass('apps') IS NULL"), 't');
   });
 });
