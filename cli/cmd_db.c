@@ -16,6 +16,9 @@
 #define PASSWORD_MAX 256
 #define GENERATED_PASSWORD_BYTES 24
 #define URL_MAX 2048
+/* Serialises create-server-role runs on one database (scripts/run started twice at once):
+ * concurrent CREATE ROLE or ALTER ROLE of one role fail instead of waiting. */
+#define SERVER_ROLE_LOCK "7372706617339013"
 
 enum password_source { PASSWORD_NONE, PASSWORD_GIVEN, PASSWORD_GENERATED };
 
@@ -228,6 +231,9 @@ static int create_server_role(struct cli_ctx *ctx)
     int rc = choose_password(ctx, password, sizeof password, &source);
     if (rc != 0) return rc;
     if (db_begin(ctx->db) != 0) goto fail;
+    PGresult *res = db_run(ctx->db, "SELECT pg_advisory_xact_lock(" SERVER_ROLE_LOCK ")", 0, NULL);
+    if (!res) goto fail;
+    PQclear(res);
     if (check_existing(ctx, name, &exists) != 0) goto fail;
     if (ensure_group(ctx) != 0 || upsert_login(ctx, name, exists, password) != 0) goto fail;
     json_t *details = json_pack("{s:s, s:s, s:b, s:s}", "role", name, "group", SERVER_GROUP,

@@ -3,12 +3,12 @@
 // every test uses its own name and drops it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PG_URL, psql, createEmptyDatabase } from '../harness/index.mjs';
+import { PG_URL, RTADMIN, MASTER_KEY, psql, createEmptyDatabase } from '../harness/index.mjs';
 import { freshDatabase, bind, ok, expectCode, auditRows, oneErrorLine } from './cli-helpers.mjs';
 
 const created = [];
@@ -162,4 +162,20 @@ test('create_server_role_with_an_unreadable_password_file_fails_clearly', () => 
   writeFileSync(empty, '\n');
   const e = expectCode(run(['db', 'create-server-role', roleName(), '--password-file', empty]), 1);
   assert.equal(oneErrorLine(e), `rtadmin: --password-file ${empty}: the first line is empty`);
+});
+
+test('create_server_role_run_six_times_at_once_creates_the_role_once_and_every_run_succeeds', async () => {
+  const { url } = freshDatabase();
+  const name = roleName();
+  const runs = Array.from({ length: 6 }, () => new Promise((resolve) => {
+    const p = spawn(RTADMIN, ['db', 'create-server-role', name, '--no-password', '--json'], {
+      env: { PATH: process.env.PATH, RT_DATABASE_URL: url, RT_MASTER_KEY: MASTER_KEY, USER: 'tester' },
+    });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => resolve({ code, err }));
+  }));
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.err);
+  assert.deepEqual(auditRows(url, "action = 'db.create_server_role'").map((r) => r.details.created).sort(),
+    [false, false, false, false, false, true]);
 });
