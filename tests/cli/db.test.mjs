@@ -135,9 +135,12 @@ test('create_server_role_refuses_the_owner_of_the_tables', () => {
   const owner = roleName();
   psql(PG_URL, `CREATE ROLE ${owner} LOGIN`);
   psql(url, `ALTER TABLE apps OWNER TO ${owner}`);
-  const r = expectCode(bind(url)(['db', 'create-server-role', owner]), 1);
-  assert.equal(oneErrorLine(r), `rtadmin: role ${owner} owns tables of this database; the server role must hold nothing beyond realtime_server, choose another name`);
-  psql(url, 'ALTER TABLE apps OWNER TO postgres');
+  try {
+    const r = expectCode(bind(url)(['db', 'create-server-role', owner]), 1);
+    assert.equal(oneErrorLine(r), `rtadmin: role ${owner} owns tables of this database; the server role must hold nothing beyond realtime_server, choose another name`);
+  } finally {
+    psql(url, 'ALTER TABLE apps OWNER TO postgres'); // so that the role can be dropped
+  }
 });
 
 test('create_server_role_refuses_names_that_are_not_plain_identifiers', () => {
