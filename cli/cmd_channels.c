@@ -8,6 +8,7 @@
 #include "http.h"
 #include "output.h"
 #include "rest_call.h"
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "servers.h"
 
@@ -41,8 +42,7 @@ static json_t *channel_rows(const char *body, bool presence)
     const char **names = NULL;
     if (!json_is_object(channels)) goto done;
     size_t n = 0, count = json_object_size(channels);
-    names = calloc(count + 1, sizeof *names);
-    if (!names) goto done;
+    names = rt_xcalloc(count + 1, sizeof *names);
     const char *name;
     json_t *info;
     json_object_foreach(channels, name, info) names[n++] = name;

@@ -12,6 +12,7 @@
 #include "audit_record.h"
 #include "db.h"
 #include "output.h"
+#include "rt_alloc.h"
 
 #define MIGRATION_MAX_BYTES (16 * 1024 * 1024)
 #define MIGRATIONS_MAX 1000
@@ -108,11 +109,11 @@ static char *read_migration(struct migration *m)
         cli_fail("cannot read migration %s: %s", m->path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(MIGRATION_MAX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MIGRATION_MAX_BYTES + 1, f) : 0;
+    char *buf = rt_xmalloc(MIGRATION_MAX_BYTES + 1);
+    size_t n = fread(buf, 1, MIGRATION_MAX_BYTES + 1, f);
     bool error = ferror(f);
     fclose(f);
-    if (!buf || error || n > MIGRATION_MAX_BYTES) {
+    if (error || n > MIGRATION_MAX_BYTES) {
         free(buf);
         cli_fail("cannot read migration %s (%s)", m->path,
                  n > MIGRATION_MAX_BYTES ? "larger than 16 MB" : "read error");
@@ -139,10 +140,10 @@ static int list_migrations(const char *dir, struct migration **out)
         cli_fail("cannot open migrations directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    struct migration *all = calloc(MIGRATIONS_MAX, sizeof *all);
+    struct migration *all = rt_xcalloc(MIGRATIONS_MAX, sizeof *all);
     int n = 0;
     struct dirent *e;
-    while (all && (e = readdir(d))) {
+    while ((e = readdir(d))) {
         long v = migration_version(e->d_name);
         if (v < 0) continue;
         if (n == MIGRATIONS_MAX || strlen(e->d_name) >= sizeof all[n].name) {
@@ -159,10 +160,6 @@ static int list_migrations(const char *dir, struct migration **out)
         n++;
     }
     closedir(d);
-    if (!all) {
-        cli_fail("out of memory");
-        return -1;
-    }
     qsort(all, (size_t)n, sizeof *all, by_version);
     for (int i = 0; i < n; i++) {
         if (i > 0 && all[i].version == all[i - 1].version) {
@@ -214,7 +211,7 @@ static char *applied_checksum(struct cli_ctx *ctx, long version)
     PGresult *res = db_run(
         ctx->db, "SELECT checksum FROM schema_migrations WHERE version = $1::integer", 1, params);
     if (!res) return NULL;
-    char *sum = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    char *sum = rt_xstrdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
     return sum;
 }

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "metrics_text.h"
 #include "output.h"
+#include "rt_alloc.h"
 #include "servers.h"
 
 #define METRICS_TIMEOUT 3L /* seconds per server */
@@ -102,8 +103,8 @@ static int stats(struct cli_ctx *ctx)
 {
     const char *app_id = cli_arg(ctx, 0);
     json_t *apps = NULL, *nodes = json_array(), *by_id = json_object();
-    struct server_list *servers = malloc(sizeof *servers);
-    int rc = servers ? servers_all(ctx, servers) : cli_fail("out of memory");
+    struct server_list *servers = rt_xmalloc(sizeof *servers);
+    int rc = servers_all(ctx, servers);
     if (rc == 0) rc = load_apps(ctx, app_id, &apps);
     if (rc != 0) goto done;
 

@@ -40,7 +40,7 @@ static int trigger(struct cli_ctx *ctx)
         json_pack("{s:s, s:[s], s:s}", "name", event, "channels", channel, "data", data);
     char *body = payload ? json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(payload);
-    if (!body) return cli_fail("out of memory building the request");
+    if (!body) return cli_fail("the event name, channel and data must be valid UTF-8");
     snprintf(path, sizeof path, "/apps/%s/events", app_id);
     struct rest_call call = {
         .server = server,

@@ -8,6 +8,7 @@
 #include "audit_record.h"
 #include "db.h"
 #include "output.h"
+#include "rt_alloc.h"
 
 #define WEBHOOK_URL_MAX 2048
 
@@ -66,9 +67,9 @@ static char *url_for_audit(const char *url)
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
         curl_url_set(u, CURLUPART_PASSWORD, "REDACTED", 0);
-        if (curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) copy = strdup(out);
+        if (curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) copy = rt_xstrdup(out);
     } else {
-        copy = strdup(url);
+        copy = rt_xstrdup(url);
     }
     curl_free(pass);
     curl_free(out);

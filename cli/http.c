@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
+
 #define CONNECT_TIMEOUT 5L /* seconds; a live server accepts at once */
 
 /* Keeps at most HTTP_RESPONSE_MAX bytes: a misbehaving server must not exhaust our memory. */
@@ -14,9 +16,7 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
     struct http_response *r = arg;
     size_t n = size * nmemb;
     size_t keep = r->len + n > HTTP_RESPONSE_MAX ? HTTP_RESPONSE_MAX - r->len : n;
-    char *grown = realloc(r->body, r->len + keep + 1);
-    if (!grown) return 0;
-    r->body = grown;
+    r->body = rt_xrealloc(r->body, r->len + keep + 1);
     memcpy(r->body + r->len, ptr, keep);
     r->len += keep;
     r->body[r->len] = '\0';

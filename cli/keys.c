@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "rt_alloc.h"
 #include "rt_str.h"
 
 int key_label_check(const struct cli_ctx *ctx, const char *label)
@@ -24,13 +25,9 @@ int key_insert(struct cli_ctx *ctx, const char *app_id, const char *label, char 
     rt_random_hex(key_out, KEY_HEX_BYTES);
     rt_random_hex(secret_out, SECRET_HEX_BYTES);
     if (rt_secret_seal(ctx->master_key, key_out, secret_out, &sealed, &sealed_len) != 0)
-        return cli_fail("cannot seal the new secret (out of memory)");
+        return cli_fail("cannot seal the new secret");
 
-    char *hex = malloc(2 * sealed_len + 1);
-    if (!hex) {
-        free(sealed);
-        return cli_fail("out of memory");
-    }
+    char *hex = rt_xmalloc(2 * sealed_len + 1);
     rt_hex_encode(sealed, sealed_len, hex);
     free(sealed);
     const char *params[] = {key_out, app_id, hex, label ? label : ""};
@@ -59,11 +56,7 @@ int key_open_secret(struct cli_ctx *ctx, const char *key, char *app_id_out, size
     snprintf(app_id_out, app_id_cap, "%s", PQgetvalue(res, 0, 0));
     const char *hex = PQgetvalue(res, 0, 1);
     size_t hex_len = strlen(hex), bin_len = 0;
-    uint8_t *bin = malloc(hex_len / 2 + 1);
-    if (!bin) {
-        PQclear(res);
-        return cli_fail("out of memory");
-    }
+    uint8_t *bin = rt_xmalloc(hex_len / 2 + 1);
     int rc = sodium_hex2bin(bin, hex_len / 2 + 1, hex, hex_len, NULL, &bin_len, NULL);
     PQclear(res);
     if (rc == 0) rc = rt_secret_open(ctx->master_key, key, bin, bin_len, secret_out);

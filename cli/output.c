@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
+
 void out_json(const json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
@@ -23,8 +25,7 @@ static char *short_timestamp(const char *s)
     if (n < 25 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
         strcmp(s + n - 6, "+00:00") != 0)
         return NULL;
-    char *out = malloc(21);
-    if (!out) return NULL;
+    char *out = rt_xmalloc(21);
     memcpy(out, s, 19);
     out[10] = ' ';
     out[19] = 'Z';
@@ -38,38 +39,35 @@ char *out_text(const json_t *v)
     switch (json_typeof(v)) {
     case JSON_STRING: {
         char *ts = short_timestamp(json_string_value(v));
-        return ts ? ts : strdup(json_string_value(v));
+        return ts ? ts : rt_xstrdup(json_string_value(v));
     }
     case JSON_INTEGER:
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return strdup(buf);
+        return rt_xstrdup(buf);
     case JSON_REAL:
         snprintf(buf, sizeof buf, "%g", json_real_value(v));
-        return strdup(buf);
+        return rt_xstrdup(buf);
     case JSON_TRUE:
-        return strdup("true");
+        return rt_xstrdup("true");
     case JSON_FALSE:
-        return strdup("false");
+        return rt_xstrdup("false");
     case JSON_NULL:
-        return strdup("-");
+        return rt_xstrdup("-");
     case JSON_ARRAY: {
         size_t i, len = 1;
         json_t *item;
-        if (json_array_size(v) == 0) return strdup("-");
-        char **parts = calloc(json_array_size(v), sizeof *parts);
-        if (!parts) return NULL;
+        if (json_array_size(v) == 0) return rt_xstrdup("-");
+        char **parts = rt_xcalloc(json_array_size(v), sizeof *parts);
         json_array_foreach(v, i, item)
         {
             parts[i] = out_text(item);
             len += (parts[i] ? strlen(parts[i]) : 0) + 1;
         }
-        char *joined = malloc(len);
-        if (joined) {
-            joined[0] = '\0';
-            for (i = 0; i < json_array_size(v); i++) {
-                if (i > 0) strcat(joined, ",");
-                if (parts[i]) strcat(joined, parts[i]);
-            }
+        char *joined = rt_xmalloc(len);
+        joined[0] = '\0';
+        for (i = 0; i < json_array_size(v); i++) {
+            if (i > 0) strcat(joined, ",");
+            if (parts[i]) strcat(joined, parts[i]);
         }
         for (i = 0; i < json_array_size(v); i++)
             free(parts[i]);
@@ -79,13 +77,13 @@ char *out_text(const json_t *v)
     case JSON_OBJECT:
         return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
     }
-    return strdup("?");
+    return rt_xstrdup("?");
 }
 
 static char *cell_text(const json_t *row, const char *key)
 {
     const json_t *v = json_object_get(row, key);
-    return v ? out_text(v) : strdup("-");
+    return v ? out_text(v) : rt_xstrdup("-");
 }
 
 /* The last column is not padded, so lines carry no trailing blanks. */
@@ -104,9 +102,8 @@ void out_table(const json_t *rows, const struct out_col *cols, int ncols, const 
         if (empty) puts(empty);
         return;
     }
-    char **cells = calloc(nrows * (size_t)ncols, sizeof *cells);
-    size_t *width = calloc((size_t)ncols, sizeof *width);
-    if (!cells || !width) goto done;
+    char **cells = rt_xcalloc(nrows * (size_t)ncols, sizeof *cells);
+    size_t *width = rt_xcalloc((size_t)ncols, sizeof *width);
     for (int c = 0; c < ncols; c++)
         width[c] = strlen(cols[c].header);
     for (size_t r = 0; r < nrows; r++) {
@@ -124,10 +121,8 @@ void out_table(const json_t *rows, const struct out_col *cols, int ncols, const 
             print_cell(t ? t : "?", width[c], c + 1 == ncols);
         }
     }
-done:
-    if (cells)
-        for (size_t i = 0; i < nrows * (size_t)ncols; i++)
-            free(cells[i]);
+    for (size_t i = 0; i < nrows * (size_t)ncols; i++)
+        free(cells[i]);
     free(cells);
     free(width);
 }

@@ -9,9 +9,11 @@
 #include <time.h>
 
 #include "keys.h"
+#include "rt_alloc.h"
 #include "rt_rest_auth.h"
 
-/* "<server><path>?<signed query>" (caller frees); NULL when out of memory. */
+/* "<server><path>?<signed query>" (caller frees); NULL when call->query is over a limit or has
+ * a bad %-escape (rt_rest_sign refuses it). */
 static char *signed_url(const struct rest_call *call, const char *key, const char *secret)
 {
     const char *body = call->body ? call->body : "";
@@ -19,8 +21,8 @@ static char *signed_url(const struct rest_call *call, const char *key, const cha
                                (int64_t)time(NULL), call->query);
     if (!query) return NULL;
     size_t len = strlen(call->server) + strlen(call->path) + strlen(query) + 2;
-    char *url = malloc(len);
-    if (url) snprintf(url, len, "%s%s?%s", call->server, call->path, query);
+    char *url = rt_xmalloc(len);
+    snprintf(url, len, "%s%s?%s", call->server, call->path, query);
     free(query);
     return url;
 }
@@ -34,7 +36,7 @@ int rest_call(struct cli_ctx *ctx, const struct rest_call *call, struct http_res
     if (rc != 0) return rc;
     char *url = signed_url(call, key, secret);
     sodium_memzero(secret, sizeof secret);
-    if (!url) return cli_fail("out of memory building the request");
+    if (!url) return cli_fail("cannot sign the request: its query string is too long or malformed");
     rc = http_request(call->method, url, call->body, call->timeout_seconds, r, err, sizeof err);
     free(url);
     if (rc != 0)

@@ -242,10 +242,9 @@ static int locate_command(int argc, char **argv, bool *used, const struct cli_co
 
 static int parse_command_args(struct cli_ctx *ctx, int argc, char **argv, const bool *used)
 {
-    char **rest = calloc((size_t)argc, sizeof *rest);
+    char **rest = rt_xcalloc((size_t)argc, sizeof *rest);
     int nrest = 0;
     char err[200];
-    if (!rest) return cli_fail("out of memory");
     for (int i = 1; i < argc; i++)
         if (!used[i]) rest[nrest++] = argv[i];
     const struct cli_opt *tables[4];
@@ -297,8 +296,7 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return cli_fail("libcurl failed to initialise");
 
-    bool *used = calloc((size_t)argc + 1, sizeof *used);
-    if (!used) return cli_fail("out of memory");
+    bool *used = rt_xcalloc((size_t)argc + 1, sizeof *used);
     int rc = locate_command(argc, argv, used, &ctx.cmd);
     if (rc == 1)
         rc = CLI_OK;

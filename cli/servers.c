@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
+
 /* Adds one list element (not NUL-terminated) unless it is empty or already listed. */
 static int add_url(const struct cli_ctx *ctx, struct server_list *out, const char *s, size_t len)
 {
@@ -63,8 +65,7 @@ int servers_all(const struct cli_ctx *ctx, struct server_list *out)
 
 int servers_first(const struct cli_ctx *ctx, char *out)
 {
-    struct server_list *all = malloc(sizeof *all);
-    if (!all) return cli_fail("out of memory");
+    struct server_list *all = rt_xmalloc(sizeof *all);
     int rc = servers_all(ctx, all);
     if (rc == 0) snprintf(out, SERVER_URL_MAX, "%s", all->url[0]);
     free(all);

@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "log.h"
+#include "rt_alloc.h"
 
 struct key_entry {
     char key[RT_APP_KEY_MAX + 1];
@@ -95,9 +96,7 @@ static void index_keys(struct rt_app *app)
             e->entry = &app->cfg->keys[i];
             continue;
         }
-        e = calloc(1, sizeof *e);
-        if (!e)
-            continue;
+        e = rt_xcalloc(1, sizeof *e);
         memcpy(e->key, app->cfg->keys[i].key, sizeof e->key);
         e->app = app;
         e->entry = &app->cfg->keys[i];
@@ -119,11 +118,7 @@ void rt_apps_put(struct rt_app_config *cfg)
 {
     struct rt_app *app = rt_apps_by_id(cfg->id);
     if (!app) {
-        app = calloc(1, sizeof *app);
-        if (!app) {
-            rt_app_config_free(cfg);
-            return;
-        }
+        app = rt_xcalloc(1, sizeof *app);
         app->cfg = cfg;
         HASH_ADD_STR(apps_by_id, cfg->id, app);
         index_keys(app);

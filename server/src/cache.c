@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "conn.h"
+#include "rt_alloc.h"
 
 static void entry_free(struct rt_app *app, struct rt_cache_entry *e)
 {
@@ -22,20 +23,10 @@ void rt_cache_put(struct rt_app *app, const char *channel, const char *event, co
 {
     struct rt_cache_entry *e = NULL;
     HASH_FIND_STR(app->cache, channel, e);
-    char *ev = strdup(event), *d = strdup(data);
-    if (!ev || !d) {
-        free(ev);
-        free(d);
-        return;
-    }
+    char *ev = rt_xstrdup(event), *d = rt_xstrdup(data);
     if (!e) {
-        e = calloc(1, sizeof *e);
-        if (!e || !(e->channel = strdup(channel))) {
-            free(e);
-            free(ev);
-            free(d);
-            return;
-        }
+        e = rt_xcalloc(1, sizeof *e);
+        e->channel = rt_xstrdup(channel);
         HASH_ADD_KEYPTR(hh, app->cache, e->channel, strlen(e->channel), e);
     } else {
         rt_frame_unref(e->frame);

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "conn.h"
+#include "rt_alloc.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
 #include "server.h"
@@ -36,14 +37,8 @@ struct rt_channel *rt_channel_find(struct rt_app *app, const char *name)
 static struct rt_channel *channel_create(struct rt_app *app, const char *name,
                                          struct rt_channel_kind kind)
 {
-    struct rt_channel *ch = calloc(1, sizeof *ch);
-    if (!ch)
-        return NULL;
-    ch->name = strdup(name);
-    if (!ch->name) {
-        free(ch);
-        return NULL;
-    }
+    struct rt_channel *ch = rt_xcalloc(1, sizeof *ch);
+    ch->name = rt_xstrdup(name);
     ch->kind = kind;
     ch->app = app;
     HASH_ADD_KEYPTR(hh, app->channels, ch->name, strlen(ch->name), ch);
@@ -87,8 +82,6 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
     bool created = false;
     if (!ch) {
         ch = channel_create(app, name, kind);
-        if (!ch)
-            return RT_ERR_NOMEM;
         created = true;
     }
     struct rt_member_entry *m = NULL;
@@ -100,21 +93,14 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
             return RT_ERR_LIMIT;
         }
     }
-    s = calloc(1, sizeof *s);
-    if (!s)
-        goto nomem;
-    if (user_id && !(s->user_id = strdup(user_id)))
-        goto nomem;
+    s = rt_xcalloc(1, sizeof *s);
+    if (user_id)
+        s->user_id = rt_xstrdup(user_id);
     if (user_id && !m) {
-        m = calloc(1, sizeof *m);
-        if (!m || !(m->user_id = strdup(user_id)) ||
-            (user_info && !(m->user_info = strdup(user_info)))) {
-            if (m) {
-                free(m->user_id);
-                free(m);
-            }
-            goto nomem;
-        }
+        m = rt_xcalloc(1, sizeof *m);
+        m->user_id = rt_xstrdup(user_id);
+        if (user_info)
+            m->user_info = rt_xstrdup(user_info);
         HASH_ADD_KEYPTR(hh, ch->members, m->user_id, strlen(m->user_id), m);
         ch->member_count++;
         *first_of_user = true;
@@ -135,13 +121,6 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
         rt_webhook_member_added(app, ch->name, user_id);
     *out = ch;
     return RT_SUB_ADDED;
-nomem:
-    if (s)
-        free(s->user_id);
-    free(s);
-    if (created)
-        channel_free_if_empty(ch);
-    return RT_ERR_NOMEM;
 }
 
 static void send_member_removed(struct rt_channel *ch, const char *user_id)
@@ -270,11 +249,10 @@ static void count_send(struct rt_channel *ch, uint64_t now)
     size_t len;
     char *text =
         rt_encode_event("pusher_internal:subscription_count", ch->name, rt_str_c(data), NULL, &len);
+    /* Never NULL: channel names and data are ASCII, so the encoder cannot refuse them. */
     struct rt_frame *f = rt_frame_from_text(text, len);
-    if (f) {
-        rt_channel_deliver(ch, f, NULL);
-        rt_frame_unref(f);
-    }
+    rt_channel_deliver(ch, f, NULL);
+    rt_frame_unref(f);
 }
 
 static void count_flush(uv_timer_t *t);
@@ -288,9 +266,7 @@ static void count_timer_arm(uint64_t due, uint64_t now)
         return;
     }
     if (!count_timer) {
-        count_timer = malloc(sizeof *count_timer);
-        if (!count_timer) /* the pending channels go out with the next change that arms it */
-            return;
+        count_timer = rt_xmalloc(sizeof *count_timer);
         uv_timer_init(rt_srv.loop, count_timer);
     } else if (uv_is_active((uv_handle_t *)count_timer) && count_timer_due <= due) {
         return;

@@ -59,7 +59,8 @@ enum rt_sub_result {
 /* Subscribes c to name (creating the channel). For presence channels user_id/user_info name
  * the member (user_info may be NULL; both are copied). *first_of_user is set when this socket
  * is the user's first in the channel (member_added is due). Returns RT_SUB_ADDED,
- * RT_SUB_ALREADY, RT_ERR_LIMIT when the presence channel is full, or RT_ERR_NOMEM. */
+ * RT_SUB_ALREADY, or RT_ERR_LIMIT when the presence channel is full (allocation failure
+ * aborts, rt_alloc.h). */
 int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name,
                          struct rt_channel_kind kind, const char *user_id, const char *user_info,
                          int max_members, bool *first_of_user, struct rt_channel **out);

@@ -81,8 +81,6 @@ static void on_fanout(const char *buf, size_t len)
         return;
     }
     struct rt_frame *f = rt_frame_new(m.payload, m.payload_len);
-    if (!f)
-        return;
     if (m.kind == RT_CLUSTER_CACHE_EVENT)
         cache_from_frame(app, m.channel, f);
     rt_broker_deliver_local(app, m.channel, f, m.except[0] ? m.except : NULL);
@@ -303,7 +301,7 @@ static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *c
         rt_cluster_msg_encode(kind, cl.node, app->cfg->id, channel, except, payload, len, &n);
     if (!msg) {
         rt_log_warn("cluster: app=%s channel=%s not published to other nodes (over a wire "
-                    "limit or out of memory)",
+                    "limit)",
                     app->cfg->id, channel);
         return;
     }

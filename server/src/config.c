@@ -44,6 +44,13 @@ static const char usage[] =
     "  (env only)             RT_SEND_BUFFER_SOFT_KB queued output that closes a client when held... (default 256)\n"
     "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
+    "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
+    "  --tls-key FILE         RT_TLS_KEY          PEM private key of that certificate\n"
+    "  (env only)             RT_IP_MAX_CONNECTIONS concurrent WebSockets per client address (0 = off)\n"
+    "  (env only)             RT_IP_CONNECTIONS_PER_SECOND new WebSockets per second per address (0 = off)\n"
+    "  (env only)             RT_IP_AUTH_FAILURES authentication failures per minute per address\n"
+    "                                             before it is refused (default 300; 0 = off)\n"
+    "  (env only)             RT_IP_BACKOFF_SECONDS seconds such an address is refused (default 60)\n"
     "  (env only)             RT_SUBSCRIBE_RATE   subscribe+unsubscribe per second per socket\n"
     "                                             (default 10; 0 = unlimited)\n"
     "  (env only)             RT_SUBSCRIBE_BURST  subscribe+unsubscribe at once per socket on top\n"
@@ -114,6 +121,11 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"RT_SEND_BUFFER_SOFT_SECONDS", "10", 1, 3600,
          offsetof(struct rt_config, send_buffer_soft_seconds)},
         {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
+        {"RT_IP_MAX_CONNECTIONS", "0", 0, 10000000, offsetof(struct rt_config, ip_max_connections)},
+        {"RT_IP_CONNECTIONS_PER_SECOND", "0", 0, 1000000,
+         offsetof(struct rt_config, ip_connections_per_second)},
+        {"RT_IP_AUTH_FAILURES", "300", 0, 1000000, offsetof(struct rt_config, ip_auth_failures)},
+        {"RT_IP_BACKOFF_SECONDS", "60", 1, 86400, offsetof(struct rt_config, ip_backoff_seconds)},
     };
     const char *subscribe_rate = env_or("RT_SUBSCRIBE_RATE", "10");
     const char *subscribe_burst = env_or("RT_SUBSCRIBE_BURST", "100");
@@ -132,6 +144,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->path_prefix = env_or("RT_PATH_PREFIX", "");
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
     cfg->trust_proxy = strcmp(env_or("RT_TRUST_PROXY", "0"), "1") == 0;
+    cfg->tls_cert = env_or("RT_TLS_CERT", NULL);
+    cfg->tls_key = env_or("RT_TLS_KEY", NULL);
 
     /* clang-format off */
     static const struct option opts[] = {
@@ -143,6 +157,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"pong-timeout", required_argument, 0, 'o'}, {"max-connections", required_argument, 0, 'm'},
         {"send-queue-max", required_argument, 0, 'q'}, {"node-id", required_argument, 0, 'n'},
         {"log-level", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
+        {"tls-cert", required_argument, 0, 'C'},     {"tls-key", required_argument, 0, 'Y'},
         {0, 0, 0, 0}};
     /* clang-format on */
     int c;
@@ -168,6 +183,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         case 'q': queue = optarg; break;
         case 'n': node = optarg; break;
         case 'l': cfg->log_level = optarg; break;
+        case 'C': cfg->tls_cert = optarg; break;
+        case 'Y': cfg->tls_key = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
         default:
             snprintf(err, err_cap, "unknown option \"%s\" (see rtserver --help)", argv[optind - 1]);
@@ -185,6 +202,12 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     }
     if (rt_master_key_load(master_file, cfg->master_key, err, err_cap) != 0)
         return -1;
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(err, err_cap, "%s is set but %s is not: TLS needs both the certificate and its key",
+                 cfg->tls_cert ? "RT_TLS_CERT" : "RT_TLS_KEY",
+                 cfg->tls_cert ? "RT_TLS_KEY" : "RT_TLS_CERT");
+        return -1;
+    }
     if (cfg->redis_url && strncmp(cfg->redis_url, "redis://", 8) != 0) {
         snprintf(err, err_cap, "RT_REDIS_URL must look like redis://host:port (got \"%s\")",
                  cfg->redis_url);

@@ -34,6 +34,14 @@ struct rt_config {
     int send_buffer_soft_kb;    /* RT_SEND_BUFFER_SOFT_KB queued output held for ... (256) */
     int send_buffer_soft_seconds; /* RT_SEND_BUFFER_SOFT_SECONDS ... this long: close (10) */
     int close_timeout;          /* RT_CLOSE_TIMEOUT s a closing socket may live (5) */
+    /* Per client address (iplimit.c); 0 turns a limit off. */
+    int ip_max_connections;        /* RT_IP_MAX_CONNECTIONS concurrent WebSockets (0) */
+    int ip_connections_per_second; /* RT_IP_CONNECTIONS_PER_SECOND new WebSockets (0) */
+    int ip_auth_failures;          /* RT_IP_AUTH_FAILURES per minute before back-off (300) */
+    int ip_backoff_seconds;        /* RT_IP_BACKOFF_SECONDS refused after that (60) */
+    /* TLS in-process: both set = the port serves wss:// and https:// (NULL = plain). */
+    const char *tls_cert; /* RT_TLS_CERT PEM certificate (chain) file */
+    const char *tls_key;  /* RT_TLS_KEY PEM private key file */
     int subscribe_rate;         /* RT_SUBSCRIBE_RATE subscribe+unsubscribe/s per connection (10) */
     int subscribe_burst;        /* RT_SUBSCRIBE_BURST (100) + app's channel limit */
     /* Webhook delivery limits (docs/webhooks.md "Limits"). Pending = waiting, retrying, in

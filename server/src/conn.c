@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "channel.h"
+#include "iplimit.h"
 #include "log.h"
 #include "net.h"
 #include "rt_protocol.h"
@@ -190,16 +191,21 @@ void rt_conn_close(struct rt_conn *c, int code, const char *reason)
     payload[1] = (uint8_t)(code & 0xff);
     memcpy(payload + 2, reason, rlen);
     struct rt_frame *f = rt_frame_ws(RT_WS_CLOSE, payload, 2 + rlen);
-    if (f) {
-        rt_sock_send(c->sock, f);
-        rt_frame_unref(f);
-    }
+    rt_sock_send(c->sock, f);
+    rt_frame_unref(f);
     c->close_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.close_timeout * 1000;
     rt_conn_check_deadlines(c);
 }
 
+void rt_conn_auth_failed(struct rt_conn *c)
+{
+    if (c->ip) rt_ip_failure(rt_ip_address(c->ip));
+}
+
 void rt_conn_destroy(struct rt_conn *c)
 {
+    rt_ip_release(c->ip);
+    c->ip = NULL;
     struct rt_sub *s, *tmp;
     HASH_ITER(hh, c->subs, s, tmp)
     rt_channel_unsubscribe(s);

@@ -20,10 +20,12 @@ struct rt_sub;
 #define RT_CLOSE_SLOW_CONSUMER 4100 /* output over its byte budget: reconnect after back-off */
 
 struct rt_sock;
+struct rt_ip;
 
 struct rt_conn {
     struct rt_sock *sock; /* the socket (net.h): output queue and deadline timer */
     struct rt_app *app;   /* NULL until the handshake checks pass */
+    struct rt_ip *ip;     /* the client address's slot (iplimit.h), NULL until attached */
     char socket_id[RT_SOCKET_ID_MAX + 1];
     char key[65];
     uint64_t last_rx_ms;
@@ -76,6 +78,10 @@ void rt_conn_close(struct rt_conn *c, int code, const char *reason);
 /* Re-evaluates the connection's deadlines (close, output soft limit, authorize, activity) and
  * re-arms its timer for the earliest. Acts on those that are due. */
 void rt_conn_check_deadlines(struct rt_conn *c);
+
+/* Records an authentication failure (bad channel or sign-in signature) against the client's
+ * address (iplimit.h). */
+void rt_conn_auth_failed(struct rt_conn *c);
 
 /* Releases everything the connection holds (subscriptions, sign-in, indexes) but not the
  * struct. Called once when the socket closes. */

@@ -2,21 +2,25 @@
 #include "frame.h"
 
 #include <jansson.h>
+#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_protocol.h"
 #include "rt_ws.h"
 
-/* Storage: [room for the longest header][payload][NUL]; the header is written right before
- * the payload so that header + payload are contiguous. */
+/* Storage: [LWS_PRE][room for the longest header][payload][NUL]; the header is written right
+ * before the payload so that header + payload are contiguous, and lws_write (TLS sockets)
+ * has the headroom it requires in front of the wire bytes. */
+#define HEADROOM (LWS_PRE + RT_WS_MAX_SERVER_HEADER)
+
 struct rt_frame *rt_frame_ws(uint8_t opcode, const void *payload, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + RT_WS_MAX_SERVER_HEADER + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + HEADROOM + len + 1);
     f->refs = 1;
     f->len = len;
-    f->payload = f->storage + RT_WS_MAX_SERVER_HEADER;
+    f->payload = f->storage + HEADROOM;
     if (len) memcpy(f->payload, payload, len);
     f->payload[len] = '\0';
     uint8_t header[RT_WS_MAX_SERVER_HEADER];
@@ -34,13 +38,12 @@ struct rt_frame *rt_frame_new(const char *text, size_t len)
 
 struct rt_frame *rt_frame_raw(const void *bytes, size_t len)
 {
-    struct rt_frame *f = malloc(sizeof *f + len + 1);
-    if (!f) return NULL;
+    struct rt_frame *f = rt_xmalloc(sizeof *f + LWS_PRE + len + 1);
     f->refs = 1;
     f->len = f->wire_len = len;
-    f->payload = f->wire = f->storage;
-    memcpy(f->storage, bytes, len);
-    f->storage[len] = '\0';
+    f->payload = f->wire = f->storage + LWS_PRE;
+    memcpy(f->wire, bytes, len);
+    f->wire[len] = '\0';
     return f;
 }
 

@@ -15,11 +15,12 @@ struct rt_frame {
     unsigned char storage[];
 };
 
-/* A final WebSocket text frame carrying a copy of text. NULL on allocation failure. */
+/* A final WebSocket text frame carrying a copy of text. Never NULL (allocation failure aborts,
+ * rt_alloc.h). */
 struct rt_frame *rt_frame_new(const char *text, size_t len);
 
 /* Takes ownership of a malloc'd text (as returned by the rt_encode_* functions): copies it into
- * a text frame and frees it. NULL when text is NULL or allocation fails. */
+ * a text frame and frees it. NULL only when text is NULL (an encoder refused non-UTF-8 input). */
 struct rt_frame *rt_frame_from_text(char *text, size_t len);
 
 /* A WebSocket frame of any opcode (close, ping, pong) carrying a copy of payload. */
@@ -40,7 +41,8 @@ struct json_t;
 
 /* Frame {"event":E,"channel":C,"data":"<JSON text of data>"}: the double encoding that
  * pusher:* and pusher_internal:* events use (PROTOCOL.md §2.1). Steals the reference to data
- * (which may be NULL after a failed json_pack). channel may be NULL. NULL on failure. */
+ * (which may be NULL after a failed json_pack). channel may be NULL. NULL only when data is
+ * NULL or a string in it is not valid UTF-8; allocation failure aborts (rt_alloc.h). */
 struct rt_frame *rt_frame_json_event(const char *event, const char *channel, struct json_t *data);
 
 #endif

@@ -65,11 +65,10 @@ void rt_handle_client_event(struct rt_conn *c, const struct rt_msg *m)
     size_t len;
     char *text = rt_encode_event_json(m->event, m->channel, m->data ? m->data : null_data,
                                       type == RT_CHANNEL_PRESENCE ? s->user_id : NULL, &len);
+    /* Never NULL: event, channel and user_id were parsed by jansson, so they are valid UTF-8. */
     struct rt_frame *f = rt_frame_from_text(text, len);
-    if (f) {
-        rt_broker_publish(c->app, m->channel, f, c->socket_id);
-        rt_frame_unref(f);
-        rt_webhook_client_event(c->app, m->channel, m->event, m->data ? m->data : null_data,
-                                c->socket_id, type == RT_CHANNEL_PRESENCE ? s->user_id : NULL);
-    }
+    rt_broker_publish(c->app, m->channel, f, c->socket_id);
+    rt_frame_unref(f);
+    rt_webhook_client_event(c->app, m->channel, m->event, m->data ? m->data : null_data,
+                            c->socket_id, type == RT_CHANNEL_PRESENCE ? s->user_id : NULL);
 }

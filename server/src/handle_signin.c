@@ -34,6 +34,7 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
     }
     if (!secret || !rt_auth_verify_user(rt_str_c(secret), rt_str_c(c->socket_id),
                                         (struct rt_str){user_data, ud_len}, sig)) {
+        rt_conn_auth_failed(c);
         rt_conn_fail(c, 4009, "Invalid signature for pusher:signin");
         return;
     }

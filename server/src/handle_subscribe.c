@@ -181,6 +181,7 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
     const char *user_id = NULL, *user_info = NULL;
     if (rt_channel_needs_auth(kind.type)) {
         if (check_auth(c, channel, auth, channel_data, err, sizeof err) != 0) {
+            rt_conn_auth_failed(c);
             sub_error(c, channel, "AuthError", err, 401);
             return;
         }
@@ -214,8 +215,6 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         snprintf(err, sizeof err, "Presence channel is full: at most %d members",
                  cfg->max_presence_members);
         sub_error(c, channel, "LimitReached", err, 4009);
-    } else if (rc < 0) {
-        sub_error(c, channel, "ServerError", "Out of memory", 500);
     } else {
         send_succeeded(c, ch);
         if (rt_channel_needs_auth(kind.type))

@@ -6,8 +6,10 @@
 #include <uthash.h>
 
 #include "conn.h"
+#include "iplimit.h"
 #include "log.h"
 #include "rest.h"
+#include "rt_alloc.h"
 #include "rt_http.h"
 #include "rt_err.h"
 #include "rt_query.h"
@@ -30,7 +32,8 @@ struct rt_http {
     bool keep_alive;
     bool head_only; /* a HEAD request: the response has no body */
     int minor_version;
-    char ip[48];
+    char peer[48]; /* the socket's peer address */
+    char ip[48];   /* the client's address: the peer, or behind a trusted proxy the one it saw */
 };
 
 /* Bytes of request bodies being read, node-wide and per client address: a client announcing
@@ -65,8 +68,7 @@ static int inflight_take(struct rt_http *h, uint64_t bytes)
         return 429;
     }
     if (!e) {
-        e = calloc(1, sizeof *e);
-        if (!e) abort(); /* out-of-memory policy: see rt_alloc.h */
+        e = rt_xcalloc(1, sizeof *e);
         snprintf(e->ip, sizeof e->ip, "%s", h->ip);
         HASH_ADD_STR(by_ip, ip, e);
     }
@@ -125,13 +127,11 @@ static void respond(struct rt_sock *s, int status, const char *content_type, con
                      : h->minor_version == 0 ? "Connection: keep-alive\r\n"
                                              : "");
     size_t total = (size_t)n + (head_only ? 0 : blen);
-    char *out = malloc(total);
-    if (!out) abort(); /* out-of-memory policy: see rt_alloc.h */
+    char *out = rt_xmalloc(total);
     memcpy(out, head, (size_t)n);
     if (!head_only && blen) memcpy(out + n, body, blen);
     struct rt_frame *f = rt_frame_raw(out, total);
     free(out);
-    if (!f) abort();
     h->phase = PHASE_RESPONDING;
     rt_sock_send(s, f);
     rt_frame_unref(f);
@@ -194,7 +194,6 @@ static void upgrade(struct rt_sock *s)
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                      accept);
     struct rt_frame *f = rt_frame_raw(resp, (size_t)n);
-    if (!f) abort();
     rt_sock_send(s, f);
     rt_frame_unref(f);
     if (s->dropping) return;
@@ -202,7 +201,7 @@ static void upgrade(struct rt_sock *s)
     s->u.http = NULL;
     s->kind = RT_SOCK_WS;
     size_t used = (size_t)h->head_len;
-    rt_ws_open(s, req, (uint8_t *)h->buf + used, h->len - used);
+    rt_ws_open(s, req, h->ip, (uint8_t *)h->buf + used, h->len - used);
     free(h->buf);
     free(h);
 }
@@ -211,8 +210,7 @@ static void on_body_complete(struct rt_sock *s)
 {
     struct rt_http *h = s->u.http;
     const struct rt_http_req *req = &h->req;
-    char *path = malloc(req->path.n + 1);
-    if (!path) abort();
+    char *path = rt_xmalloc(req->path.n + 1);
     struct rt_query q;
     if (rt_path_decode(req->path.p, req->path.n, path) < 0) {
         free(path);
@@ -241,6 +239,8 @@ static void on_body_complete(struct rt_sock *s)
     char saved = h->buf[h->head_len + h->body_len];
     h->buf[h->head_len + h->body_len] = '\0';
     rt_rest_handle(method, p, &q, body, (size_t)h->body_len, &resp);
+    if (resp.status == 401)
+        rt_ip_failure(h->ip);
     h->buf[h->head_len + h->body_len] = saved;
     rt_query_free(&q);
     free(path);
@@ -252,17 +252,62 @@ static void on_body_complete(struct rt_sock *s)
 }
 
 /* Decides what a parsed head asks for: an upgrade, a refusal, or a body to read. */
+/* The client's address: the peer's, or with RT_TRUST_PROXY the last X-Forwarded-For entry
+ * (the one the trusted proxy appended; earlier ones are the client's word). */
+static void client_address(struct rt_http *h)
+{
+    snprintf(h->ip, sizeof h->ip, "%s", h->peer);
+    if (!rt_srv.cfg.trust_proxy)
+        return;
+    struct rt_str xff = rt_http_header(&h->req, "x-forwarded-for");
+    if (!xff.p || !xff.n)
+        return;
+    const char *last = memrchr(xff.p, ',', xff.n);
+    struct rt_str v = last ? (struct rt_str){last + 1, xff.n - (size_t)(last + 1 - xff.p)} : xff;
+    while (v.n && (*v.p == ' ' || *v.p == '\t')) {
+        v.p++;
+        v.n--;
+    }
+    while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+        v.n--;
+    if (v.n && v.n < sizeof h->ip)
+        snprintf(h->ip, sizeof h->ip, "%.*s", (int)v.n, v.p);
+}
+
+/* Per-address admission (iplimit.c): returns true when the request was refused. */
+static bool refused_by_address(struct rt_sock *s, bool websocket)
+{
+    switch (rt_ip_admit(s->u.http->ip, websocket)) {
+    case RT_IP_RATE:
+        respond_error(s, 429, "{\"error\":\"Too many new connections from this address, retry later\"}",
+                      true);
+        return true;
+    case RT_IP_BACKOFF:
+        respond_error(s, 429,
+                      "{\"error\":\"Too many authentication failures from this address, retry "
+                      "later\"}",
+                      true);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void on_head(struct rt_sock *s)
 {
     struct rt_http *h = s->u.http;
     const struct rt_http_req *req = &h->req;
     rt_srv.http_requests++;
+    client_address(h);
     h->head_only = method_is(req, "HEAD");
     h->minor_version = req->minor_version;
     struct rt_str conn = rt_http_header(req, "connection");
     h->keep_alive = req->minor_version >= 1 ? !rt_http_has_token(conn, "close")
                                             : rt_http_has_token(conn, "keep-alive");
-    if (rt_http_has_token(rt_http_header(req, "upgrade"), "websocket")) {
+    bool websocket = rt_http_has_token(rt_http_header(req, "upgrade"), "websocket");
+    if (refused_by_address(s, websocket))
+        return;
+    if (websocket) {
         upgrade(s);
         return;
     }
@@ -380,9 +425,7 @@ void rt_http_input(struct rt_sock *s, uint8_t *in, size_t len)
         size_t cap = h->cap ? h->cap : 1024;
         while (cap < h->len + len + 1)
             cap *= 2;
-        char *b = realloc(h->buf, cap);
-        if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
-        h->buf = b;
+        h->buf = rt_xrealloc(h->buf, cap);
         h->cap = cap;
         /* The parsed head points into the old buffer: parse it again at its new place. */
         if (h->head_len > 0) {
@@ -422,11 +465,11 @@ static void on_timer(struct rt_timer *t)
 
 void rt_http_open(struct rt_sock *s)
 {
-    struct rt_http *h = calloc(1, sizeof *h);
-    if (!h) abort(); /* out-of-memory policy: see rt_alloc.h */
+    struct rt_http *h = rt_xcalloc(1, sizeof *h);
     s->u.http = h;
     h->phase = PHASE_HEAD;
-    rt_sock_peer(s, h->ip, sizeof h->ip);
+    rt_sock_peer(s, h->peer, sizeof h->peer);
+    snprintf(h->ip, sizeof h->ip, "%s", h->peer);
     /* The first request head must arrive within the header timeout of the connection. */
     rt_timer_set(&s->timer, rt_now_ms() + (uint64_t)rt_srv.cfg.http_header_timeout * 1000,
                  on_timer);

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 #define ACCEPTS_PER_WAKEUP 64 /* so that a connection storm cannot hold the loop */
 
@@ -23,7 +24,6 @@ static struct {
     int fd;
     int spare_fd; /* held back so a connection can be refused cleanly at EMFILE */
     bool polling, started;
-    struct lws_vhost *vhost;
     uint64_t last_emfile_log_ms;
 } ls = {.fd = -1, .spare_fd = -1};
 
@@ -71,8 +71,10 @@ static void adopt(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     lws_sock_file_fd_type desc;
     desc.sockfd = fd;
-    /* Raw socket: net.c speaks HTTP and WebSocket on it. On failure lws closes fd. */
-    if (!lws_adopt_descriptor_vhost(ls.vhost, LWS_ADOPT_SOCKET, desc, "realtime", NULL))
+    /* Raw socket: net.c speaks HTTP and WebSocket on it; lws does the TLS handshake first
+     * when the vhost has a certificate. On failure lws closes fd. */
+    if (!lws_adopt_descriptor_vhost(rt_tls_current(), LWS_ADOPT_SOCKET | LWS_ADOPT_ALLOW_SSL,
+                                    desc, "realtime", NULL))
         rt_log_warn("accept: libwebsockets could not adopt a socket");
 }
 
@@ -120,9 +122,8 @@ int rt_listen_open(const char *host, int port, char *err, size_t err_cap)
     return 0;
 }
 
-void rt_listen_start(uv_loop_t *loop, struct lws_vhost *vhost)
+void rt_listen_start(uv_loop_t *loop)
 {
-    ls.vhost = vhost;
     ls.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     uv_poll_init_socket(loop, &ls.poll, ls.fd);
     ls.started = true;

@@ -8,15 +8,13 @@
 #include <stddef.h>
 #include <uv.h>
 
-struct lws_vhost;
-
 /* Binds and listens on host:port (a name or address), before anything else starts, so that a
  * taken port ends the process at once. Returns 0, or -1 with one line in err naming the
  * address and the error. */
 int rt_listen_open(const char *host, int port, char *err, size_t err_cap);
 
-/* Starts accepting on loop into vhost. */
-void rt_listen_start(uv_loop_t *loop, struct lws_vhost *vhost);
+/* Starts accepting on loop into the current vhost (tls.c). */
+void rt_listen_start(uv_loop_t *loop);
 
 /* Stops accepting and closes the listening socket (at shutdown or when draining). */
 void rt_listen_stop(void);

@@ -14,11 +14,13 @@
 #include "cluster.h"
 #include "conn.h"
 #include "harden.h"
+#include "iplimit.h"
 #include "log.h"
 #include "server.h"
 #include "listen.h"
 #include "store.h"
 #include "timer.h"
+#include "tls.h"
 #include "webhook.h"
 
 struct rt_server rt_srv;
@@ -42,7 +44,7 @@ void rt_server_count_close(int code)
 /* Of the socket budget, this many stay free for REST requests when WebSockets fill the rest. */
 #define HTTP_RESERVE 32
 
-static uv_signal_t sig_term, sig_int;
+static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t sweep_timer, drain_timer;
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit and returns how many client sockets the
@@ -69,6 +71,7 @@ static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     rt_apps_each(sweep_app, NULL);
+    rt_ip_sweep();
 }
 
 static void close_app_conns(struct rt_app *app, void *ctx)
@@ -97,6 +100,14 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_start(&drain_timer, stop_loop, rt_conn_total() ? 300 : 0, 0);
 }
 
+/* SIGHUP: reload what can change live (the TLS certificate). */
+static void on_hangup(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    rt_tls_reload();
+}
+
 int main(int argc, char **argv)
 {
     char err[512];
@@ -118,6 +129,11 @@ int main(int argc, char **argv)
     if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)
         rt_srv.cfg.max_connections = rt_srv.fd_limit - HTTP_RESERVE;
 
+    if (rt_srv.cfg.tls_cert &&
+        rt_tls_check(rt_srv.cfg.tls_cert, rt_srv.cfg.tls_key, err, sizeof err) != 0) {
+        fprintf(stderr, "rtserver: %s\n", err);
+        return 2;
+    }
     if (rt_listen_open(rt_srv.cfg.host, rt_srv.cfg.port, err, sizeof err) != 0) {
         fprintf(stderr, "rtserver: %s\n", err);
         return 1;
@@ -154,17 +170,14 @@ int main(int argc, char **argv)
      * budget is ours (listen.c). */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
                    LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (rt_srv.cfg.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign;
     info.pt_serv_buf_size = 16384;
     rt_srv.lws = lws_create_context(&info);
     struct lws_vhost *vhost = NULL;
-    if (rt_srv.lws) {
-        info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* listen.c accepts and hands sockets over */
-        info.protocols = protos;
-        info.options = 0;
-        info.vhost_name = "realtime";
-        vhost = lws_create_vhost(rt_srv.lws, &info);
-    }
+    if (rt_srv.lws)
+        vhost = rt_tls_start(rt_srv.lws, protos, rt_srv.cfg.tls_cert, rt_srv.cfg.tls_key);
     if (!vhost) {
         fprintf(stderr, "rtserver: libwebsockets failed to initialise\n");
         rt_listen_stop();
@@ -175,12 +188,14 @@ int main(int argc, char **argv)
         rt_apps_free_all();
         return 1;
     }
-    rt_listen_start(&loop, vhost);
+    rt_listen_start(&loop);
 
     uv_signal_init(&loop, &sig_term);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_init(&loop, &sig_int);
     uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_init(&loop, &sig_hup);
+    uv_signal_start(&sig_hup, on_hangup, SIGHUP);
     uv_timer_init(&loop, &sweep_timer);
     uv_timer_start(&sweep_timer, on_sweep, 60000, 60000);
     uv_timer_init(&loop, &drain_timer);
@@ -211,6 +226,7 @@ int main(int argc, char **argv)
     rt_cluster_stop();
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
     uv_close((uv_handle_t *)&sweep_timer, NULL);
     uv_close((uv_handle_t *)&drain_timer, NULL);
     lws_context_destroy(rt_srv.lws);

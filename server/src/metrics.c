@@ -7,7 +7,9 @@
 #include "app.h"
 #include "channel.h"
 #include "conn.h"
+#include "iplimit.h"
 #include "handlers.h"
+#include "rt_alloc.h"
 #include "server.h"
 #include "user.h"
 #include "webhook.h"
@@ -36,7 +38,7 @@ char *rt_metrics_render(void)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return NULL;
+        rt_out_of_memory("open_memstream", 0);
     fprintf(f, "# TYPE rt_connections gauge\nrt_connections %zu\n", rt_conn_total());
     fprintf(f, "# TYPE rt_connections_opened_total counter\nrt_connections_opened_total %llu\n",
             rt_srv.ws_opened);
@@ -67,6 +69,15 @@ char *rt_metrics_render(void)
         {"header_too_large", rt_srv.http_refused.header_too_large},
         {"bad_request", rt_srv.http_refused.bad_request},
     };
+    struct rt_ip_stats ip;
+    rt_ip_stats(&ip);
+    fprintf(f,
+            "# TYPE rt_ip_refused_total counter\nrt_ip_refused_total{reason=\"rate\"} %llu\n"
+            "rt_ip_refused_total{reason=\"concurrent\"} %llu\n"
+            "rt_ip_refused_total{reason=\"backoff\"} %llu\n"
+            "# TYPE rt_ip_backoffs_total counter\nrt_ip_backoffs_total %llu\n"
+            "# TYPE rt_ip_tracked gauge\nrt_ip_tracked %zu\n",
+            ip.refused_rate, ip.refused_concurrent, ip.refused_backoff, ip.backoffs, ip.tracked);
     fprintf(f, "# TYPE rt_http_refused_total counter\n");
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         fprintf(f, "rt_http_refused_total{reason=\"%s\"} %llu\n", refused[i].reason, refused[i].n);
@@ -85,6 +96,8 @@ char *rt_metrics_render(void)
                "# TYPE rt_app_messages_out_total counter\n"
                "# TYPE rt_app_rest_calls_total counter\n");
     rt_apps_each(app_series, f);
-    fclose(f);
+    /* A write that ran out of memory shows only here, as a failed flush. */
+    if (fclose(f) != 0)
+        rt_out_of_memory("open_memstream", len);
     return buf;
 }

@@ -9,7 +9,9 @@
 #include <sys/uio.h>
 
 #include "listen.h"
+#include "rt_alloc.h"
 #include "server.h"
+#include "tls.h"
 
 #define WRITEV_MAX 64 /* frames written by one writev() */
 
@@ -26,8 +28,7 @@ static void outq_push(struct rt_outq *q, struct rt_frame *f, size_t offset)
 {
     if (q->len == q->cap) {
         uint32_t cap = q->cap ? q->cap * 2 : 4;
-        struct rt_frame **frames = malloc(cap * sizeof *frames);
-        if (!frames) abort(); /* out-of-memory policy: see rt_alloc.h */
+        struct rt_frame **frames = rt_xmalloc(cap * sizeof *frames);
         for (uint32_t i = 0; i < q->len; i++)
             frames[i] = q->frames[(q->head + i) % q->cap];
         free(q->frames);
@@ -90,12 +91,20 @@ void rt_sock_drop(struct rt_sock *s)
     lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Nothing left to write: our queue is empty and lws holds no rest of a TLS record. */
+static bool flushed(const struct rt_sock *s)
+{
+    return s->out.len == 0 && !(s->tls && lws_partial_buffered(s->wsi));
+}
+
 void rt_sock_drop_after_flush(struct rt_sock *s)
 {
-    if (s->out.len == 0)
+    if (flushed(s)) {
         rt_sock_drop(s);
-    else
-        s->drop_after_flush = true;
+        return;
+    }
+    s->drop_after_flush = true;
+    lws_callback_on_writable(s->wsi);
 }
 
 void rt_sock_discard_output(struct rt_sock *s)
@@ -111,6 +120,12 @@ static bool would_block(void)
 int rt_sock_send(struct rt_sock *s, struct rt_frame *f)
 {
     if (s->dropping) return -1;
+    if (s->tls) {
+        /* OpenSSL writes whole records from the writeable callback (flush_tls). */
+        outq_push(&s->out, f, 0);
+        if (s->out.len == 1) lws_callback_on_writable(s->wsi);
+        return 0;
+    }
     size_t written = 0;
     if (s->out.len == 0) {
         /* Nothing queued: the kernel usually takes it all and no poll re-arm is needed. */
@@ -153,10 +168,25 @@ static int flush(struct rt_sock *s)
     return 0;
 }
 
+/* TLS: hands whole frames to lws_write while the connection takes them. lws keeps what the
+ * socket did not take of the last one and writes it before anything else, so at most one
+ * frame sits in lws; the rest stays counted in our queue. */
+static int flush_tls(struct rt_sock *s)
+{
+    struct rt_outq *q = &s->out;
+    while (q->len && !lws_send_pipe_choked(s->wsi)) {
+        struct rt_frame *f = q->frames[q->head];
+        if (lws_write(s->wsi, f->wire, f->wire_len, LWS_WRITE_RAW) < 0)
+            return -1;
+        outq_consume(q, f->wire_len);
+    }
+    return 0;
+}
+
 static void on_writeable(struct rt_sock *s)
 {
     size_t before = s->out.bytes;
-    if (flush(s) != 0) {
+    if ((s->tls ? flush_tls(s) : flush(s)) != 0) {
         rt_sock_drop(s);
         return;
     }
@@ -164,8 +194,11 @@ static void on_writeable(struct rt_sock *s)
         lws_callback_on_writable(s->wsi);
         if (s->out.bytes == before) return;
     }
-    if (s->out.len == 0 && s->drop_after_flush) {
-        rt_sock_drop(s);
+    if (s->drop_after_flush) {
+        if (flushed(s))
+            rt_sock_drop(s);
+        else if (!s->out.len)
+            lws_callback_on_writable(s->wsi); /* lws still holds the end of a TLS record */
         return;
     }
     if (s->kind == RT_SOCK_WS)
@@ -184,11 +217,15 @@ int rt_net_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 {
     struct rt_sock *s = user;
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        rt_tls_adopt_ctx(user);
+        return 0;
     case LWS_CALLBACK_RAW_ADOPT:
         memset(s, 0, sizeof *s);
         s->wsi = wsi;
         s->fd = lws_get_socket_fd(wsi);
         s->kind = RT_SOCK_HTTP;
+        s->tls = rt_srv.cfg.tls_cert != NULL; /* every vhost serves TLS then */
         rt_listen_sockets_changed(++open_sockets);
         rt_http_open(s);
         return 0;

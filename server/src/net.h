@@ -32,6 +32,7 @@ struct rt_sock {
     uint8_t kind;          /* enum rt_sock_kind */
     bool dropping;         /* being closed: no more input is read, no more output queued */
     bool drop_after_flush; /* close the socket once the queue is empty */
+    bool tls;              /* TLS through lws: every write goes through lws_write */
     struct rt_timer timer; /* the owner's deadlines (http.c, ws.c) */
     struct rt_outq out;
     union {

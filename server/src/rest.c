@@ -510,8 +510,6 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
         out->status = 200;
         out->content_type = "text/plain; version=0.0.4";
         out->body = rt_metrics_render();
-        if (!out->body)
-            respond_error(out, 500, "Out of memory");
         return;
     }
     char id[RT_APP_ID_MAX + 1];

@@ -52,8 +52,10 @@ void rt_http_written(struct rt_sock *s);
 void rt_http_closed(struct rt_sock *s);
 
 /* ws.c: takes over a socket whose upgrade request passed the RFC 6455 checks (the 101 is
- * already queued); rest holds bytes that followed the request head. */
-void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest, size_t rest_len);
+ * already queued); rest holds bytes that followed the request head. client_ip is the
+ * client's address (see iplimit.h). */
+void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, const char *client_ip,
+                uint8_t *rest, size_t rest_len);
 void rt_ws_input(struct rt_sock *s, uint8_t *in, size_t len);
 void rt_ws_written(struct rt_sock *s);
 void rt_ws_closed(struct rt_sock *s);

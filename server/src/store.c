@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "rt_alloc.h"
 #include "rt_err.h"
 #include "server.h"
 
@@ -44,15 +45,13 @@ static char **get_strv(json_t *arr, size_t *n)
     *n = 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return NULL;
-    char **v = calloc(json_array_size(arr), sizeof *v);
-    if (!v)
-        return NULL;
+    char **v = rt_xcalloc(json_array_size(arr), sizeof *v);
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e)
     {
-        if (json_is_string(e) && (v[*n] = strdup(json_string_value(e))))
-            (*n)++;
+        if (json_is_string(e))
+            v[(*n)++] = rt_xstrdup(json_string_value(e));
     }
     return v;
 }
@@ -65,14 +64,14 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
 {
     json_t *a = json_loads(app_json, 0, NULL), *keys = json_loads(keys_json, 0, NULL),
            *hooks = json_loads(hooks_json, 0, NULL), *kicked = json_loads(kicked_json, 0, NULL);
-    struct rt_app_config *cfg = calloc(1, sizeof *cfg);
-    if (!a || !keys || !hooks || !cfg) {
+    struct rt_app_config *cfg = rt_xcalloc(1, sizeof *cfg);
+    if (!a || !keys || !hooks) {
         snprintf(err, err_cap, "malformed app row");
         goto fail;
     }
     snprintf(cfg->id, sizeof cfg->id, "%s", json_string_value(json_object_get(a, "id")));
     const char *name = json_string_value(json_object_get(a, "name"));
-    cfg->name = strdup(name ? name : "");
+    cfg->name = rt_xstrdup(name ? name : "");
     cfg->enabled = get_bool(a, "enabled", true);
     cfg->client_events = get_bool(a, "client_events", false);
     cfg->user_auth = get_bool(a, "user_auth", false);
@@ -93,9 +92,7 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     cfg->backend_events_per_second = get_int(a, "backend_events_per_second", 1000);
     cfg->read_requests_per_second = get_int(a, "read_requests_per_second", 100);
 
-    cfg->keys = calloc(json_array_size(keys) + 1, sizeof *cfg->keys);
-    if (!cfg->keys)
-        goto fail;
+    cfg->keys = rt_xcalloc(json_array_size(keys) + 1, sizeof *cfg->keys);
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k)
@@ -122,9 +119,7 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
         cfg->n_keys++;
     }
     cfg->kicked_keys = get_strv(kicked, &cfg->n_kicked_keys);
-    cfg->webhooks = calloc(json_array_size(hooks) + 1, sizeof *cfg->webhooks);
-    if (!cfg->webhooks)
-        goto fail;
+    cfg->webhooks = rt_xcalloc(json_array_size(hooks) + 1, sizeof *cfg->webhooks);
     json_t *h;
     json_array_foreach(hooks, i, h)
     {
@@ -132,7 +127,7 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
         if (!url)
             continue;
         struct rt_webhook *w = &cfg->webhooks[cfg->n_webhooks++];
-        w->url = strdup(url);
+        w->url = rt_xstrdup(url);
         w->event_types = get_strv(json_object_get(h, "event_types"), &w->n_event_types);
     }
     json_decref(a);
@@ -154,9 +149,7 @@ static int configs_from_result(PGresult *res, struct rt_app_config ***out, char 
                                size_t err_cap)
 {
     int n = PQntuples(res);
-    struct rt_app_config **cfgs = calloc((size_t)n + 1, sizeof *cfgs);
-    if (!cfgs)
-        return -1;
+    struct rt_app_config **cfgs = rt_xcalloc((size_t)n + 1, sizeof *cfgs);
     int count = 0;
     for (int i = 0; i < n; i++) {
         struct rt_app_config *cfg =
@@ -273,8 +266,8 @@ static void poll_update(int events)
     if (st.poll && st.poll_fd != fd)
         poll_close();
     if (!st.poll) {
-        st.poll = malloc(sizeof *st.poll);
-        if (!st.poll || uv_poll_init(st.loop, st.poll, fd) != 0) {
+        st.poll = rt_xmalloc(sizeof *st.poll);
+        if (uv_poll_init(st.loop, st.poll, fd) != 0) {
             free(st.poll);
             st.poll = NULL;
             return;
@@ -311,9 +304,7 @@ static void queue_reload(const char *id)
         st.n_pending = 0;
         id = "*";
     }
-    char *copy = strdup(id);
-    if (copy)
-        st.pending[st.n_pending++] = copy;
+    st.pending[st.n_pending++] = rt_xstrdup(id);
 }
 
 static void send_next_query(void)
@@ -479,9 +470,7 @@ static size_t split_list(const char *list, char **items)
     size_t n = 0;
     while (list && n < HOSTS_MAX) {
         size_t len = strcspn(list, ",");
-        if (!(items[n] = strndup(list, len)))
-            break;
-        n++;
+        items[n++] = rt_xstrndup(list, len);
         list = list[len] ? list + len + 1 : NULL;
     }
     return n;
@@ -666,7 +655,7 @@ static void schedule_reconnect(void)
 int rt_store_start(uv_loop_t *loop, const char *url)
 {
     st.loop = loop;
-    st.url = strdup(url);
+    st.url = rt_xstrdup(url);
     lookup_setup();
     uv_timer_init(loop, &st.retry);
     start_connect();

@@ -13,6 +13,7 @@
 #include "app.h"
 #include "conn.h"
 #include "log.h"
+#include "rt_alloc.h"
 #include "rt_hmac.h"
 #include "rt_ratelimit.h"
 #include "rt_url.h"
@@ -163,8 +164,8 @@ static int on_socket(CURL *easy, curl_socket_t s, int action, void *userp, void 
         return 0;
     }
     if (!ctx) {
-        ctx = calloc(1, sizeof *ctx);
-        if (!ctx || uv_poll_init_socket(wh.loop, &ctx->poll, s) != 0) {
+        ctx = rt_xcalloc(1, sizeof *ctx);
+        if (uv_poll_init_socket(wh.loop, &ctx->poll, s) != 0) {
             free(ctx);
             return -1;
         }
@@ -201,14 +202,13 @@ static int on_curl_timeout(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- per-app state, caps and reports --------------------------------------------------- */
 
-/* Returns the state of app_id, created on first use; NULL when out of memory. */
+/* Returns the state of app_id, created on first use; never NULL. */
 static struct app_state *app_state(const char *app_id)
 {
     struct app_state *st = NULL;
     HASH_FIND_STR(wh.apps, app_id, st);
     if (st) return st;
-    st = calloc(1, sizeof *st);
-    if (!st) return NULL;
+    st = rt_xcalloc(1, sizeof *st);
     snprintf(st->app_id, sizeof st->app_id, "%s", app_id);
     HASH_ADD_STR(wh.apps, app_id, st);
     return st;
@@ -572,12 +572,9 @@ static void emit(struct rt_app *app, json_t *event, uint64_t time_ms)
             drop(st, why, 1);
             continue;
         }
-        struct delivery *d = calloc(1, sizeof *d);
-        if (!d || !(d->url = strdup(cfg->webhooks[i].url)) || !(d->body = strdup(body))) {
-            if (d) free(d->url);
-            free(d);
-            break;
-        }
+        struct delivery *d = rt_xcalloc(1, sizeof *d);
+        d->url = rt_xstrdup(cfg->webhooks[i].url);
+        d->body = rt_xstrdup(body);
         memcpy(d->key, k->key, sizeof d->key);
         memcpy(d->signature, signature, sizeof d->signature);
         d->app = st;
@@ -601,7 +598,7 @@ static char *held_id(char kind, const char *app_id, const char *channel, const c
 {
     char *id = NULL;
     if (asprintf(&id, "%c\x1f%s\x1f%s\x1f%s", kind, app_id, channel, user_id ? user_id : "") < 0)
-        return NULL;
+        rt_out_of_memory("asprintf", 0);
     return id;
 }
 
@@ -649,10 +646,6 @@ static void hold(struct rt_app *app, char kind, const char *channel, const char 
     if (wanted == 0 && interested(app->cfg, cancels) == 0) return;
     struct app_state *st = app_state(app->cfg->id);
     char *id = held_id(kind, app->cfg->id, channel, user_id);
-    if (!st || !id) {
-        free(id);
-        return;
-    }
     struct held *old = NULL;
     HASH_FIND_STR(wh.held, id, old);
     if (old) held_drop(old);
@@ -664,13 +657,9 @@ static void hold(struct rt_app *app, char kind, const char *channel, const char 
         drop(st, why, wanted);
         return;
     }
-    struct held *e = calloc(1, sizeof *e);
-    if (!e || !(e->channel = strdup(channel)) || (user_id && !(e->user_id = strdup(user_id)))) {
-        if (e) free(e->channel);
-        free(e);
-        free(id);
-        return;
-    }
+    struct held *e = rt_xcalloc(1, sizeof *e);
+    e->channel = rt_xstrdup(channel);
+    if (user_id) e->user_id = rt_xstrdup(user_id);
     e->id = id;
     e->app = st;
     e->bytes = bytes;
@@ -690,7 +679,6 @@ static void hold(struct rt_app *app, char kind, const char *channel, const char 
 static bool unhold(struct rt_app *app, char kind, const char *channel, const char *user_id)
 {
     char *id = held_id(kind, app->cfg->id, channel, user_id);
-    if (!id) return false;
     struct held *e = NULL;
     HASH_FIND_STR(wh.held, id, e);
     free(id);
@@ -747,9 +735,8 @@ void rt_webhook_client_event(struct rt_app *app, const char *channel, const char
                              const json_t *data, const char *socket_id, const char *user_id)
 {
     if (!active(app)) return;
-    char *text = json_is_string(data) ? strdup(json_string_value(data))
+    char *text = json_is_string(data) ? rt_xstrdup(json_string_value(data))
                                       : json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text) return;
     json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "client_event", "channel", channel,
                            "event", event, "data", text, "socket_id", socket_id);
     free(text);

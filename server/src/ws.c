@@ -8,7 +8,9 @@
 #include "app.h"
 #include "conn.h"
 #include "handlers.h"
+#include "iplimit.h"
 #include "log.h"
+#include "rt_alloc.h"
 #include "rt_channel_name.h"
 #include "rt_http.h"
 #include "rt_protocol.h"
@@ -34,10 +36,11 @@ static bool origin_allowed(const struct rt_app_config *cfg, const char *origin)
     return false;
 }
 
-/* True when the client came over TLS: TLS is terminated by a proxy (RT_TRUST_PROXY=1) that
- * says so with X-Forwarded-Proto: https. */
-static bool came_over_tls(const struct rt_http_req *req)
+/* True when the client came over TLS: to this process (RT_TLS_CERT), or to a proxy that
+ * terminated it and says so with X-Forwarded-Proto: https (RT_TRUST_PROXY=1). */
+static bool came_over_tls(const struct rt_sock *s, const struct rt_http_req *req)
 {
+    if (s->tls) return true;
     if (!rt_srv.cfg.trust_proxy) return false;
     struct rt_str proto = rt_http_header(req, "x-forwarded-proto");
     return (proto.n == 5 && strncasecmp(proto.p, "https", 5) == 0) ||
@@ -73,7 +76,8 @@ static void header_copy(const struct rt_http_req *req, const char *name, char *o
 
 /* Applies the handshake checks of PROTOCOL.md §1.2 in order; returns 0 when the connection
  * is attached to its app, else it is already failing with the Pusher code. */
-static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
+static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
+                           const char *client_ip)
 {
     char path[512];
     struct rt_query q;
@@ -96,6 +100,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
     }
     struct rt_app *app = rt_apps_by_key(key, NULL);
     if (!app) {
+        rt_ip_failure(client_ip); /* probing for app keys */
         rt_conn_fail(c, 4001, "Application does not exist");
         goto done;
     }
@@ -103,7 +108,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
         rt_conn_fail(c, 4003, "Application disabled");
         goto done;
     }
-    if (app->cfg->require_tls && !came_over_tls(req)) {
+    if (app->cfg->require_tls && !came_over_tls(c->sock, req)) {
         rt_conn_fail(c, 4000, "Application only accepts SSL connections, reconnect using wss://");
         goto done;
     }
@@ -129,6 +134,11 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req)
         rt_conn_fail(c, 4100, "Over capacity");
         goto done;
     }
+    c->ip = rt_ip_hold(client_ip);
+    if (!c->ip) {
+        rt_conn_fail(c, 4100, "Too many connections from this address");
+        goto done;
+    }
     snprintf(c->key, sizeof c->key, "%s", key);
     /* Fixed-width node id then a counter: unique across the cluster; the random part keeps
      * socket ids unguessable. */
@@ -142,15 +152,15 @@ done:
     return rc;
 }
 
-void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, uint8_t *rest, size_t rest_len)
+void rt_ws_open(struct rt_sock *s, const struct rt_http_req *req, const char *client_ip,
+                uint8_t *rest, size_t rest_len)
 {
-    struct rt_conn *c = calloc(1, sizeof *c);
-    if (!c) abort(); /* out-of-memory policy: see rt_alloc.h */
+    struct rt_conn *c = rt_xcalloc(1, sizeof *c);
     c->sock = s;
     s->u.ws = c;
     c->last_rx_ms = rt_now_ms();
     rt_srv.ws_opened++;
-    if (check_handshake(c, req) != 0) return;
+    if (check_handshake(c, req, client_ip) != 0) return;
     send_established(c);
     if (c->app->cfg->authorized_connections)
         c->authorize_by_ms = rt_now_ms() + (uint64_t)rt_srv.cfg.authorize_timeout * 1000u;
@@ -300,9 +310,7 @@ static void reserve_rx(struct rt_conn *c, size_t len)
     size_t cap = c->rx_cap ? c->rx_cap : 256;
     while (cap < len)
         cap *= 2;
-    uint8_t *b = realloc(c->rx, cap);
-    if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
-    c->rx = b;
+    c->rx = rt_xrealloc(c->rx, cap);
     c->rx_cap = cap;
 }
 

@@ -124,3 +124,24 @@ test('trigger_with_only_revoked_keys_says_how_to_fix_it', async () => {
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'rtadmin: app 35 has no active key (create one with: rtadmin key create 35)\n');
 });
+
+test('trigger_with_data_that_is_not_utf8_says_so_and_sends_nothing', async () => {
+  const { url: dbUrl, run } = freshDatabase();
+  ok(run(['app', 'create', '--name', 'chat', '--id', '36']));
+  const server = await fakeServer(200, '{}');
+  try {
+    // A byte 0xff cannot be passed through spawn's (UTF-8) strings: the shell writes it.
+    const r = await new Promise((resolve) => {
+      const p = spawn('/bin/sh', ['-c', `exec "$0" trigger 36 c e "$(printf '\\377')" --server "$1"`, RTADMIN, server.url],
+        { env: { PATH: process.env.PATH, USER: 'tester', RT_MASTER_KEY: MASTER_KEY, RT_DATABASE_URL: dbUrl } });
+      let stderr = '';
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('close', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'rtadmin: the event name, channel and data must be valid UTF-8\n');
+    assert.equal(server.requests.length, 0);
+  } finally {
+    await server.close();
+  }
+});

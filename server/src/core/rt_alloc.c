@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* No allocation here: stderr is unbuffered and fprintf with %zu needs no heap. */
-static void out_of_memory(const char *what, size_t size)
+_Noreturn void rt_out_of_memory(const char *what, size_t size)
 {
     fprintf(stderr, "out of memory: %s of %zu bytes failed, aborting\n", what, size);
     abort();
@@ -17,21 +17,21 @@ static void out_of_memory(const char *what, size_t size)
 void *rt_xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
-    if (!p) out_of_memory("malloc", size);
+    if (!p) rt_out_of_memory("malloc", size);
     return p;
 }
 
 void *rt_xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) out_of_memory("calloc", size && count > SIZE_MAX / size ? SIZE_MAX : count * size);
+    if (!p) rt_out_of_memory("calloc", size && count > SIZE_MAX / size ? SIZE_MAX : count * size);
     return p;
 }
 
 void *rt_xrealloc(void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1);
-    if (!p) out_of_memory("realloc", size);
+    if (!p) rt_out_of_memory("realloc", size);
     return p;
 }
 

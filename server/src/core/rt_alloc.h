@@ -14,6 +14,9 @@ void *rt_xrealloc(void *ptr, size_t size);
 char *rt_xstrdup(const char *s);
 char *rt_xstrndup(const char *s, size_t n);
 
+/* The same one line and abort(), for the few other allocating calls (open_memstream). */
+_Noreturn void rt_out_of_memory(const char *what, size_t size);
+
 /* Makes jansson allocate through rt_xmalloc, so a json_* call fails only on bad input, never
  * on memory. Call once at start, before the first json_* call (rtserver and rtadmin do). */
 void rt_alloc_init(void);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
 #include "rt_err.h"
 
 static bool kind_known(int kind)
@@ -110,8 +111,7 @@ char *rt_cluster_msg_encode(enum rt_cluster_kind kind, const char *node, const c
     if ((payload_len && !payload) || fields_valid(kind, n, a, c, x, payload_len) != RT_OK)
         return NULL;
     size_t total = 2 + n.n + 1 + a.n + 1 + c.n + 1 + x.n + 1 + payload_len;
-    char *msg = malloc(total);
-    if (!msg) return NULL;
+    char *msg = rt_xmalloc(total);
     char *w = msg;
     *w++ = (char)kind;
     *w++ = '\n';

@@ -51,8 +51,9 @@ struct rt_cluster_msg {
 int rt_cluster_msg_decode(const char *buf, size_t len, struct rt_cluster_msg *out);
 
 /* Encodes a message (same rules as the decoder; except may be NULL or "") into a malloc'd
- * buffer of *out_len bytes, which is not NUL-terminated. Returns NULL when a field breaks
- * the rules above or on allocation failure. Decoding the result gives the same fields back. */
+ * buffer of *out_len bytes, which is not NUL-terminated. Returns NULL only when a field breaks
+ * the rules above (allocation failure aborts, rt_alloc.h). Decoding the result gives the same
+ * fields back. */
 char *rt_cluster_msg_encode(enum rt_cluster_kind kind, const char *node, const char *app_id,
                             const char *channel, const char *except, const char *payload,
                             size_t payload_len, size_t *out_len);

@@ -4,7 +4,7 @@
 
 enum rt_err {
     RT_OK = 0,
-    RT_ERR_NOMEM = -1,         /* allocation failed */
+    /* -1 is unused: allocation failure aborts instead of returning (rt_alloc.h). */
     RT_ERR_INVALID = -2,       /* malformed input (JSON, frame, parameter) */
     RT_ERR_TOO_LARGE = -3,     /* input over a configured limit */
     RT_ERR_BAD_SIGNATURE = -4, /* HMAC / signature mismatch */

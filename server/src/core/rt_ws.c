@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_alloc.h"
+
 static bool is_control(uint8_t opcode)
 {
     return opcode & 0x8;
@@ -98,9 +100,7 @@ int rt_ws_message_feed(struct rt_ws_message *m, const struct rt_ws_frame *f, siz
         while (cap < m->len + f->len)
             cap *= 2;
         if (cap > max_len) cap = max_len;
-        uint8_t *b = realloc(m->buf, cap ? cap : 1);
-        if (!b) abort(); /* out-of-memory policy: see rt_alloc.h */
-        m->buf = b;
+        m->buf = rt_xrealloc(m->buf, cap);
         m->cap = cap;
     }
     if (f->len) memcpy(m->buf + m->len, f->payload, f->len);
