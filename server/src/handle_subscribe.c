@@ -11,6 +11,7 @@
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "rt_user_data.h"
+#include "seclog.h"
 #include "server.h"
 #include "webhook.h"
 
@@ -51,12 +52,13 @@ static void sub_error(struct rt_conn *c, const char *channel, const char *type, 
     rt_conn_send_text(c, text, len);
 }
 
-/* Checks the auth token of a private/presence/encrypted subscription. Returns 0 or writes the
- * reason into err. */
+/* Checks the auth token of a private/presence/encrypted subscription. Returns 0, or -1 with the
+ * message for the client in err and its class for the security log in *reason. */
 static int check_auth(struct rt_conn *c, const char *channel, const char *auth,
-                      struct rt_str channel_data, char *err, size_t err_cap)
+                      struct rt_str channel_data, const char **reason, char *err, size_t err_cap)
 {
     struct rt_str key, sig;
+    *reason = "malformed";
     if (!auth || rt_auth_split(rt_str_c(auth), &key, &sig) != 0) {
         snprintf(err, err_cap, "Missing or malformed auth: expected \"key:signature\"");
         return -1;
@@ -70,11 +72,13 @@ static int check_auth(struct rt_conn *c, const char *channel, const char *auth,
     keybuf[key.n] = '\0';
     const char *secret = rt_app_secret(c->app, keybuf);
     if (!secret) {
+        *reason = "unknown_key";
         snprintf(err, err_cap, "Invalid key in auth: not a key of this app");
         return -1;
     }
     if (!rt_auth_verify_channel(rt_str_c(secret), rt_str_c(c->socket_id), rt_str_c(channel),
                                 channel_data, sig)) {
+        *reason = "bad_signature";
         snprintf(err, err_cap, "Invalid signature");
         return -1;
     }
@@ -180,7 +184,9 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
     struct rt_member member = {{0}, NULL};
     const char *user_id = NULL, *user_info = NULL;
     if (rt_channel_needs_auth(kind.type)) {
-        if (check_auth(c, channel, auth, channel_data, err, sizeof err) != 0) {
+        const char *reason;
+        if (check_auth(c, channel, auth, channel_data, &reason, err, sizeof err) != 0) {
+            rt_seclog(c->app->cfg->id, RT_SEC_CHANNEL_AUTH_FAILURE, reason);
             rt_conn_auth_failed(c);
             sub_error(c, channel, "AuthError", err, 401);
             return;
