@@ -10,6 +10,7 @@ import {
   PG_URL, SOURCE_DIR, BUILD_DIR, MASTER_KEY, createDatabase, createEmptyDatabase, createApp, rtadmin,
   psql, startServer, waitFor, sleep, freePort,
 } from '../harness/index.mjs';
+import { startPrivatePostgres } from '../harness/postgres.mjs';
 import { connectClient, subscribe, eventsOf, restClient, signedRequest } from './rest_helpers.mjs';
 
 /** The same database URL with another user (the local cluster trusts 127.0.0.1). */
@@ -251,5 +252,49 @@ describe('docker-compose.yml', () => {
     assert.equal(r.status, 1);
     assert.equal(r.stderr, 'migrate: set RT_SERVER_DB_PASSWORD in .env (openssl rand -hex 24)\n');
     assert.equal(psql(url, "SELECT to_regclass('apps') IS NULL"), 't');
+  });
+});
+
+describe('migrating with a role that may not create roles', { timeout: 60000 }, () => {
+  // A private cluster: in the shared one realtime_server exists already.
+  let pg, owner, db;
+  before(async () => {
+    pg = await startPrivatePostgres();
+    psql(pg.url, 'CREATE ROLE rt_owner LOGIN');
+    psql(pg.url, 'CREATE DATABASE rt OWNER rt_owner');
+    owner = pg.url.replace(/postgres@/, 'rt_owner@').replace(/\/postgres$/, '/rt');
+    db = pg.url.replace(/\/postgres$/, '/rt');
+    psql(db, 'ALTER SCHEMA public OWNER TO rt_owner');
+  });
+  after(() => pg?.destroy());
+
+  test('succeeds without realtime_server; create-server-role run by a superuser adds the group and its grants', () => {
+    const r = rtadmin(['migrate'], { RT_DATABASE_URL: owner });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(psql(db, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_server'"), '0');
+    const refused = rtadmin(['db', 'create-server-role', 'rt_server'], { RT_DATABASE_URL: owner });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^rtadmin: cannot create role realtime_server: permission denied to create role \(run this as a superuser or a role with CREATEROLE\)\n$/);
+    // The tables belong to rt_owner; a superuser may grant on them too.
+    const made = rtadmin(['db', 'create-server-role', 'rt_server', '--no-password'], { RT_DATABASE_URL: db });
+    assert.equal(made.code, 0, made.stderr);
+    const server = asUser(db, 'rt_server');
+    assert.equal(psqlTry(server, 'SELECT count(*) FROM app_keys').stdout, '0');
+    assert.match(psqlTry(server, 'SELECT count(*) FROM audit_log').stderr, /permission denied for table audit_log/);
+  });
+
+  test('a role with CREATEROLE creates realtime_server itself', () => {
+    psql(pg.url, 'CREATE ROLE rt_owner2 LOGIN CREATEROLE');
+    psql(pg.url, 'CREATE DATABASE rt2 OWNER rt_owner2');
+    const db2 = pg.url.replace(/\/postgres$/, '/rt2');
+    psql(db2, 'ALTER SCHEMA public OWNER TO rt_owner2');
+    psql(pg.url, 'DROP ROLE IF EXISTS rt_server');
+    // The first test's database holds grants to realtime_server: drop it so the group can go.
+    psql(pg.url, 'DROP DATABASE rt');
+    psql(pg.url, 'DROP ROLE realtime_server');
+    const r = rtadmin(['migrate'], { RT_DATABASE_URL: db2.replace('postgres@', 'rt_owner2@') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(psql(db2, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'realtime_server'"), 'f');
+    assert.equal(psql(db2, "SELECT has_table_privilege('realtime_server', 'apps', 'SELECT'), has_table_privilege('realtime_server', 'apps', 'INSERT')"), 't|f');
   });
 });
