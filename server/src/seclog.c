@@ -30,8 +30,9 @@ struct reason_count {
     unsigned long long pending; /* since the last log line */
 };
 
-/* One (app, event) pair. Apps are a bounded set (those in the database) and events are
- * literals, so the table is bounded too. */
+/* One (app, event) pair. Entries live as long as the process, so that the counters only ever
+ * grow, as Prometheus expects; the table stays bounded because callers pass ids of apps in the
+ * registry (a bounded set, never a client's word) and literal events. */
 struct entry {
     char key[KEY_MAX]; /* "app\nevent": the hash key */
     char app_id[64];
@@ -161,16 +162,5 @@ void rt_seclog_write_metrics(FILE *f)
             if (k < KNOWN_COUNT && !known[k].by_reason)
                 fprintf(f, "%s{app=\"%s\"} %llu\n", metric, e->app_id, sum);
         }
-    }
-}
-
-void rt_seclog_free_all(void)
-{
-    struct entry *e, *tmp;
-    HASH_ITER(hh, entries, e, tmp)
-    {
-        rt_timer_cancel(&e->flush);
-        HASH_DEL(entries, e);
-        free(e);
     }
 }

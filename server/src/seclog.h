@@ -23,7 +23,4 @@ void rt_seclog(const char *app_id, const char *event, const char *reason);
 /* Writes the counters in Prometheus text format (called by rt_metrics_render). */
 void rt_seclog_write_metrics(FILE *f);
 
-/* Frees every entry (at shutdown). */
-void rt_seclog_free_all(void);
-
 #endif
