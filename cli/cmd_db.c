@@ -102,9 +102,27 @@ static int run_formatted(struct cli_ctx *ctx, const char *format_sql, int n, con
     return 0;
 }
 
+/* Why the existing role in check_existing's row may not become the server role; "" when it
+ * may. */
+static void why_refused(const PGresult *res, char *why, size_t cap)
+{
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        snprintf(why, cap, "is a superuser");
+    else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+        snprintf(why, cap, "is the role rtadmin is connected as");
+    else if (strcmp(PQgetvalue(res, 0, 3), "t") == 0)
+        snprintf(why, cap, "owns tables of this database");
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        snprintf(why, cap, "may create roles or databases, replicate or bypass row security");
+    else if (!PQgetisnull(res, 0, 4))
+        snprintf(why, cap, "is a member of %.160s", PQgetvalue(res, 0, 4));
+    else if (strcmp(PQgetvalue(res, 0, 5), "t") == 0)
+        snprintf(why, cap, "may write apps, keys or webhooks, or read the audit log");
+}
+
 /* Refuses a role that already holds more than the group gives (a superuser, the role rtadmin
- * is connected as, the owner of the tables): making it "the server role" would only hide that.
- * Sets *exists. Returns 0 or CLI_FAIL. */
+ * is connected as, the owner of the tables, a member of other roles, a holder of write grants):
+ * making it "the server role" would only hide that. Sets *exists. Returns 0 or CLI_FAIL. */
 static int check_existing(struct cli_ctx *ctx, const char *name, bool *exists)
 {
     const char *params[] = {name};
@@ -113,22 +131,23 @@ static int check_existing(struct cli_ctx *ctx, const char *name, bool *exists)
         "SELECT r.rolsuper, r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls,"
         " r.rolname = current_user,"
         " EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = r.oid"
-        "         AND c.relnamespace = current_schema()::regnamespace)"
+        "         AND c.relnamespace = current_schema()::regnamespace),"
+        " (SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) FROM pg_auth_members m"
+        "   JOIN pg_roles g ON g.oid = m.roleid"
+        "   WHERE m.member = r.oid AND g.rolname <> '" SERVER_GROUP "'),"
+        " EXISTS (SELECT 1 FROM unnest(ARRAY['apps', 'app_keys', 'app_webhooks', 'audit_log']) t"
+        "   WHERE to_regclass(t) IS NOT NULL AND has_table_privilege(r.oid, to_regclass(t),"
+        "     'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')"
+        "   OR t = 'audit_log' AND to_regclass(t) IS NOT NULL"
+        "     AND has_table_privilege(r.oid, to_regclass(t), 'SELECT'))"
         " FROM pg_roles r WHERE r.rolname = $1",
         1, params);
     if (!res) return CLI_FAIL;
     *exists = PQntuples(res) == 1;
-    const char *why = NULL;
-    if (*exists && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-        why = "is a superuser";
-    else if (*exists && strcmp(PQgetvalue(res, 0, 2), "t") == 0)
-        why = "is the role rtadmin is connected as";
-    else if (*exists && strcmp(PQgetvalue(res, 0, 3), "t") == 0)
-        why = "owns tables of this database";
-    else if (*exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-        why = "may create roles or databases, replicate or bypass row security";
+    char why[256] = "";
+    if (*exists) why_refused(res, why, sizeof why);
     PQclear(res);
-    if (why)
+    if (why[0])
         return cli_fail("role %s %s; the server role must hold nothing beyond %s, choose "
                         "another name",
                         name, why, SERVER_GROUP);

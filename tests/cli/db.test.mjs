@@ -17,7 +17,13 @@ const roleName = () => {
   created.push(name);
   return name;
 };
-after(() => { for (const r of created) psql(PG_URL, `DROP ROLE IF EXISTS ${r}`); });
+after(() => {
+  const failed = [];
+  for (const r of created) {
+    try { psql(PG_URL, `DROP ROLE IF EXISTS ${r}`); } catch (e) { failed.push(`${r}: ${e.message}`); }
+  }
+  assert.deepEqual(failed, []);
+});
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rt-db-role-'));
 
@@ -140,6 +146,30 @@ test('create_server_role_refuses_the_owner_of_the_tables', () => {
     assert.equal(oneErrorLine(r), `rtadmin: role ${owner} owns tables of this database; the server role must hold nothing beyond realtime_server, choose another name`);
   } finally {
     psql(url, 'ALTER TABLE apps OWNER TO postgres'); // so that the role can be dropped
+  }
+});
+
+test('create_server_role_refuses_a_member_of_another_role', () => {
+  const { run } = freshDatabase();
+  const name = roleName();
+  psql(PG_URL, `CREATE ROLE ${name} LOGIN IN ROLE pg_write_all_data`);
+  const r = expectCode(run(['db', 'create-server-role', name]), 1);
+  assert.equal(oneErrorLine(r), `rtadmin: role ${name} is a member of pg_write_all_data; the server role must hold nothing beyond realtime_server, choose another name`);
+  assert.equal(psql(PG_URL, `SELECT pg_has_role('${name}', 'realtime_server', 'member')`), 'f');
+});
+
+test('create_server_role_refuses_a_role_granted_writes_or_the_audit_log', () => {
+  const { url, run } = freshDatabase();
+  for (const grant of ['INSERT ON apps', 'UPDATE ON app_keys', 'DELETE ON app_webhooks', 'SELECT ON audit_log']) {
+    const name = roleName();
+    psql(PG_URL, `CREATE ROLE ${name} LOGIN`);
+    psql(url, `GRANT ${grant} TO ${name}`);
+    try {
+      const r = expectCode(run(['db', 'create-server-role', name]), 1);
+      assert.equal(oneErrorLine(r), `rtadmin: role ${name} may write apps, keys or webhooks, or read the audit log; the server role must hold nothing beyond realtime_server, choose another name`, grant);
+    } finally {
+      psql(url, `REVOKE ALL ON apps, app_keys, app_webhooks, audit_log FROM ${name}`); // so that it can be dropped
+    }
   }
 });
 
