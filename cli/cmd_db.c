@@ -9,6 +9,7 @@
 #include "audit_record.h"
 #include "db.h"
 #include "output.h"
+#include "rt_alloc.h"
 
 /* The group role of migrations/003_server_role.sql; its grants are repeated here so that a
  * role that may create roles can add the group after a migration that could not. */
@@ -88,12 +89,8 @@ static int run_formatted(struct cli_ctx *ctx, const char *format_sql, int n, con
 {
     PGresult *res = db_run(ctx->db, format_sql, n, p);
     if (!res) return -1;
-    char *sql = strdup(PQgetvalue(res, 0, 0));
+    char *sql = rt_xstrdup(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!sql) {
-        cli_fail("out of memory");
-        return -1;
-    }
     res = db_run(ctx->db, sql, 0, NULL);
     sodium_memzero(sql, strlen(sql)); /* may hold the password verifier */
     free(sql);
