@@ -103,7 +103,7 @@ static void print_command_list(FILE *out, const char *group)
     char name[64];
     for (const struct cli_command *const *c = commands; *c; c++) {
         if (group && (!(*c)->group || strcmp((*c)->group, group) != 0)) continue;
-        fprintf(out, "  %-18s %s\n", cli_command_name(*c, name, sizeof name), (*c)->summary);
+        fprintf(out, "  %-22s %s\n", cli_command_name(*c, name, sizeof name), (*c)->summary);
     }
 }
 
