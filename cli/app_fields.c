@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "output.h"
+
+/* The JWS algorithms libjwt verifies; "none" is never one of them. */
+static const char *const jwt_algorithms[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
+                                             "RS512", "ES256", "ES384", "ES512", NULL};
+
 const struct app_field app_fields[] = {
     {"name", "name", NULL, APP_FIELD_TEXT, 1, 200, "display name (1-200 characters)"},
     {"client_events", "client-events", "no-client-events", APP_FIELD_BOOL, 0, 0,
@@ -47,6 +57,13 @@ const struct app_field app_fields[] = {
      "REST-triggered events per second (default 1000)"},
     {"read_requests_per_second", "read-requests-per-second", NULL, APP_FIELD_INT, 0, INT_MAX,
      "REST read requests per second (default 100)"},
+    {"jwt_algorithms", "jwt-algorithms", NULL, APP_FIELD_LIST, 0, 0,
+     "connection-token algorithms accepted, of HS256,HS384,HS512,RS256,RS384,RS512,ES256,ES384,"
+     "ES512 (default HS256; \"\" accepts no tokens)"},
+    {"jwt_public_key", "jwt-public-key", "no-jwt-public-key", APP_FIELD_PEM, 0, 0,
+     "PEM file of the RSA or EC public key that verifies RS*/ES* connection tokens"},
+    {"require_token", "require-token", "no-require-token", APP_FIELD_BOOL, 0, 0,
+     "refuse connections without a valid connection token (4009)"},
 };
 const int app_field_count = (int)(sizeof app_fields / sizeof app_fields[0]);
 
@@ -61,6 +78,8 @@ static const char *value_name(const struct app_field *f)
         return "N";
     case APP_FIELD_LIST:
         return "A,B";
+    case APP_FIELD_PEM:
+        return "FILE";
     case APP_FIELD_BOOL:
         return NULL;
     }
@@ -77,7 +96,9 @@ static const struct cli_opt *build_opts(struct cli_opt *opts, bool with_off_flag
         const struct app_field *f = &app_fields[i];
         opts[n++] = (struct cli_opt){f->flag, value_name(f), f->help};
         if (with_off_flags && f->off_flag) {
-            snprintf(off_help[i], sizeof off_help[i], "turn --%s off", f->flag);
+            snprintf(off_help[i], sizeof off_help[i],
+                     f->kind == APP_FIELD_BOOL ? "turn --%s off" : "remove the --%s value",
+                     f->flag);
             opts[n++] = (struct cli_opt){f->off_flag, NULL, off_help[i]};
         }
     }
@@ -107,6 +128,62 @@ static size_t utf8_length(const char *s)
 
 /* The helpers below return 0 or CLI_USAGE after printing what is wrong with the flag. */
 
+/* The values a list field accepts, or NULL when any value goes. */
+static const char *const *field_choices(const struct app_field *f)
+{
+    return strcmp(f->column, "jwt_algorithms") == 0 ? jwt_algorithms : NULL;
+}
+
+static bool is_choice(const char *const *choices, const char *s, size_t len)
+{
+    for (; *choices; choices++)
+        if (strlen(*choices) == len && memcmp(*choices, s, len) == 0) return true;
+    return false;
+}
+
+static const char *choices_text(const char *const *choices)
+{
+    static char buf[256];
+    size_t n = 0;
+    buf[0] = '\0';
+    for (; *choices && n < sizeof buf; choices++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", *choices);
+    return buf;
+}
+
+/* The public key in pem[0..len), or NULL when it holds none (a private key is not one). */
+static EVP_PKEY *pem_public_key(const char *pem, size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio) return NULL;
+    EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return key;
+}
+
+/* Reads the PEM file named by path into out; it must hold one RSA or EC public key (what
+ * libjwt verifies RS* and ES* tokens with). */
+static int read_pem(const struct cli_ctx *ctx, const struct app_field *f, const char *path,
+                    char *out, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return cli_usage(ctx, "--%s: cannot read %s: %s", f->flag, path, strerror(errno));
+    size_t n = fread(out, 1, cap, fp);
+    bool too_big = n == cap;
+    fclose(fp);
+    if (too_big) return cli_usage(ctx, "--%s: %s is larger than %zu bytes", f->flag, path, cap - 1);
+    out[n] = '\0';
+    EVP_PKEY *key = memchr(out, '\0', n) ? NULL : pem_public_key(out, n);
+    int type = key ? EVP_PKEY_get_base_id(key) : EVP_PKEY_NONE;
+    EVP_PKEY_free(key);
+    if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC)
+        return cli_usage(ctx,
+                         "--%s: %s is not a PEM RSA or EC public key "
+                         "(-----BEGIN PUBLIC KEY-----; a private key is refused)",
+                         f->flag, path);
+    return 0;
+}
+
 /* "a, b,,c" -> "a,b,c": blanks around items and empty items mean nothing. */
 static int normalize_list(const struct cli_ctx *ctx, const struct app_field *f, const char *in,
                           char *out, size_t cap)
@@ -123,6 +200,10 @@ static int normalize_list(const struct cli_ctx *ctx, const struct app_field *f, 
         if (len > 0) {
             if (memchr(in, ' ', len) || memchr(in, '\t', len))
                 return cli_usage(ctx, "--%s: '%.*s' contains a blank", f->flag, (int)len, in);
+            const char *const *choices = field_choices(f);
+            if (choices && !is_choice(choices, in, len))
+                return cli_usage(ctx, "--%s: '%.*s' is not one of %s", f->flag, (int)len, in,
+                                 choices_text(choices));
             if (n + len + 2 > cap) return cli_usage(ctx, "--%s is too long", f->flag);
             if (n > 0) out[n++] = ',';
             memcpy(out + n, in, len);
@@ -159,9 +240,16 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
     const char *on = cli_args_get(&ctx->args, f->flag);
     const char *off = f->off_flag ? cli_args_get(&ctx->args, f->off_flag) : NULL;
     v->field = f;
-    /* Only booleans have an off flag, so every other kind is here because `on` was given. */
-    if (!on && f->kind != APP_FIELD_BOOL) return CLI_USAGE;
+    v->is_null = false;
     if (on && off) return cli_usage(ctx, "--%s and --%s contradict", f->flag, f->off_flag);
+    if (!on && f->kind == APP_FIELD_PEM) {
+        v->is_null = true;
+        v->text[0] = '\0';
+        return 0;
+    }
+    /* Booleans and PEM keys have an off flag, so every other kind is here because `on` was
+     * given. */
+    if (!on && f->kind != APP_FIELD_BOOL) return CLI_USAGE;
     switch (f->kind) {
     case APP_FIELD_BOOL:
         snprintf(v->text, sizeof v->text, "%s", on ? "true" : "false");
@@ -170,6 +258,8 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
         return parse_int(ctx, f, on, v->text, sizeof v->text);
     case APP_FIELD_LIST:
         return normalize_list(ctx, f, on, v->text, sizeof v->text);
+    case APP_FIELD_PEM:
+        return read_pem(ctx, f, on, v->text, sizeof v->text);
     case APP_FIELD_TEXT: {
         size_t len = utf8_length(on);
         if (len < (size_t)f->min || len > (size_t)f->max || strlen(on) >= sizeof v->text)
@@ -208,9 +298,28 @@ void app_field_sql_value(const struct app_field *f, int n, char *buf, size_t cap
         snprintf(buf, cap, "$%d::integer", n);
         break;
     case APP_FIELD_TEXT:
+    case APP_FIELD_PEM:
         snprintf(buf, cap, "$%d", n);
         break;
     }
+}
+
+const char *app_field_param(const struct app_field_value *v)
+{
+    return v->is_null ? NULL : v->text;
+}
+
+char *app_field_display(const char *column, const json_t *v)
+{
+    const char *pem = json_string_value(v);
+    if (!pem || strcmp(column, "jwt_public_key") != 0) return out_text(v);
+    EVP_PKEY *key = pem_public_key(pem, strlen(pem));
+    char buf[96];
+    if (!key) return strdup("(not a public key)");
+    snprintf(buf, sizeof buf, "%s %d-bit public key",
+             EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? "RSA" : "EC", EVP_PKEY_get_bits(key));
+    EVP_PKEY_free(key);
+    return strdup(buf);
 }
 
 void app_fields_copy(const json_t *row, json_t *into)

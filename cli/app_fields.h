@@ -3,6 +3,7 @@
 #define RTADMIN_APP_FIELDS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "cli.h"
 
@@ -11,6 +12,7 @@ enum app_field_kind {
     APP_FIELD_BOOL, /* --flag / --no-flag */
     APP_FIELD_INT,  /* --flag N within [min, max] */
     APP_FIELD_LIST, /* --flag a,b (text[]) */
+    APP_FIELD_PEM,  /* --flag FILE: a PEM public key read from FILE; --no-flag clears it */
 };
 
 struct app_field {
@@ -28,7 +30,8 @@ extern const int app_field_count;
 /* A value taken from the command line, already validated and rendered as SQL text. */
 struct app_field_value {
     const struct app_field *field;
-    char text[2048];
+    char text[4096];
+    bool is_null; /* SQL NULL (a PEM field cleared with --no-flag) */
 };
 
 /* Option tables for `app create` (on flags only) and `app update` (plus --no-* flags). */
@@ -42,6 +45,13 @@ int app_fields_collect(const struct cli_ctx *ctx, struct app_field_value *out);
 
 /* SQL expression for parameter $n of field f, e.g. "$3" or "string_to_array($3, ',')". */
 void app_field_sql_value(const struct app_field *f, int n, char *buf, size_t cap);
+
+/* The SQL parameter of v: its text, or NULL. */
+const char *app_field_param(const struct app_field_value *v);
+
+/* Text of a column's value for humans (out_text), except a PEM key, which is summarised as
+ * "RSA 2048-bit public key". Caller frees. */
+char *app_field_display(const char *column, const json_t *v);
 
 /* Appends to `into` the {"column": value} pairs of fields present in row (json from
  * row_to_json(apps)). */

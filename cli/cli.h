@@ -67,5 +67,6 @@ extern const struct cli_command cmd_key_create, cmd_key_list, cmd_key_revoke, cm
 extern const struct cli_command cmd_webhook_add, cmd_webhook_list, cmd_webhook_remove;
 extern const struct cli_command cmd_audit;
 extern const struct cli_command cmd_trigger, cmd_stats, cmd_channels;
+extern const struct cli_command cmd_token;
 
 #endif

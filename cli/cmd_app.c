@@ -35,9 +35,16 @@ static bool is_app_id(const char *s)
     return true;
 }
 
-/* Human view of one app: every setting, then its keys and webhooks. */
-static void print_app(const json_t *app)
+/* Human view of one app: every setting, then its keys and webhooks. A PEM key is shown as its
+ * type and size, not as its lines. */
+static void print_app(json_t *app)
 {
+    json_t *pem = json_object_get(app, "jwt_public_key");
+    if (json_is_string(pem)) {
+        char *summary = app_field_display("jwt_public_key", pem);
+        json_object_set_new(app, "jwt_public_key", json_string(summary));
+        free(summary);
+    }
     const char *keys[64];
     int n = 0;
     keys[n++] = "id";
@@ -68,7 +75,7 @@ static json_t *insert_app(struct cli_ctx *ctx, const char *given_id,
     for (int i = 0; i < nvalues; i++) {
         app_field_sql_value(values[i].field, i + 2, expr, sizeof expr);
         sql_append(sql, ", %s%s", expr, "");
-        params[i + 1] = values[i].text;
+        params[i + 1] = app_field_param(&values[i]);
     }
     sql_append(sql, ") ON CONFLICT (id) DO NOTHING RETURNING row_to_json(apps)%s%s", "", "");
 
@@ -91,7 +98,7 @@ static json_t *insert_app(struct cli_ctx *ctx, const char *given_id,
 
 static int app_create(struct cli_ctx *ctx)
 {
-    struct app_field_value values[32];
+    static struct app_field_value values[32];
     const char *given_id = cli_args_get(&ctx->args, "id");
     const char *label = cli_args_get(&ctx->args, "label");
     if (!cli_args_has(&ctx->args, "name")) return cli_usage(ctx, "app create needs --name NAME");
@@ -273,7 +280,7 @@ static int update_app(struct cli_ctx *ctx, const char *id, const struct app_fiel
     for (int i = 0; i < nvalues; i++) {
         app_field_sql_value(values[i].field, i + 2, expr, sizeof expr);
         sql_append(sql, ", %s = %s", values[i].field->column, expr);
-        params[i + 1] = values[i].text;
+        params[i + 1] = app_field_param(&values[i]);
     }
     sql_append(sql, " WHERE id = $1 RETURNING row_to_json(apps)%s%s", "", "");
 
@@ -321,8 +328,9 @@ static int update_app(struct cli_ctx *ctx, const char *id, const struct app_fiel
         json_t *v;
         json_object_foreach(json_object_get(details, "after"), col, v)
         {
-            char *from = out_text(json_object_get(json_object_get(details, "before"), col));
-            char *to = out_text(v);
+            char *from =
+                app_field_display(col, json_object_get(json_object_get(details, "before"), col));
+            char *to = app_field_display(col, v);
             printf("  %s: %s -> %s\n", col, from ? from : "?", to ? to : "?");
             free(from);
             free(to);
@@ -341,7 +349,7 @@ fail:
 
 static int app_update(struct cli_ctx *ctx)
 {
-    struct app_field_value values[32];
+    static struct app_field_value values[32];
     int nvalues = app_fields_collect(ctx, values);
     if (nvalues < 0) return CLI_USAGE;
     if (nvalues == 0) return cli_usage(ctx, "app update needs at least one setting to change");

@@ -42,6 +42,7 @@ static const struct cli_command *const commands[] = {
     &cmd_webhook_list,
     &cmd_webhook_remove,
     &cmd_audit,
+    &cmd_token,
     &cmd_trigger,
     &cmd_stats,
     &cmd_channels,

@@ -100,6 +100,8 @@ export class Channel extends Dispatcher {
 /** private-*: signed with the app secret by the authorization endpoint. */
 export class PrivateChannel extends Channel {
   async authorize(socketId) {
+    // Granted by the connection token: the server needs no signature.
+    if (this.client.tokenGrant(this.name)) return {};
     const { auth, channel_data } = await this.client.authorizeChannel(socketId, this.name);
     return channel_data === undefined ? { auth } : { auth, channel_data };
   }
@@ -113,6 +115,12 @@ export class PresenceChannel extends PrivateChannel {
   }
 
   async authorize(socketId) {
+    const grant = this.client.tokenGrant(this.name);
+    if (grant) {
+      // The token's subject is the member (and its user_info the member's info).
+      this.members.setMyID(grant.sub);
+      return {};
+    }
     const data = await super.authorize(socketId);
     let id;
     if (data.channel_data !== undefined) {

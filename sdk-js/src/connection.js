@@ -68,7 +68,31 @@ export class Connection extends Dispatcher {
   _open() {
     this._startUnavailableTimer();
     if (this.state !== 'unavailable') this._setState('connecting');
-    const url = socketUrl(this.key, this.options);
+    const token = this.options.token;
+    if (typeof token !== 'function') {
+      this._openSocket(token);
+      return;
+    }
+    // A token function is asked again before every attempt: tokens are short-lived.
+    const attempt = (this._openSeq = (this._openSeq || 0) + 1);
+    Promise.resolve()
+      .then(() => token())
+      .then(
+        (value) => {
+          if (attempt !== this._openSeq || this._socket || this.state === 'disconnected' || this.state === 'failed') return;
+          this._openSocket(value);
+        },
+        (err) => {
+          if (attempt !== this._openSeq) return;
+          this.emit('error', { type: 'TokenError', error: String((err && err.message) || err) });
+          this._scheduleRetry('retry');
+        },
+      );
+  }
+
+  _openSocket(token) {
+    this.token = typeof token === 'string' && token ? token : null;
+    const url = socketUrl(this.key, this.options, this.token);
     let ws;
     try {
       ws = new this.options.WebSocket(url);
@@ -105,6 +129,7 @@ export class Connection extends Dispatcher {
   }
 
   _stop() {
+    this._openSeq = (this._openSeq || 0) + 1; /* a token still being fetched is not used */
     for (const name of Object.keys(this._timers)) this._clearTimer(name);
     this._watchNetwork(false);
     this._abandonSocket();
@@ -158,6 +183,8 @@ export class Connection extends Dispatcher {
     const reported = this._lastErrorCode === code;
     this._abandonSocket();
     let action = closeAction(code);
+    // The server refused the token (expired, revoked key): a token function gives a fresh one.
+    if (code === 4009 && /^Token /.test(reason || '') && typeof this.options.token === 'function') action = 'retry';
     // 4000 asks for TLS; on a TLS socket retrying could only repeat the same refusal.
     if (action === 'tls' && this.options.useTLS) action = 'refused';
     if (action === 'refused') {

@@ -79,6 +79,13 @@ export interface RealtimeOptions {
   wsPath?: string;
   /** wss:// unless this is false (as pusher-js); always wss:// on an https page. */
   forceTLS?: boolean;
+  /**
+   * A connection token (JWT) minted by your backend (rtadmin token, sdk-php
+   * issueConnectionToken): the connection is signed in as its `sub`, and the private/presence
+   * channels it grants need no authorization request. A function is called before every
+   * connection attempt (and again when the server refuses an expired token).
+   */
+  token?: string | (() => string | Promise<string>);
   /** pusher-js style; ignored (self-hosted servers have no clusters). */
   cluster?: string;
   /** Channel authorization; when given, the deprecated options below are ignored. */

@@ -3,11 +3,42 @@
 export const VERSION = '0.1.0';
 
 /** Builds ws[s]://host:port[path]/app/key?protocol=7&... (PROTOCOL.md §1.1). */
-export function socketUrl(key, { useTLS, host, wsPort, wssPort, wsPath = '' }) {
+export function socketUrl(key, { useTLS, host, wsPort, wssPort, wsPath = '' }, token) {
   const scheme = useTLS ? 'wss' : 'ws';
   const port = useTLS ? wssPort : wsPort;
-  const query = `protocol=7&client=js&version=${VERSION}&flash=false`;
+  let query = `protocol=7&client=js&version=${VERSION}&flash=false`;
+  if (token) query += `&token=${encodeURIComponent(token)}`;
   return `${scheme}://${host}:${port}${wsPath}/app/${encodeURIComponent(key)}?${query}`;
+}
+
+/**
+ * The claims of a connection token (JWT) without verifying it (the server does): used to know
+ * which channels the token grants, so that no authorization request is made for them.
+ * Returns null for anything that is not a readable JWT.
+ */
+export function tokenClaims(token) {
+  if (typeof token !== 'string') return null;
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const text = typeof atob === 'function' ? atob(b64) : Buffer.from(b64, 'base64').toString('binary');
+    const json = decodeURIComponent(Array.from(text, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''));
+    const claims = JSON.parse(json);
+    return claims && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the token's `channels` claim grants name (exact names, `*` matches any run). */
+export function tokenGrants(claims, name) {
+  const list = claims && Array.isArray(claims.channels) ? claims.channels : [];
+  return list.some((pattern) => {
+    if (typeof pattern !== 'string') return false;
+    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return re.test(name);
+  });
 }
 
 /** Parses a JSON string, returning the input unchanged when it is not JSON. */

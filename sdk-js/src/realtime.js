@@ -4,6 +4,7 @@ import { Connection } from './connection.js';
 import { channelAuthorizer, userAuthenticator, legacyAuthorizer } from './auth.js';
 import { Channels } from './channels.js';
 import { User } from './user.js';
+import { tokenClaims, tokenGrants } from './protocol.js';
 
 /**
  * Channel authorization settings as pusher-js reads them: `channelAuthorization` when given,
@@ -43,6 +44,7 @@ function resolveOptions(options) {
     channelAuthorization: channelAuthorization(options),
     userAuthentication: { transport: 'ajax', endpoint: '/pusher/user-auth', ...(options.userAuthentication || {}) },
     authRequest: { fetch: fetchFn, timeout: options.authTimeout || 10000 },
+    token: options.token,
   };
 }
 
@@ -58,6 +60,7 @@ export class Realtime {
     if (!key) throw new TypeError('Realtime needs an app key');
     this.key = key;
     this.config = resolveOptions(options);
+    this._signinWithToken = Boolean(options.token);
     /** pusher-js's channel registry: channels.channels[name], channels.find(name), channels.all(). */
     this.channels = new Channels();
     if (options.authorizer && !options.channelAuthorization) {
@@ -69,6 +72,9 @@ export class Realtime {
     this._authenticate = userAuthenticator(this.config.userAuthentication, this.config.authRequest);
     this.connection = new Connection(key, this.config);
     this.user = new User(this);
+    // A connection token signs the socket in: sign in with it after each (re)connection so that
+    // user_data, server-to-user events and the watchlist work as after signin().
+    if (this._signinWithToken) this.user.signin();
 
     this.connection.bind('message', (message) => this._route(message));
     this.connection.bind('state_change', ({ previous, current }) => {
@@ -170,6 +176,15 @@ export class Realtime {
   /** @internal used by channels */
   authorizeChannel(socketId, channelName) {
     return this._authorize(socketId, channelName);
+  }
+
+  /**
+   * @internal used by channels: the connection token's claims when it grants channelName
+   * (the server then needs no authorization for it), else null.
+   */
+  tokenGrant(channelName) {
+    const claims = tokenClaims(this.connection.token);
+    return claims && tokenGrants(claims, channelName) ? claims : null;
   }
 
   /** @internal used by the user */

@@ -58,6 +58,11 @@ export class User extends Dispatcher {
     const connection = this.client.connection;
     if (!this._signinRequested || this._pending || this.user_data || connection.state !== 'connected') return;
     this._pending = true;
+    if (connection.token) {
+      // A connection token signs in by itself: the server checks it again, no endpoint needed.
+      connection.sendEvent('pusher:signin', { token: connection.token });
+      return;
+    }
     const socketId = connection.socket_id;
     this.client.authenticateUser(socketId).then(
       ({ auth, user_data }) => {

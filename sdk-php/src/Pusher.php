@@ -399,6 +399,61 @@ class Pusher implements PusherInterface
         ]);
     }
 
+    /**
+     * Issues a connection token (docs/security.md, "Connection tokens"): an HS256 JWT signed
+     * with this client's secret, kid = its key, for a browser to present when it connects
+     * (`token` query parameter on /app/{key}) or in pusher:signin {"token": ...}. The
+     * connection is then signed in as $userId; the private-/presence- channels in $channels
+     * (exact names, or patterns where * matches any run of characters) are joined without
+     * the auth endpoint, with $userInfo as the presence member info. Valid for $ttl seconds
+     * (1-86400).
+     *
+     * @param string[]                  $channels
+     * @param array<string, mixed>|null $userInfo a JSON object
+     */
+    public function issueConnectionToken(
+        string|int $userId,
+        array $channels = [],
+        int $ttl = 300,
+        ?array $userInfo = null
+    ): string {
+        $userId = (string) $userId;
+        if (!preg_match('/\A[A-Za-z0-9_\-=@,.;]{1,128}\z/', $userId)) {
+            throw new ValidationException('Invalid user id: use 1-128 characters of A-Z a-z 0-9 _ - = @ , . ;');
+        }
+        if ($ttl < 1 || $ttl > 86400) {
+            throw new ValidationException('The token lifetime must be 1 to 86400 seconds');
+        }
+        foreach ($channels as $channel) {
+            if (!is_string($channel) || !preg_match('/\A(private|presence)-[A-Za-z0-9_\-=@,.;*]*\z/', $channel)
+                || strlen($channel) > 200) {
+                throw new ValidationException(
+                    'Token channels must be private-, presence- or private-encrypted- channel names (* as a wildcard)'
+                );
+            }
+        }
+        if ($userInfo !== null && $userInfo !== [] && array_is_list($userInfo)) {
+            throw new ValidationException('user_info must be an associative array (a JSON object)');
+        }
+        $now = time();
+        $claims = ['sub' => $userId, 'aud' => $this->settings['app_id'], 'iat' => $now, 'exp' => $now + $ttl];
+        if ($channels !== []) {
+            $claims['channels'] = array_values($channels);
+        }
+        if ($userInfo !== null) {
+            $claims['user_info'] = (object) $userInfo;
+        }
+        $header = ['alg' => 'HS256', 'typ' => 'JWT', 'kid' => $this->settings['auth_key']];
+        $signed = self::base64url(self::encodeJson($header, JSON_UNESCAPED_SLASHES)) . '.'
+            . self::base64url(self::encodeJson($claims, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
+        return $signed . '.' . self::base64url(hash_hmac('sha256', $signed, $this->settings['secret'], true));
+    }
+
+    private static function base64url(string $bytes): string
+    {
+        return rtrim(strtr(base64_encode($bytes), '+/', '-_'), '=');
+    }
+
     /** @deprecated use authorizeChannel() */
     public function socket_auth(string $channel, string $socket_id, ?string $custom_data = null): string
     {

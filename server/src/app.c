@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "log.h"
+#include "token.h"
 #include "rt_alloc.h"
 
 struct key_entry {
@@ -59,6 +60,8 @@ void rt_app_config_free(struct rt_app_config *cfg)
         return;
     free(cfg->name);
     free_strv(cfg->allowed_origins, cfg->n_allowed_origins);
+    free_strv(cfg->jwt_algorithms, cfg->n_jwt_algorithms);
+    free(cfg->jwt_public_key);
     free_strv(cfg->kicked_keys, cfg->n_kicked_keys);
     if (cfg->keys) {
         sodium_memzero(cfg->keys, cfg->n_keys * sizeof *cfg->keys);
@@ -138,7 +141,8 @@ void rt_apps_put(struct rt_app_config *cfg)
     }
     for (size_t i = 0; i < cfg->n_kicked_keys; i++)
         for (struct rt_conn *c = app->conns; c; c = c->app_next)
-            if (strcmp(c->key, cfg->kicked_keys[i]) == 0)
+            if (strcmp(c->key, cfg->kicked_keys[i]) == 0 ||
+                rt_token_signed_by(c, cfg->kicked_keys[i]))
                 rt_conn_fail(c, 4001, "Application key revoked");
 }
 

@@ -32,6 +32,12 @@ struct rt_app_config {
     bool authorized_connections; /* sign in or join a private channel within 30 s, or 4009 */
     char **allowed_origins;
     size_t n_allowed_origins;
+    /* connection tokens (token.h): the algorithms accepted ("HS256", ...; none = no tokens),
+     * the PEM public key for RS and ES algorithms, and whether a token is required */
+    char **jwt_algorithms;
+    size_t n_jwt_algorithms;
+    char *jwt_public_key;
+    bool require_token;
     int max_connections;
     int max_payload_bytes;
     int max_channel_name_length;
@@ -65,6 +71,7 @@ struct rt_app {
     struct rt_cache_entry *cache;    /* uthash by channel name: last event of cache channels */
     struct rt_conn *conns;           /* utlist (conn->app_next/app_prev) */
     size_t conn_count;
+    size_t cluster_conns_others; /* cluster mode: connections on the other nodes (≤ 1 s old) */
     struct rt_bucket backend_bucket, read_bucket;
     unsigned long long messages_in, messages_out, rest_calls; /* counters for /metrics */
     UT_hash_handle hh;

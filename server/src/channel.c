@@ -9,7 +9,9 @@
 #include <uv.h>
 
 #include "app.h"
+#include "broker.h"
 #include "conn.h"
+#include "registry.h"
 #include "rt_alloc.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
@@ -26,6 +28,27 @@
 #define HASH_INITIAL_NUM_BUCKETS_LOG2 2U
 
 static void count_forget(struct rt_channel *ch);
+
+#define MEMBER_RING 32 /* member events kept per presence channel for joins still pending */
+
+struct rt_member_ring {
+    struct {
+        uint64_t version;
+        struct rt_frame *f;
+        char except[RT_SOCKET_ID_MAX + 1];
+    } e[MEMBER_RING];
+    unsigned head, len;
+};
+
+static void ring_free(struct rt_channel *ch)
+{
+    if (!ch->recent)
+        return;
+    for (unsigned i = 0; i < ch->recent->len; i++)
+        rt_frame_unref(ch->recent->e[(ch->recent->head + i) % MEMBER_RING].f);
+    free(ch->recent);
+    ch->recent = NULL;
+}
 
 struct rt_channel *rt_channel_find(struct rt_app *app, const char *name)
 {
@@ -51,9 +74,11 @@ static void channel_free_if_empty(struct rt_channel *ch)
 {
     if (ch->sub_count > 0)
         return;
-    if (ch->occupied)
+    /* In a cluster the registry decides vacated once for all nodes. */
+    if (ch->occupied && !rt_registry_active())
         rt_webhook_channel_vacated(ch->app, ch->name);
     count_forget(ch);
+    ring_free(ch);
     HASH_DEL(ch->app->channels, ch);
     struct rt_member_entry *m, *tmp;
     HASH_ITER(hh, ch->members, m, tmp)
@@ -113,11 +138,13 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
     ch->sub_count++;
     HASH_ADD_KEYPTR(hh, c->subs, ch->name, strlen(ch->name), s);
     c->sub_count++;
+    bool clustered = rt_registry_active();
     if (!ch->occupied) {
         ch->occupied = true;
-        rt_webhook_channel_occupied(app, ch->name);
+        if (!clustered)
+            rt_webhook_channel_occupied(app, ch->name);
     }
-    if (*first_of_user)
+    if (*first_of_user && !clustered)
         rt_webhook_member_added(app, ch->name, user_id);
     *out = ch;
     return RT_SUB_ADDED;
@@ -137,6 +164,11 @@ void rt_channel_unsubscribe(struct rt_sub *s)
 {
     struct rt_channel *ch = s->channel;
     struct rt_conn *c = s->conn;
+    /* In a cluster, Redis decides "last socket of the user" and the new total; the events
+     * follow from its answer (registry.c). */
+    bool clustered = rt_registry_active();
+    if (clustered)
+        rt_registry_unsubscribed(ch->app, ch->name, c->socket_id, s->user_id != NULL);
     HASH_DEL(c->subs, s);
     c->sub_count--;
     DL_DELETE(ch->subs, s);
@@ -147,9 +179,11 @@ void rt_channel_unsubscribe(struct rt_sub *s)
         if (m && --m->sockets == 0) {
             HASH_DEL(ch->members, m);
             ch->member_count--;
-            if (ch->sub_count > 0)
-                send_member_removed(ch, m->user_id);
-            rt_webhook_member_removed(ch->app, ch->name, m->user_id);
+            if (!clustered) {
+                if (ch->sub_count > 0)
+                    send_member_removed(ch, m->user_id);
+                rt_webhook_member_removed(ch->app, ch->name, m->user_id);
+            }
             free(m->user_id);
             free(m->user_info);
             free(m);
@@ -157,7 +191,7 @@ void rt_channel_unsubscribe(struct rt_sub *s)
         free(s->user_id);
     }
     free(s);
-    if (ch->sub_count > 0 && ch->kind.type != RT_CHANNEL_PRESENCE)
+    if (ch->sub_count > 0 && ch->kind.type != RT_CHANNEL_PRESENCE && !clustered)
         rt_channel_count_changed(ch);
     channel_free_if_empty(ch);
 }
@@ -236,6 +270,17 @@ static void count_unlink(struct rt_channel *ch)
     ch->count_pending = false;
 }
 
+static struct rt_frame *count_frame(const char *channel, size_t count)
+{
+    char data[64];
+    snprintf(data, sizeof data, "{\"subscription_count\":%zu}", count);
+    size_t len;
+    char *text =
+        rt_encode_event("pusher_internal:subscription_count", channel, rt_str_c(data), NULL, &len);
+    /* Never NULL: channel names and data are ASCII, so the encoder cannot refuse them. */
+    return rt_frame_from_text(text, len);
+}
+
 /* The broadcast and the webhook with the count of this moment (never 0: an empty channel is
  * freed, and leaves the pending list, first). */
 static void count_send(struct rt_channel *ch, uint64_t now)
@@ -243,15 +288,14 @@ static void count_send(struct rt_channel *ch, uint64_t now)
     ch->count_sent_ms = now;
     if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
-    rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
-    char data[64];
-    snprintf(data, sizeof data, "{\"subscription_count\":%zu}", ch->sub_count);
-    size_t len;
-    char *text =
-        rt_encode_event("pusher_internal:subscription_count", ch->name, rt_str_c(data), NULL, &len);
-    /* Never NULL: channel names and data are ASCII, so the encoder cannot refuse them. */
-    struct rt_frame *f = rt_frame_from_text(text, len);
-    rt_channel_deliver(ch, f, NULL);
+    bool clustered = rt_registry_active();
+    size_t count = clustered ? ch->cluster_total : ch->sub_count;
+    rt_webhook_subscription_count(ch->app, ch->name, count);
+    struct rt_frame *f = count_frame(ch->name, count);
+    if (clustered)
+        rt_broker_publish(ch->app, ch->name, f, NULL); /* every node's subscribers */
+    else
+        rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
 }
 
@@ -323,4 +367,78 @@ void rt_channel_count_changed(struct rt_channel *ch)
     ch->count_pending = true;
     DL_APPEND2(count_pending, ch, count_prev, count_next);
     count_timer_arm(ch->count_sent_ms + RT_SUBSCRIPTION_COUNT_WINDOW_MS, now);
+}
+
+void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
+                              size_t total)
+{
+    if (!app->cfg->subscription_count)
+        return;
+    if (ch) {
+        ch->cluster_total = total;
+        rt_channel_count_changed(ch);
+        return;
+    }
+    /* No local subscriber to coalesce on: tell the other nodes at once. */
+    rt_webhook_subscription_count(app, name, total);
+    struct rt_frame *f = count_frame(name, total);
+    rt_broker_publish(app, name, f, NULL);
+    rt_frame_unref(f);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Member events for joins whose member list is still on its way (cluster mode)              */
+/* ---------------------------------------------------------------------------------------- */
+
+void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
+                                      struct rt_frame *f, const char *except)
+{
+    if (!version)
+        return;
+    if (!ch->recent)
+        ch->recent = rt_xcalloc(1, sizeof *ch->recent);
+    struct rt_member_ring *r = ch->recent;
+    unsigned slot;
+    if (r->len == MEMBER_RING) {
+        slot = r->head;
+        rt_frame_unref(r->e[slot].f);
+        r->head = (r->head + 1) % MEMBER_RING;
+    } else {
+        slot = (r->head + r->len++) % MEMBER_RING;
+    }
+    r->e[slot].version = version;
+    r->e[slot].f = rt_frame_ref(f);
+    snprintf(r->e[slot].except, sizeof r->e[slot].except, "%s", except ? except : "");
+}
+
+void rt_channel_replay_member_events(struct rt_sub *s)
+{
+    struct rt_member_ring *r = s->channel->recent;
+    if (!r)
+        return;
+    /* Versions arrive in any order from several nodes: send the newer ones in version order. */
+    uint64_t floor = s->presence_version;
+    for (;;) {
+        unsigned best = MEMBER_RING;
+        for (unsigned i = 0; i < r->len; i++) {
+            unsigned k = (r->head + i) % MEMBER_RING;
+            if (r->e[k].version > floor && (best == MEMBER_RING || r->e[k].version < r->e[best].version))
+                best = k;
+        }
+        if (best == MEMBER_RING)
+            break;
+        floor = r->e[best].version;
+        if (strcmp(r->e[best].except, s->conn->socket_id) != 0)
+            rt_conn_send(s->conn, r->e[best].f);
+    }
+    s->presence_version = floor;
+}
+
+void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *name,
+                                              uint64_t version, struct rt_frame *f,
+                                              const char *except)
+{
+    struct rt_channel *ch = rt_channel_find(app, name);
+    if (ch)
+        rt_channel_remember_member_event(ch, version, f, except);
 }

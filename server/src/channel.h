@@ -25,6 +25,10 @@ struct rt_sub {
     struct rt_channel *channel;
     struct rt_conn *conn;
     char *user_id; /* presence: the member this socket joined as */
+    /* cluster mode: the version of the member list this socket was given; member events at or
+     * below it are already in that list. pending: the list is still on its way from Redis. */
+    uint64_t presence_version;
+    bool pending;
     struct rt_sub *next, *prev; /* channel's list (utlist DL) */
     UT_hash_handle hh;          /* conn->subs keyed by channel->name */
 };
@@ -44,6 +48,8 @@ struct rt_channel {
     uint64_t count_sent_ms;
     bool count_pending;
     struct rt_channel *count_next, *count_prev;
+    size_t cluster_total; /* cluster mode: subscriptions on every node, as last reported */
+    struct rt_member_ring *recent; /* cluster mode: last member events, for pending joins */
     UT_hash_handle hh;
 };
 
@@ -83,6 +89,25 @@ char *rt_channel_presence_json(const struct rt_channel *ch);
  * quiet for a window, otherwise once at the end of the window with the count of that moment.
  * A channel freed before then sends nothing. */
 void rt_channel_count_changed(struct rt_channel *ch);
+
+/* Cluster mode: the channel's subscription total across nodes changed to total (ch is the
+ * local channel, or NULL when this node has no subscriber): the coalesced
+ * pusher_internal:subscription_count goes to every node. */
+void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
+                              size_t total);
+
+/* Cluster mode: keeps a member event (by reference) so that a join whose member list arrives
+ * later can be given the events newer than that list. Bounded per channel. */
+void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
+                                      struct rt_frame *f, const char *except);
+
+/* The same for the channel called name, when this node has it. */
+void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *name,
+                                              uint64_t version, struct rt_frame *f,
+                                              const char *except);
+
+/* Sends s's connection the remembered member events newer than s->presence_version. */
+void rt_channel_replay_member_events(struct rt_sub *s);
 
 /* subscription_count changes merged into a later broadcast since start (for /metrics). */
 extern unsigned long long rt_subscription_counts_coalesced;

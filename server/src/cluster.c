@@ -2,7 +2,6 @@
  * the libuv loop). The message format is core/rt_cluster_wire.h. */
 #include "cluster.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -17,8 +16,10 @@
 #include "cache.h"
 #include "conn.h"
 #include "log.h"
+#include "rt_alloc.h"
 #include "rt_cluster_wire.h"
 #include "rt_err.h"
+#include "registry.h"
 #include "rt_redis_url.h"
 #include "server.h"
 #include "user.h"
@@ -72,6 +73,24 @@ static void on_fanout(const char *buf, size_t len)
     struct rt_app *app = rt_apps_by_id(m.app_id);
     if (!app)
         return;
+    if (m.kind == RT_CLUSTER_WATCHLIST) {
+        char what[16];
+        snprintf(what, sizeof what, "%.*s", (int)m.payload_len, m.payload);
+        if (strcmp(what, "online") == 0 || strcmp(what, "offline") == 0)
+            rt_user_notify_watchers(app, m.channel, what);
+        return;
+    }
+    if (m.kind == RT_CLUSTER_MEMBER_EVENT) {
+        /* "<version>\n<frame>" */
+        const char *nl = memchr(m.payload, '\n', m.payload_len);
+        if (!nl || nl == m.payload) return;
+        uint64_t version = strtoull(m.payload, NULL, 10);
+        size_t off = (size_t)(nl + 1 - m.payload);
+        struct rt_frame *f = rt_frame_new(nl + 1, m.payload_len - off);
+        rt_registry_member_event(app, m.channel, version, f, m.except[0] ? m.except : NULL);
+        rt_frame_unref(f);
+        return;
+    }
     if (m.kind == RT_CLUSTER_TERMINATE_USER) {
         struct rt_user *u = rt_user_find(app, m.channel);
         struct rt_conn *c;
@@ -144,13 +163,87 @@ static void on_connect(const redisAsyncContext *ac, int status)
         on_disconnect(ac, status); /* hiredis frees the context after this callback */
         return;
     }
-    if (ac == cl.pub)
+    if (ac == cl.pub) {
         cl.pub_ready = true;
+        rt_registry_on_connected();
+    }
     if (cl.pub_ready && cl.warned) {
         rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
         cl.warned = false;
     }
     cl.backoff_ms = 0;
+}
+
+/* ---- hiredis on the libuv loop ------------------------------------------------------------
+ * Our own event hooks instead of hiredis 0.14's libuv adapter: that one ignores a poll error,
+ * so a connection attempt to a Redis that is down (refused) never completes and the node
+ * never retries. Here an error lets hiredis read or write, which surfaces the socket's error
+ * and ends the attempt through the connect callback. */
+
+struct redis_poll {
+    uv_poll_t handle;
+    redisAsyncContext *ac; /* NULL once hiredis let go of the context */
+    int events;
+};
+
+static void on_redis_io(uv_poll_t *h, int status, int events)
+{
+    struct redis_poll *p = h->data;
+    if (status < 0)
+        events = p->events;
+    if (p->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(p->ac);
+    if (p->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(p->ac);
+}
+
+static void redis_poll_update(void *data, int add, int del)
+{
+    struct redis_poll *p = data;
+    int events = (p->events | add) & ~del;
+    if (events == p->events)
+        return;
+    p->events = events;
+    if (events)
+        uv_poll_start(&p->handle, events, on_redis_io);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void redis_add_read(void *data) { redis_poll_update(data, UV_READABLE, 0); }
+static void redis_del_read(void *data) { redis_poll_update(data, 0, UV_READABLE); }
+static void redis_add_write(void *data) { redis_poll_update(data, UV_WRITABLE, 0); }
+static void redis_del_write(void *data) { redis_poll_update(data, 0, UV_WRITABLE); }
+
+static void redis_poll_free(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* hiredis frees the context: stop watching its socket before hiredis closes it. */
+static void redis_cleanup(void *data)
+{
+    struct redis_poll *p = data;
+    p->ac = NULL;
+    uv_close((uv_handle_t *)&p->handle, redis_poll_free);
+}
+
+static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    struct redis_poll *p = rt_xcalloc(1, sizeof *p);
+    if (uv_poll_init_socket(loop, &p->handle, ac->c.fd) != 0) {
+        free(p);
+        return -1;
+    }
+    p->handle.data = p;
+    p->ac = ac;
+    ac->ev.data = p;
+    ac->ev.addRead = redis_add_read;
+    ac->ev.delRead = redis_del_read;
+    ac->ev.addWrite = redis_add_write;
+    ac->ev.delWrite = redis_del_write;
+    ac->ev.cleanup = redis_cleanup;
+    return 0;
 }
 
 /* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
@@ -164,7 +257,11 @@ static redisAsyncContext *connect_one(const char *addr)
         redisAsyncFree(ac);
         return NULL;
     }
-    redisLibuvAttach(ac, cl.loop);
+    if (redis_attach(ac, cl.loop) != 0) {
+        warn_unreachable("cannot watch the socket");
+        redisAsyncFree(ac);
+        return NULL;
+    }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     if (cl.url.password[0])
@@ -323,4 +420,36 @@ void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt
 void rt_cluster_terminate_user(struct rt_app *app, const char *user_id)
 {
     publish(RT_CLUSTER_TERMINATE_USER, app, user_id, NULL, "", 0);
+}
+
+void rt_cluster_publish_member(struct rt_app *app, const char *channel, const char *except,
+                               uint64_t version, const struct rt_frame *f)
+{
+    char head[32];
+    int hn = snprintf(head, sizeof head, "%llu\n", (unsigned long long)version);
+    char *payload = rt_xmalloc((size_t)hn + f->len);
+    memcpy(payload, head, (size_t)hn);
+    memcpy(payload + hn, f->payload, f->len);
+    publish(RT_CLUSTER_MEMBER_EVENT, app, channel, except, payload, (size_t)hn + f->len);
+    free(payload);
+}
+
+void rt_cluster_publish_watchlist(struct rt_app *app, const char *user_id, const char *what)
+{
+    publish(RT_CLUSTER_WATCHLIST, app, user_id, NULL, what, strlen(what));
+}
+
+int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
+{
+    if (!cl.pub_ready)
+        return -1;
+    size_t lens[64] = {0};
+    size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);
+    for (size_t i = 0; i < argc; i++)
+        argvlen[i] = strlen(argv[i]);
+    int rc = redisAsyncCommandArgv(cl.pub, (redisCallbackFn *)cb, privdata, (int)argc, argv,
+                                   argvlen);
+    if (argvlen != lens)
+        free(argvlen);
+    return rc == REDIS_OK ? 0 : -1;
 }

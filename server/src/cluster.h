@@ -5,6 +5,8 @@
 #define RT_CLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "frame.h"
@@ -24,5 +26,22 @@ void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt
 
 /* Asks the other nodes to close user_id's connections (terminate_connections). */
 void rt_cluster_terminate_user(struct rt_app *app, const char *user_id);
+
+/* Sends a presence member event (decided cluster-wide, version from the registry) to the
+ * other nodes. */
+void rt_cluster_publish_member(struct rt_app *app, const char *channel, const char *except,
+                               uint64_t version, const struct rt_frame *f);
+
+/* Tells the other nodes a user came online or went offline cluster-wide (what: "online" or
+ * "offline"), for their watchlists. */
+void rt_cluster_publish_watchlist(struct rt_app *app, const char *user_id, const char *what);
+
+struct redisAsyncContext;
+typedef void rt_cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Runs one Redis command (argv[0..argc), binary-safe) on the command connection; cb (may be
+ * NULL) gets the reply, or NULL when the connection drops first. Returns -1 (cb not called)
+ * when Redis is not connected. */
+int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv);
 
 #endif

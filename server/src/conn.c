@@ -10,9 +10,11 @@
 #include "channel.h"
 #include "iplimit.h"
 #include "log.h"
+#include "registry.h"
 #include "net.h"
 #include "rt_protocol.h"
 #include "server.h"
+#include "token.h"
 #include "user.h"
 
 static struct rt_conn *by_socket_id;
@@ -206,13 +208,19 @@ void rt_conn_destroy(struct rt_conn *c)
 {
     rt_ip_release(c->ip);
     c->ip = NULL;
+    rt_token_free(c->token);
+    c->token = NULL;
     struct rt_sub *s, *tmp;
     HASH_ITER(hh, c->subs, s, tmp)
     rt_channel_unsubscribe(s);
     if (c->user_id) {
         struct rt_app *app = c->app;
         char *uid = c->user_id;
-        if (rt_user_detach(c) == 1) rt_user_notify_watchers(app, uid, "offline");
+        int went_offline = rt_user_detach(c);
+        if (rt_registry_active())
+            rt_registry_user_offline(app, uid, c->socket_id);
+        else if (went_offline == 1)
+            rt_user_notify_watchers(app, uid, "offline");
         free(uid);
         c->user_id = NULL;
     }

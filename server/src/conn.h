@@ -21,6 +21,7 @@ struct rt_sub;
 
 struct rt_sock;
 struct rt_ip;
+struct rt_token;
 
 struct rt_conn {
     struct rt_sock *sock; /* the socket (net.h): output queue and deadline timer */
@@ -49,6 +50,7 @@ struct rt_conn {
     char **watchlist;
     size_t watchlist_len;
     struct rt_conn *user_next, *user_prev;
+    struct rt_token *token; /* the verified connection token (token.h), or NULL */
     struct rt_bucket client_events;
     struct rt_bucket subscribes; /* pusher:subscribe and pusher:unsubscribe */
     struct rt_conn *app_next, *app_prev;

@@ -1,4 +1,5 @@
 /* pusher:subscribe and pusher:unsubscribe (PROTOCOL.md §5-§8). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,11 @@
 #include "rt_auth.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
+#include "registry.h"
 #include "rt_user_data.h"
 #include "seclog.h"
 #include "server.h"
+#include "token.h"
 #include "webhook.h"
 
 unsigned long long rt_subscribe_rate_limited;
@@ -183,7 +186,10 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
 
     struct rt_member member = {{0}, NULL};
     const char *user_id = NULL, *user_info = NULL;
-    if (rt_channel_needs_auth(kind.type)) {
+    /* A channel the connection's token grants needs no auth (docs/security.md): the token
+     * was signed by the app's backend for this user. */
+    bool granted = rt_channel_needs_auth(kind.type) && rt_token_grants(c, channel);
+    if (rt_channel_needs_auth(kind.type) && !granted) {
         const char *reason;
         if (check_auth(c, channel, auth, channel_data, &reason, err, sizeof err) != 0) {
             rt_seclog(c->app->cfg->id, RT_SEC_CHANNEL_AUTH_FAILURE, reason);
@@ -193,7 +199,12 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         }
     }
     if (kind.type == RT_CHANNEL_PRESENCE) {
-        if (channel_data.p) {
+        if (granted) {
+            /* The token's user and user_info: channel_data is not signed here, so it is
+             * ignored. */
+            user_id = c->user_id;
+            user_info = c->user_info;
+        } else if (channel_data.p) {
             int rc = rt_member_parse(channel_data, (size_t)cfg->max_presence_info_bytes, &member,
                                      err, sizeof err);
             if (rc != 0) {
@@ -215,9 +226,25 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
     }
     bool first = false;
     struct rt_channel *ch = NULL;
+    /* In a cluster the member limit and "first member" are decided by Redis for all nodes. */
+    bool clustered = rt_registry_active();
     int rc = rt_channel_subscribe(c->app, c, channel, kind, user_id, user_info,
-                                  cfg->max_presence_members, &first, &ch);
-    if (rc == RT_ERR_LIMIT) {
+                                  clustered ? INT_MAX : cfg->max_presence_members, &first, &ch);
+    if (rc == RT_SUB_ADDED && clustered && kind.type != RT_CHANNEL_SERVER_TO_USER) {
+        struct rt_sub *s = NULL;
+        HASH_FIND_STR(c->subs, channel, s);
+        if (rt_channel_needs_auth(kind.type))
+            c->authorized = true;
+        if (kind.type == RT_CHANNEL_PRESENCE) {
+            /* subscription_succeeded waits for the cluster's member list */
+            rt_registry_subscribed(c, s, user_info, cfg->max_presence_members);
+        } else {
+            send_succeeded(c, ch);
+            rt_registry_subscribed(c, s, NULL, 0);
+            if (kind.cache)
+                send_cached(c, ch);
+        }
+    } else if (rc == RT_ERR_LIMIT) {
         snprintf(err, sizeof err, "Presence channel is full: at most %d members",
                  cfg->max_presence_members);
         sub_error(c, channel, "LimitReached", err, 4009);
@@ -233,6 +260,32 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
             send_cached(c, ch);
     }
     rt_member_clear(&member);
+}
+
+void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *presence_json,
+                               bool full)
+{
+    struct rt_channel *ch = s->channel;
+    s->pending = false;
+    if (full) {
+        char err[160];
+        snprintf(err, sizeof err, "Presence channel is full: at most %d members",
+                 c->app->cfg->max_presence_members);
+        char name[RT_CHANNEL_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%s", ch->name);
+        rt_channel_unsubscribe(s); /* frees s, maybe ch */
+        sub_error(c, name, "LimitReached", err, 4009);
+        return;
+    }
+    char *local = presence_json ? NULL : rt_channel_presence_json(ch);
+    size_t len;
+    char *text = rt_encode_event("pusher_internal:subscription_succeeded", ch->name,
+                                 rt_str_c(presence_json ? presence_json : local), NULL, &len);
+    free(local);
+    rt_conn_send_text(c, text, len);
+    rt_channel_replay_member_events(s);
+    if (ch->kind.cache)
+        send_cached(c, ch);
 }
 
 void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m)

@@ -32,6 +32,9 @@ struct rt_http {
     bool keep_alive;
     bool head_only; /* a HEAD request: the response has no body */
     int minor_version;
+    struct rt_sock *sock;
+    uint64_t request_id; /* the request waiting for a late answer (rest.c), 0 = none */
+    UT_hash_handle hh;   /* waiting: by request_id */
     char peer[48]; /* the socket's peer address */
     char ip[48];   /* the client's address: the peer, or behind a trusted proxy the one it saw */
 };
@@ -45,6 +48,8 @@ struct ip_inflight {
 };
 
 static struct ip_inflight *by_ip;
+static struct rt_http *waiting; /* requests whose answer comes later, by request_id */
+static uint64_t next_request_id;
 static uint64_t node_inflight;
 
 static struct rt_sock *sock_of_timer(struct rt_timer *t)
@@ -238,7 +243,8 @@ static void on_body_complete(struct rt_sock *s)
     /* rest.c reads the body as a string: terminate it (the buffer has room, see append). */
     char saved = h->buf[h->head_len + h->body_len];
     h->buf[h->head_len + h->body_len] = '\0';
-    rt_rest_handle(method, p, &q, body, (size_t)h->body_len, &resp);
+    uint64_t id = ++next_request_id;
+    rt_rest_handle(method, p, &q, body, (size_t)h->body_len, id, &resp);
     if (resp.status == 401)
         rt_ip_failure(h->ip);
     h->buf[h->head_len + h->body_len] = saved;
@@ -246,6 +252,16 @@ static void on_body_complete(struct rt_sock *s)
     free(path);
     /* Forget the request before answering: answering may go on to a pipelined one. */
     consume_request(h);
+    if (resp.pending) {
+        /* rest.c answers later (rt_http_answer); the socket waits in PHASE_RESPONDING, its
+         * keep-alive deadline bounding the wait. */
+        h->request_id = id;
+        HASH_ADD(hh, waiting, request_id, sizeof h->request_id, h);
+        rt_timer_set(&s->timer,
+                     rt_now_ms() + (uint64_t)rt_srv.cfg.http_keepalive_timeout * 1000,
+                     s->timer.fn);
+        return;
+    }
     respond(s, resp.status, resp.content_type ? resp.content_type : "application/json",
             resp.body ? resp.body : "", false);
     free(resp.body);
@@ -467,6 +483,7 @@ void rt_http_open(struct rt_sock *s)
 {
     struct rt_http *h = rt_xcalloc(1, sizeof *h);
     s->u.http = h;
+    h->sock = s;
     h->phase = PHASE_HEAD;
     rt_sock_peer(s, h->peer, sizeof h->peer);
     snprintf(h->ip, sizeof h->ip, "%s", h->peer);
@@ -475,10 +492,25 @@ void rt_http_open(struct rt_sock *s)
                  on_timer);
 }
 
+void rt_http_answer(uint64_t request_id, int status, char *body)
+{
+    struct rt_http *h = NULL;
+    HASH_FIND(hh, waiting, &request_id, sizeof request_id, h);
+    if (!h) {
+        free(body);
+        return;
+    }
+    HASH_DEL(waiting, h);
+    h->request_id = 0;
+    respond(h->sock, status, "application/json", body ? body : "{}", false);
+    free(body);
+}
+
 void rt_http_closed(struct rt_sock *s)
 {
     struct rt_http *h = s->u.http;
     if (!h) return;
+    if (h->request_id) HASH_DEL(waiting, h);
     inflight_release(h);
     free(h->buf);
     free(h);

@@ -16,6 +16,7 @@
 #include "harden.h"
 #include "iplimit.h"
 #include "log.h"
+#include "registry.h"
 #include "server.h"
 #include "listen.h"
 #include "store.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rt_timers_start(&loop);
+    rt_registry_start();
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
      * loop), then run the loop until nothing is left. */
     rt_listen_stop();
     rt_broker_stop();
+    rt_registry_stop();
     rt_store_stop();
     rt_timers_stop();
     rt_webhooks_stop();

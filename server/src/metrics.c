@@ -12,6 +12,7 @@
 #include "rt_alloc.h"
 #include "seclog.h"
 #include "server.h"
+#include "token.h"
 #include "user.h"
 #include "webhook.h"
 
@@ -91,6 +92,7 @@ char *rt_metrics_render(void)
             "rt_subscription_count_coalesced_total %llu\n",
             rt_subscription_counts_coalesced);
     rt_webhooks_write_metrics(f);
+    rt_token_write_metrics(f);
     rt_seclog_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "rt_alloc.h"
 #include "rt_channel_name.h"
+#include "registry.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
 #include "rt_rest_auth.h"
@@ -190,18 +191,149 @@ static int parse_event(const struct rt_app_config *cfg, json_t *obj, bool batch,
 /* {"user_count":N,"subscription_count":M} as requested and applicable to the channel:
  * user_count on presence channels only; subscription_count (connections) on every kind,
  * presence included (PROTOCOL.md §17.14), when the app has the feature, else left out. */
+/* Counts of a channel: from the cluster's answer (counts: {name:{"subscription_count":N,
+ * "user_count":M}}), or this node's own state when counts is NULL. */
+static void channel_counts(struct rt_app *app, const char *name, const json_t *counts,
+                           json_int_t *subs, json_int_t *users)
+{
+    if (counts) {
+        const json_t *c = json_object_get(counts, name);
+        *subs = json_integer_value(json_object_get(c, "subscription_count"));
+        *users = json_integer_value(json_object_get(c, "user_count"));
+        return;
+    }
+    struct rt_channel *ch = rt_channel_find(app, name);
+    *subs = ch ? (json_int_t)ch->sub_count : 0;
+    *users = ch ? (json_int_t)ch->member_count : 0;
+}
+
 static json_t *channel_attributes(struct rt_app *app, const char *name, bool user_count,
-                                  bool subscription_count)
+                                  bool subscription_count, const json_t *counts)
 {
     json_t *o = json_object();
-    struct rt_channel *ch = rt_channel_find(app, name);
+    json_int_t subs, users;
+    channel_counts(app, name, counts, &subs, &users);
     bool presence = rt_channel_kind_of(rt_str_c(name)).type == RT_CHANNEL_PRESENCE;
     if (user_count && presence)
-        json_object_set_new(o, "user_count", json_integer(ch ? (json_int_t)ch->member_count : 0));
+        json_object_set_new(o, "user_count", json_integer(users));
     if (subscription_count && app->cfg->subscription_count)
-        json_object_set_new(o, "subscription_count",
-                            json_integer(ch ? (json_int_t)ch->sub_count : 0));
+        json_object_set_new(o, "subscription_count", json_integer(subs));
     return o;
+}
+
+/* ---- answers that need the cluster's state ------------------------------------------------
+ * In a cluster the counts and member lists live in Redis (registry.c): the request is answered
+ * when Redis replies. The job keeps the request's parameters by value; http.c drops the answer
+ * if the client went away meanwhile. */
+
+static uint64_t current_request; /* the request rt_rest_handle is handling */
+
+enum job_kind { JOB_CHANNELS, JOB_CHANNEL, JOB_USERS, JOB_EVENTS, JOB_BATCH };
+
+struct rest_job {
+    enum job_kind kind;
+    uint64_t request;
+    char app_id[RT_APP_ID_MAX + 1];
+    bool uc, sc, cache;
+    char *prefix; /* JOB_CHANNELS filter, or NULL */
+    char *name;   /* JOB_CHANNEL */
+    json_t *wants; /* JOB_EVENTS / JOB_BATCH: [[channel, user_count?, subscription_count?]...] */
+};
+
+static struct rest_job *job_new(enum job_kind kind, struct rt_app *app,
+                                struct rt_rest_response *out)
+{
+    struct rest_job *j = rt_xcalloc(1, sizeof *j);
+    j->kind = kind;
+    j->request = current_request;
+    snprintf(j->app_id, sizeof j->app_id, "%s", app->cfg->id);
+    out->pending = true;
+    return j;
+}
+
+static void job_free(struct rest_job *j)
+{
+    free(j->prefix);
+    free(j->name);
+    json_decref(j->wants);
+    free(j);
+}
+
+static json_t *want_names(const json_t *wants)
+{
+    json_t *names = json_array();
+    size_t i;
+    json_t *w;
+    json_array_foreach(wants, i, w) json_array_append(names, json_array_get(w, 0));
+    return names;
+}
+
+static json_t *want_attributes(struct rt_app *app, const json_t *w, const json_t *counts)
+{
+    return channel_attributes(app, json_string_value(json_array_get(w, 0)),
+                              json_is_true(json_array_get(w, 1)),
+                              json_is_true(json_array_get(w, 2)), counts);
+}
+
+static void cache_attribute(struct rt_app *app, const char *name, json_t *resp);
+
+static void job_done(uint64_t ctx, json_t *result)
+{
+    struct rest_job *j = (struct rest_job *)(uintptr_t)ctx;
+    struct rt_app *app = rt_apps_by_id(j->app_id);
+    struct rt_rest_response out = {0};
+    if (!app || !result) {
+        respond_error(&out, 503, "Cluster state unavailable (Redis did not answer): retry");
+    } else if (j->kind == JOB_CHANNELS) {
+        json_t *chans = json_object(), *all = json_object_get(result, "channels");
+        const char *name;
+        json_t *v;
+        json_object_foreach(all, name, v)
+        {
+            if (j->prefix && strncmp(name, j->prefix, strlen(j->prefix)) != 0)
+                continue;
+            json_object_set_new(chans, name, channel_attributes(app, name, j->uc, j->sc, all));
+        }
+        respond_json(&out, 200, json_pack("{s:o}", "channels", chans));
+    } else if (j->kind == JOB_CHANNEL) {
+        json_t *resp = channel_attributes(app, j->name, j->uc, j->sc, result);
+        json_int_t subs, users;
+        channel_counts(app, j->name, result, &subs, &users);
+        json_object_set_new(resp, "occupied", json_boolean(subs > 0));
+        if (j->cache)
+            cache_attribute(app, j->name, resp);
+        respond_json(&out, 200, resp);
+    } else if (j->kind == JOB_USERS) {
+        respond_json(&out, 200, json_incref(result));
+    } else if (j->kind == JOB_EVENTS) {
+        json_t *chans = json_object();
+        size_t i;
+        json_t *w;
+        json_array_foreach(j->wants, i, w)
+            json_object_set_new(chans, json_string_value(json_array_get(w, 0)),
+                                want_attributes(app, w, result));
+        respond_json(&out, 200, json_pack("{s:o}", "channels", chans));
+    } else {
+        json_t *batch = json_array();
+        size_t i;
+        json_t *w;
+        json_array_foreach(j->wants, i, w) json_array_append_new(batch, want_attributes(app, w, result));
+        respond_json(&out, 200, json_pack("{s:o}", "batch", batch));
+    }
+    json_decref(result);
+    rt_http_answer(j->request, out.status, out.body);
+    job_free(j);
+}
+
+/* Starts the counts query for a trigger/batch that asked for info. */
+static void counts_job(struct rt_app *app, enum job_kind kind, json_t *wants,
+                       struct rt_rest_response *out)
+{
+    struct rest_job *j = job_new(kind, app, out);
+    j->wants = wants;
+    json_t *names = want_names(wants);
+    rt_registry_query_counts(app, names, (uint64_t)(uintptr_t)j, job_done);
+    json_decref(names);
 }
 
 static void publish_event(struct rt_app *app, struct event_req *ev)
@@ -224,7 +356,8 @@ static void publish_event(struct rt_app *app, struct event_req *ev)
 
 static bool take_backend_tokens(struct rt_app *app, size_t n)
 {
-    double rate = app->cfg->backend_events_per_second;
+    /* In a cluster each live node takes its share of the app's rate. */
+    double rate = (double)app->cfg->backend_events_per_second / rt_registry_nodes();
     if (rate <= 0)
         return true;
     uint64_t now = rt_now_ms();
@@ -257,6 +390,17 @@ static void handle_events(struct rt_app *app, const char *body, size_t body_len,
     } else if (!take_backend_tokens(app, ev.n_channels)) {
         respond_error(out, 429, "Rate limit exceeded: at most %d events per second",
                       app->cfg->backend_events_per_second);
+    } else if (rt_registry_clustered() && !rt_cluster_connected()) {
+        /* Delivering here only would be a silent partial delivery: refuse, nothing is sent, and
+         * the backend's retry cannot duplicate it. */
+        respond_error(out, 503, "Cluster bus unavailable: the event was not delivered");
+    } else if (rt_registry_active() && (ev.want_user_count || ev.want_subscription_count)) {
+        publish_event(app, &ev);
+        json_t *wants = json_array();
+        for (size_t i = 0; i < ev.n_channels; i++)
+            json_array_append_new(wants, json_pack("[s,b,b]", ev.channels[i], ev.want_user_count,
+                                                   ev.want_subscription_count));
+        counts_job(app, JOB_EVENTS, wants, out);
     } else {
         publish_event(app, &ev);
         json_t *resp = json_object();
@@ -265,7 +409,7 @@ static void handle_events(struct rt_app *app, const char *body, size_t body_len,
             for (size_t i = 0; i < ev.n_channels; i++)
                 json_object_set_new(chans, ev.channels[i],
                                     channel_attributes(app, ev.channels[i], ev.want_user_count,
-                                                       ev.want_subscription_count));
+                                                       ev.want_subscription_count, NULL));
             json_object_set_new(resp, "channels", chans);
         }
         respond_json(out, 200, resp);
@@ -308,13 +452,24 @@ static void handle_batch(struct rt_app *app, const char *body, size_t body_len,
     } else if (!take_backend_tokens(app, n)) {
         respond_error(out, 429, "Rate limit exceeded: at most %d events per second",
                       app->cfg->backend_events_per_second);
+    } else if (rt_registry_clustered() && !rt_cluster_connected()) {
+        respond_error(out, 503, "Cluster bus unavailable: the event was not delivered");
+    } else if (rt_registry_active() && any_info) {
+        json_t *wants = json_array();
+        for (size_t i = 0; i < n; i++) {
+            publish_event(app, &evs[i]);
+            json_array_append_new(wants, json_pack("[s,b,b]", evs[i].channels[0],
+                                                   evs[i].want_user_count,
+                                                   evs[i].want_subscription_count));
+        }
+        counts_job(app, JOB_BATCH, wants, out);
     } else {
         json_t *infos = json_array();
         for (size_t i = 0; i < n; i++) {
             publish_event(app, &evs[i]);
             json_array_append_new(infos, channel_attributes(app, evs[i].channels[0],
                                                             evs[i].want_user_count,
-                                                            evs[i].want_subscription_count));
+                                                            evs[i].want_subscription_count, NULL));
         }
         json_t *resp = json_object();
         if (any_info)
@@ -365,6 +520,14 @@ static void handle_channels(struct rt_app *app, const struct rt_query *q,
                       "info=user_count needs filter_by_prefix=presence- (presence channels only)");
         return;
     }
+    if (rt_registry_active()) {
+        struct rest_job *j = job_new(JOB_CHANNELS, app, out);
+        j->uc = uc;
+        j->sc = sc;
+        j->prefix = prefix ? rt_xstrdup(prefix) : NULL;
+        rt_registry_query_channels(app, (uint64_t)(uintptr_t)j, job_done);
+        return;
+    }
     json_t *chans = json_object();
     struct rt_channel *ch, *tmp;
     HASH_ITER(hh, app->channels, ch, tmp)
@@ -373,7 +536,7 @@ static void handle_channels(struct rt_app *app, const struct rt_query *q,
             continue;
         if (prefix && strncmp(ch->name, prefix, strlen(prefix)) != 0)
             continue;
-        json_object_set_new(chans, ch->name, channel_attributes(app, ch->name, uc, sc));
+        json_object_set_new(chans, ch->name, channel_attributes(app, ch->name, uc, sc, NULL));
     }
     respond_json(out, 200, json_pack("{s:o}", "channels", chans));
 }
@@ -395,19 +558,35 @@ static void handle_channel(struct rt_app *app, const char *name, const struct rt
         respond_error(out, 400, "info=user_count is only available for presence channels");
         return;
     }
-    struct rt_channel *ch = rt_channel_find(app, name);
-    json_t *resp = channel_attributes(app, name, uc, sc);
-    json_object_set_new(resp, "occupied", json_boolean(ch && ch->sub_count > 0));
-    if (cache && kind.cache) {
-        struct rt_cache_entry *e = rt_cache_get(app, name);
-        if (e) {
-            uint64_t now = rt_now_ms();
-            json_object_set_new(resp, "cache",
-                                json_pack("{s:s,s:s,s:I}", "event", e->event, "data", e->data,
-                                          "ttl", (json_int_t)((e->expires_ms - now) / 1000)));
-        }
+    if (rt_registry_active()) {
+        struct rest_job *j = job_new(JOB_CHANNEL, app, out);
+        j->uc = uc;
+        j->sc = sc;
+        j->cache = cache && kind.cache;
+        j->name = rt_xstrdup(name);
+        json_t *names = json_pack("[s]", name);
+        rt_registry_query_counts(app, names, (uint64_t)(uintptr_t)j, job_done);
+        json_decref(names);
+        return;
     }
+    struct rt_channel *ch = rt_channel_find(app, name);
+    json_t *resp = channel_attributes(app, name, uc, sc, NULL);
+    json_object_set_new(resp, "occupied", json_boolean(ch && ch->sub_count > 0));
+    if (cache && kind.cache)
+        cache_attribute(app, name, resp);
     respond_json(out, 200, resp);
+}
+
+/* Adds the cache channel's last event ({"event","data","ttl"}) to resp when it has one. */
+static void cache_attribute(struct rt_app *app, const char *name, json_t *resp)
+{
+    struct rt_cache_entry *e = rt_cache_get(app, name);
+    if (!e)
+        return;
+    uint64_t now = rt_now_ms();
+    json_object_set_new(resp, "cache",
+                        json_pack("{s:s,s:s,s:I}", "event", e->event, "data", e->data, "ttl",
+                                  (json_int_t)((e->expires_ms - now) / 1000)));
 }
 
 static void handle_users(struct rt_app *app, const char *name, struct rt_rest_response *out)
@@ -415,6 +594,11 @@ static void handle_users(struct rt_app *app, const char *name, struct rt_rest_re
     if (!rt_channel_name_valid(rt_str_c(name), (size_t)app->cfg->max_channel_name_length) ||
         rt_channel_kind_of(rt_str_c(name)).type != RT_CHANNEL_PRESENCE) {
         respond_error(out, 400, "Users can only be listed for presence channels");
+        return;
+    }
+    if (rt_registry_active()) {
+        struct rest_job *j = job_new(JOB_USERS, app, out);
+        rt_registry_query_users(app, name, (uint64_t)(uintptr_t)j, job_done);
         return;
     }
     json_t *users = json_array();
@@ -506,19 +690,25 @@ static const char *rest_failure_reason(int rc)
 }
 
 void rt_rest_handle(const char *method, const char *path, const struct rt_query *q,
-                    const char *body, size_t body_len, struct rt_rest_response *out)
+                    const char *body, size_t body_len, uint64_t request_id,
+                    struct rt_rest_response *out)
 {
     memset(out, 0, sizeof *out);
+    current_request = request_id;
     if (strcmp(path, "/health") == 0 || strcmp(path, "/ready") == 0) {
+        /* A cluster node without Redis serves its own clients only: degraded, not ready. */
+        /* Not ready until the node has joined the cluster (connected and its id claimed). */
+        bool degraded = rt_registry_clustered() && !rt_registry_active();
         respond_json(out, 200,
-                     json_pack("{s:s,s:b,s:s,s:b,s:I,s:I}", "status", "ok", "database",
+                     json_pack("{s:s,s:b,s:s,s:b,s:I,s:I}", "status", degraded ? "degraded" : "ok",
+                               "database",
                                rt_srv.db_connected, "redis",
                                !rt_srv.cfg.redis_url       ? "standalone"
                                : rt_cluster_connected()    ? "connected"
                                                            : "disconnected",
                                "draining", rt_srv.draining, "connections",
                                (json_int_t)rt_conn_total(), "apps", (json_int_t)rt_apps_count()));
-        if (strcmp(path, "/ready") == 0 && rt_srv.draining)
+        if (strcmp(path, "/ready") == 0 && (rt_srv.draining || degraded))
             out->status = 503;
         return;
     }
@@ -561,9 +751,9 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
         respond_error(out, 405, "Method %s not allowed on %s", method, rest);
         return;
     }
-    if (get && app->cfg->read_requests_per_second > 0 &&
-        !rt_bucket_take(&app->read_bucket, app->cfg->read_requests_per_second,
-                        app->cfg->read_requests_per_second, rt_now_ms())) {
+    double read_rate = (double)app->cfg->read_requests_per_second / rt_registry_nodes();
+    if (get && read_rate > 0 &&
+        !rt_bucket_take(&app->read_bucket, read_rate, read_rate, rt_now_ms())) {
         respond_error(out, 429, "Rate limit exceeded: at most %d read requests per second",
                       app->cfg->read_requests_per_second);
         return;

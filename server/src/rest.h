@@ -7,15 +7,25 @@
 
 #include "rt_query.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct rt_rest_response {
     int status;
     char *body; /* malloc'd JSON text */
     const char *content_type;
+    bool pending; /* the answer needs the cluster's state: it comes later (rt_http_answer) */
 };
 
 /* Handles one request. `path` is the request path with the deployment prefix removed.
- * Always fills out (status + JSON body, never empty). */
+ * Fills out (status + JSON body, never empty), or sets out->pending: then the answer is
+ * delivered later through rt_http_answer(request_id, ...), unless the connection is gone. */
 void rt_rest_handle(const char *method, const char *path, const struct rt_query *q,
-                    const char *body, size_t body_len, struct rt_rest_response *out);
+                    const char *body, size_t body_len, uint64_t request_id,
+                    struct rt_rest_response *out);
+
+/* http.c: the late answer to request_id (a no-op when its connection has closed meanwhile).
+ * Takes ownership of body (malloc'd JSON text). */
+void rt_http_answer(uint64_t request_id, int status, char *body);
 
 #endif

@@ -79,6 +79,16 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     cfg->require_tls = get_bool(a, "require_tls", false);
     cfg->authorized_connections = get_bool(a, "authorized_connections", false);
     cfg->allowed_origins = get_strv(json_object_get(a, "allowed_origins"), &cfg->n_allowed_origins);
+    json_t *algorithms = json_object_get(a, "jwt_algorithms");
+    if (algorithms) {
+        cfg->jwt_algorithms = get_strv(algorithms, &cfg->n_jwt_algorithms);
+    } else { /* a database before migration 003: its default */
+        cfg->jwt_algorithms = rt_xcalloc(1, sizeof *cfg->jwt_algorithms);
+        cfg->jwt_algorithms[cfg->n_jwt_algorithms++] = rt_xstrdup("HS256");
+    }
+    const char *pem = json_string_value(json_object_get(a, "jwt_public_key"));
+    cfg->jwt_public_key = pem ? rt_xstrdup(pem) : NULL;
+    cfg->require_token = get_bool(a, "require_token", false);
     cfg->max_connections = get_int(a, "max_connections", 10000);
     cfg->max_payload_bytes = get_int(a, "max_payload_kb", 10) * 1024;
     cfg->max_channel_name_length = get_int(a, "max_channel_name_length", 200);

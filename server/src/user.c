@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "conn.h"
+#include "registry.h"
 #include "rt_alloc.h"
 #include "rt_protocol.h"
 
@@ -84,14 +85,8 @@ void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char
     rt_frame_unref(f);
 }
 
-void rt_user_send_watchlist_state(struct rt_conn *c)
+void rt_user_send_watchlist_lists(struct rt_conn *c, json_t *online, json_t *offline)
 {
-    if (c->watchlist_len == 0)
-        return;
-    json_t *online = json_array(), *offline = json_array();
-    for (size_t i = 0; i < c->watchlist_len; i++)
-        json_array_append_new(rt_user_find(c->app, c->watchlist[i]) ? online : offline,
-                              json_string(c->watchlist[i]));
     json_t *events = json_array();
     if (json_array_size(online))
         json_array_append_new(events, json_pack("{s:s,s:O}", "name", "online", "user_ids", online));
@@ -103,7 +98,22 @@ void rt_user_send_watchlist_state(struct rt_conn *c)
         rt_conn_send(c, f);
         rt_frame_unref(f);
     }
+    json_decref(events);
+}
+
+void rt_user_send_watchlist_state(struct rt_conn *c)
+{
+    if (c->watchlist_len == 0)
+        return;
+    if (rt_registry_active()) { /* online anywhere in the cluster */
+        rt_registry_watchlist_state(c);
+        return;
+    }
+    json_t *online = json_array(), *offline = json_array();
+    for (size_t i = 0; i < c->watchlist_len; i++)
+        json_array_append_new(rt_user_find(c->app, c->watchlist[i]) ? online : offline,
+                              json_string(c->watchlist[i]));
+    rt_user_send_watchlist_lists(c, online, offline);
     json_decref(online);
     json_decref(offline);
-    json_decref(events);
 }

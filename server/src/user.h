@@ -29,7 +29,12 @@ struct rt_user *rt_user_find(struct rt_app *app, const char *id);
  * that watches it. */
 void rt_user_notify_watchers(struct rt_app *app, const char *user_id, const char *event_name);
 
-/* Sends c the initial watchlist state: which of its watched ids are online / offline. */
+/* Sends c the initial watchlist state: which of its watched ids are online / offline (in a
+ * cluster: on any node, answered asynchronously). */
 void rt_user_send_watchlist_state(struct rt_conn *c);
+
+/* Sends c pusher_internal:watchlist_events with these lists of user ids (borrowed). */
+struct json_t;
+void rt_user_send_watchlist_lists(struct rt_conn *c, struct json_t *online, struct json_t *offline);
 
 #endif

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "handlers.h"
 #include "iplimit.h"
+#include "registry.h"
 #include "log.h"
 #include "rt_alloc.h"
 #include "rt_channel_name.h"
@@ -16,6 +17,7 @@
 #include "rt_protocol.h"
 #include "rt_query.h"
 #include "server.h"
+#include "token.h"
 
 #define RX_KEEP_MAX 4096 /* an idle socket keeps no receive buffer larger than this */
 
@@ -125,7 +127,9 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
         rt_conn_fail(c, 4009, "Origin not allowed");
         goto done;
     }
-    if (app->cfg->max_connections > 0 && (int)app->conn_count >= app->cfg->max_connections) {
+    /* Cluster-wide in a cluster: the other nodes' counts are at most a second old. */
+    if (app->cfg->max_connections > 0 &&
+        rt_registry_app_connections(app) >= (size_t)app->cfg->max_connections) {
         rt_conn_fail(c, 4004, "Application is over connection quota");
         goto done;
     }
@@ -134,6 +138,9 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
         rt_conn_fail(c, 4100, "Over capacity");
         goto done;
     }
+    /* Connection token (token.h): checked last, so that a bad one is refused with its own
+     * reason only when everything else would have let the connection in. */
+    if (rt_token_check_handshake(c, app, key, rt_query_get(&q, "token"), client_ip) != 0) goto done;
     c->ip = rt_ip_hold(client_ip);
     if (!c->ip) {
         rt_conn_fail(c, 4100, "Too many connections from this address");
@@ -146,6 +153,7 @@ static int check_handshake(struct rt_conn *c, const struct rt_http_req *req,
     snprintf(c->socket_id, sizeof c->socket_id, "%06u%llu.%u", rt_srv.cfg.node_id, ++counter,
              1 + randombytes_uniform(999999999));
     rt_conn_attach(c, app);
+    rt_token_sign_in_at_handshake(c);
     rc = 0;
 done:
     rt_query_free(&q);

@@ -1,6 +1,10 @@
 // rtadmin app create|list|show|update|enable|disable|delete against a real database.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { psql } from '../harness/index.mjs';
 import { freshDatabase, ok, expectCode, rows, auditRows, oneErrorLine } from './cli-helpers.mjs';
 
@@ -11,6 +15,7 @@ const DEFAULTS = {
   max_channels_per_trigger: 100, max_batch_size: 10, max_presence_members: 100,
   max_presence_info_bytes: 1024, max_subscriptions_per_connection: 100,
   client_events_per_second: 10, backend_events_per_second: 1000, read_requests_per_second: 100,
+  jwt_algorithms: ['HS256'], jwt_public_key: null, require_token: false,
 };
 const SETTINGS = Object.keys(DEFAULTS);
 const pick = (obj, keys) => Object.fromEntries(keys.map((k) => [k, obj[k]]));
@@ -47,7 +52,7 @@ test('app_create_sets_every_flag_and_limit_column', () => {
     '--max-channels-per-trigger', '10', '--max-batch-size', '5', '--max-presence-members', '200',
     '--max-presence-info-bytes', '2048', '--max-subscriptions-per-connection', '30',
     '--client-events-per-second', '5', '--backend-events-per-second', '50',
-    '--read-requests-per-second', '7', '--json'];
+    '--read-requests-per-second', '7', '--jwt-algorithms', 'HS256,ES256', '--require-token', '--json'];
   ok(run(args));
   const [stored] = rows(url, 'SELECT * FROM apps');
   assert.deepEqual(pick(stored, SETTINGS), {
@@ -58,6 +63,7 @@ test('app_create_sets_every_flag_and_limit_column', () => {
     max_channels_per_trigger: 10, max_batch_size: 5, max_presence_members: 200,
     max_presence_info_bytes: 2048, max_subscriptions_per_connection: 30,
     client_events_per_second: 5, backend_events_per_second: 50, read_requests_per_second: 7,
+    jwt_algorithms: ['HS256', 'ES256'], jwt_public_key: null, require_token: true,
   });
   assert.equal(stored.id, '7000001');
 });
@@ -222,4 +228,80 @@ test('app_delete_needs_yes_then_removes_app_keys_and_webhooks', () => {
   assert.deepEqual(entry.details.before, DEFAULTS);
   assert.equal(entry.details.keys_deleted, 2);
   assert.equal(entry.details.webhooks_deleted, 1);
+});
+
+// ---- connection-token settings -------------------------------------------------------------
+
+const pemFile = (type, opts) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rtadmin-pem-'));
+  const { publicKey, privateKey } = generateKeyPairSync(type, opts);
+  const pub = path.join(dir, 'public.pem'), priv = path.join(dir, 'private.pem');
+  writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { pub, priv, pem: readFileSync(pub, 'utf8') };
+};
+
+test('app_update_jwt_public_key_stores_the_pem_and_show_summarises_it', () => {
+  const { url, run } = freshDatabase();
+  const app = ok(run(['app', 'create', '--name', 'chat', '--json'])).json();
+  const rsa = pemFile('rsa', { modulusLength: 2048 });
+  const r = ok(run(['app', 'update', app.id, '--jwt-public-key', rsa.pub, '--jwt-algorithms', 'RS256, HS256']));
+  assert.equal(r.stdout, `Updated app ${app.id}:\n  jwt_algorithms: HS256 -> RS256,HS256\n` +
+    '  jwt_public_key: - -> RSA 2048-bit public key\n');
+  assert.equal(psql(url, 'SELECT jwt_public_key FROM apps'), rsa.pem.trim());
+  assert.deepEqual(ok(run(['app', 'show', app.id, '--json'])).json().jwt_public_key, rsa.pem);
+  assert.match(ok(run(['app', 'show', app.id])).stdout, /^jwt_public_key +RSA 2048-bit public key$/m);
+  assert.match(ok(run(['app', 'show', app.id])).stdout, /^jwt_algorithms +RS256,HS256$/m);
+  const ec = pemFile('ec', { namedCurve: 'P-256' });
+  assert.equal(ok(run(['app', 'update', app.id, '--jwt-public-key', ec.pub])).stdout,
+    `Updated app ${app.id}:\n  jwt_public_key: RSA 2048-bit public key -> EC 256-bit public key\n`);
+  assert.equal(ok(run(['app', 'update', app.id, '--no-jwt-public-key', '--require-token'])).stdout,
+    `Updated app ${app.id}:\n  jwt_public_key: EC 256-bit public key -> -\n  require_token: false -> true\n`);
+  assert.equal(psql(url, 'SELECT jwt_public_key IS NULL, require_token FROM apps'), 't|t');
+  const audit = auditRows(url, "action = 'app.update'");
+  assert.deepEqual(audit[0].details, {
+    before: { jwt_algorithms: ['HS256'], jwt_public_key: null },
+    after: { jwt_algorithms: ['RS256', 'HS256'], jwt_public_key: rsa.pem },
+  });
+  assert.deepEqual(audit[2].details, {
+    before: { jwt_public_key: ec.pem, require_token: false },
+    after: { jwt_public_key: null, require_token: true },
+  });
+});
+
+test('app_create_takes_the_jwt_settings', () => {
+  const { run } = freshDatabase();
+  const ec = pemFile('ec', { namedCurve: 'P-256' });
+  const app = ok(run(['app', 'create', '--name', 'chat', '--jwt-public-key', ec.pub, '--jwt-algorithms', 'ES256',
+    '--require-token', '--json'])).json();
+  assert.deepEqual(pick(app, ['jwt_algorithms', 'jwt_public_key', 'require_token']),
+    { jwt_algorithms: ['ES256'], jwt_public_key: ec.pem, require_token: true });
+  // "" accepts no tokens at all
+  assert.deepEqual(ok(run(['app', 'update', app.id, '--jwt-algorithms', '', '--json'])).json().jwt_algorithms, []);
+});
+
+test('app_jwt_setting_usage_errors_exit_2_and_change_nothing', () => {
+  const { url, run } = freshDatabase();
+  const app = ok(run(['app', 'create', '--name', 'chat', '--json'])).json();
+  const rsa = pemFile('rsa', { modulusLength: 2048 });
+  const notPem = path.join(path.dirname(rsa.pub), 'notes.txt');
+  writeFileSync(notPem, 'hello\n');
+  const missing = path.join(path.dirname(rsa.pub), 'missing.pem');
+  const help = ' (see: rtadmin app update --help)';
+  const cases = [
+    [['--jwt-algorithms', 'HS256,none'],
+      "rtadmin: --jwt-algorithms: 'none' is not one of HS256,HS384,HS512,RS256,RS384,RS512,ES256,ES384,ES512" + help],
+    [['--jwt-algorithms', 'PS256'],
+      "rtadmin: --jwt-algorithms: 'PS256' is not one of HS256,HS384,HS512,RS256,RS384,RS512,ES256,ES384,ES512" + help],
+    [['--jwt-public-key', rsa.priv],
+      `rtadmin: --jwt-public-key: ${rsa.priv} is not a PEM RSA or EC public key (-----BEGIN PUBLIC KEY-----; a private key is refused)` + help],
+    [['--jwt-public-key', notPem],
+      `rtadmin: --jwt-public-key: ${notPem} is not a PEM RSA or EC public key (-----BEGIN PUBLIC KEY-----; a private key is refused)` + help],
+    [['--jwt-public-key', missing], `rtadmin: --jwt-public-key: cannot read ${missing}: No such file or directory` + help],
+    [['--jwt-public-key', rsa.pub, '--no-jwt-public-key'], 'rtadmin: --jwt-public-key and --no-jwt-public-key contradict' + help],
+    [['--require-token', '--no-require-token'], 'rtadmin: --require-token and --no-require-token contradict' + help],
+  ];
+  for (const [args, message] of cases) assert.equal(oneErrorLine(expectCode(run(['app', 'update', app.id, ...args]), 2)), message);
+  assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'app.update'"), '0');
+  assert.equal(psql(url, 'SELECT jwt_algorithms, jwt_public_key IS NULL FROM apps'), '{HS256}|t');
 });

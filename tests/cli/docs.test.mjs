@@ -17,7 +17,7 @@ test('docs_have_examples_for_every_command', () => {
   for (const cmd of ['migrate', 'app create', 'app list', 'app show', 'app update', 'app enable',
     'app disable', 'app delete', 'key create', 'key list', 'key revoke', 'key rotate',
     'key show-secret', 'webhook add', 'webhook list', 'webhook remove', 'audit', 'trigger', 'stats',
-    'channels']) {
+    'channels', 'token']) {
     assert.match(all, new RegExp(`^rtadmin ${cmd}\\b|\\$\\(rtadmin ${cmd}\\b`, 'm'), cmd);
   }
 });
@@ -71,4 +71,7 @@ test('every_documented_sh_example_runs_successfully', async () => {
   ]);
   assert.equal(psql(url, "SELECT count(*) FROM app_keys WHERE app_id = '1234567' AND status = 'active'"), '1');
   assert.equal(psql(url, "SELECT string_agg(url, ' ') FROM app_webhooks"), 'https://hooks.example.com/presence');
+  assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'token.issue' AND app_id = '1234567'"), '3');
+  assert.equal(psql(url, "SELECT jwt_algorithms, jwt_public_key IS NULL, require_token FROM apps WHERE id = '1234567'"), '{HS256}|t|f');
+  assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'app.update' AND details->'after' ? 'jwt_public_key'"), '2');
 });

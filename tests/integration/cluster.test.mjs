@@ -128,18 +128,31 @@ describe('two nodes over Redis', { timeout: 120000 }, () => {
   test('without Redis each node keeps serving its own clients, and fan-out heals afterwards', async () => {
     redis.kill('SIGKILL');
     await waitFor(async () => (await health(a)).redis === 'disconnected', 5000, 'a to notice');
-    const local = keep(pusherClient(a, app));
-    await connected(local);
-    await subscribed(local, 'local-only');
-    const got = new Promise((r) => local.channel('local-only').bind('e', r));
-    assert.equal((await restClient(a, app).trigger('local-only', 'e', 'still here')).status, 200);
-    assert.equal(await got, 'still here');
+    // Local delivery keeps working: a client event between two sockets of the same node.
+    const x = keep(pusherClient(a, app)), y = keep(pusherClient(a, app));
+    await Promise.all([connected(x), connected(y)]);
+    await subscribed(x, 'private-local-only');
+    await subscribed(y, 'private-local-only');
+    const got = new Promise((r) => y.channel('private-local-only').bind('client-ping', r));
+    x.channel('private-local-only').trigger('client-ping', { still: 'here' });
+    assert.deepEqual(await got, { still: 'here' });
+    // A REST publish cannot reach the other nodes: refused, delivered to nobody.
+    const seen = [];
+    y.channel('private-local-only').bind('e', (d) => seen.push(d));
+    const refused = await restClient(a, app).trigger('private-local-only', 'e', 'partial').catch((e) => e);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(JSON.parse(refused.body), { error: 'Cluster bus unavailable: the event was not delivered' });
+    assert.equal((await fetch(`${a.url}/ready`)).status, 503);
+    assert.equal((await health(a)).status, 'degraded');
+    await sleep(300);
+    assert.deepEqual(seen, []);
     assert.ok(alive(a) && alive(b));
+    const local = y;
 
     redis = await startRedis(redisPort);
     await waitFor(async () => (await health(a)).redis === 'connected' && (await health(b)).redis === 'connected', 10000, 'reconnect');
-    const again = new Promise((r) => local.channel('local-only').bind('e2', r));
-    await restClient(b, app).trigger('local-only', 'e2', 'across again');
+    const again = new Promise((r) => local.channel('private-local-only').bind('e2', r));
+    await restClient(b, app).trigger('private-local-only', 'e2', 'across again');
     assert.equal(await again, 'across again');
   });
 });

@@ -33,7 +33,16 @@ async function startWithSlowDns(opts, name) {
   const server = await startServer({
     ...opts,
     env: { LD_PRELOAD: FIXTURE, SLOW_DNS_MS: String(LOOKUP_MS), SLOW_DNS_LOG: lookups, ASAN_OPTIONS: asan, ...(opts.env || {}) },
+    // /ready stays 503 while a cluster node has no Redis (docs/cluster.md): wait for /health.
+    waitReady: false,
   });
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${server.url}/health`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 10000, 'rtserver to answer /health');
   const count = () => (existsSync(lookups) ? readFileSync(lookups, 'utf8').split('\n').filter(Boolean).length : 0);
   return { server, lookups: count };
 }

@@ -188,6 +188,29 @@ static void nul_inside_a_header_field_is_rejected(void)
     ASSERT_EQ(rt_cluster_msg_decode(s, sizeof s - 1, &m), RT_ERR_INVALID);
 }
 
+static void member_and_watchlist_messages_round_trip(void)
+{
+    size_t n;
+    struct rt_cluster_msg m;
+    char *buf = rt_cluster_msg_encode(RT_CLUSTER_MEMBER_EVENT, "100001", "7", "presence-room",
+                                      "1000011.42", "3\n{}", 4, &n);
+    ASSERT_NOT_NULL(buf);
+    ASSERT_EQ(rt_cluster_msg_decode(buf, n, &m), RT_OK);
+    ASSERT_EQ(m.kind, RT_CLUSTER_MEMBER_EVENT);
+    ASSERT_STR_EQ(m.except, "1000011.42");
+    ASSERT_MEM_EQ(m.payload, m.payload_len, "3\n{}");
+    free(buf);
+    buf = rt_cluster_msg_encode(RT_CLUSTER_WATCHLIST, "100001", "7", "user@example.com", NULL,
+                                "online", 6, &n);
+    ASSERT_NOT_NULL(buf);
+    ASSERT_EQ(rt_cluster_msg_decode(buf, n, &m), RT_OK);
+    ASSERT_STR_EQ(m.channel, "user@example.com");
+    free(buf);
+    /* a watchlist change excludes nobody and always says which way it went */
+    ASSERT_NULL(rt_cluster_msg_encode(RT_CLUSTER_WATCHLIST, "1", "7", "u", "1.2", "online", 6, &n));
+    ASSERT_NULL(rt_cluster_msg_encode(RT_CLUSTER_WATCHLIST, "1", "7", "u", NULL, NULL, 0, &n));
+}
+
 static void encode_refuses_what_decode_would_reject(void)
 {
     size_t n;
@@ -240,6 +263,7 @@ static const struct rt_test tests[] = {
     RT_TEST(event_without_payload_is_rejected),
     RT_TEST(truncated_headers_are_rejected),
     RT_TEST(nul_inside_a_header_field_is_rejected),
+    RT_TEST(member_and_watchlist_messages_round_trip),
     RT_TEST(encode_refuses_what_decode_would_reject),
     RT_TEST(payload_over_the_limit_is_too_large),
 };

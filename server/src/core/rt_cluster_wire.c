@@ -11,7 +11,8 @@
 static bool kind_known(int kind)
 {
     return kind == RT_CLUSTER_EVENT || kind == RT_CLUSTER_CACHE_EVENT ||
-           kind == RT_CLUSTER_TERMINATE_USER;
+           kind == RT_CLUSTER_TERMINATE_USER || kind == RT_CLUSTER_MEMBER_EVENT ||
+           kind == RT_CLUSTER_WATCHLIST;
 }
 
 static bool all_digits(struct rt_str s)
@@ -38,10 +39,15 @@ static bool except_valid(struct rt_str s)
     return left.n > 0 && right.n > 0 && all_digits(left) && all_digits(right);
 }
 
-/* The channel field is a channel name, or the user id for a termination. */
+static bool is_user_kind(enum rt_cluster_kind kind)
+{
+    return kind == RT_CLUSTER_TERMINATE_USER || kind == RT_CLUSTER_WATCHLIST;
+}
+
+/* The channel field is a channel name, or a user id for a termination or watchlist change. */
 static bool target_valid(enum rt_cluster_kind kind, struct rt_str s)
 {
-    if (kind == RT_CLUSTER_TERMINATE_USER) return rt_user_id_valid(s, RT_USER_ID_MAX);
+    if (is_user_kind(kind)) return rt_user_id_valid(s, RT_USER_ID_MAX);
     return rt_channel_name_valid(s, RT_CHANNEL_NAME_MAX);
 }
 
@@ -55,6 +61,7 @@ static int fields_valid(enum rt_cluster_kind kind, struct rt_str node, struct rt
         return RT_ERR_INVALID;
     if (kind == RT_CLUSTER_TERMINATE_USER ? (except.n != 0 || payload_len != 0) : payload_len == 0)
         return RT_ERR_INVALID;
+    if (kind == RT_CLUSTER_WATCHLIST && except.n != 0) return RT_ERR_INVALID;
     if (payload_len > RT_CLUSTER_PAYLOAD_MAX) return RT_ERR_TOO_LARGE;
     return RT_OK;
 }
