@@ -11,7 +11,7 @@
 #include "output.h"
 #include "rt_alloc.h"
 
-/* The group role of migrations/003_server_role.sql; its grants are repeated here so that a
+/* The group role of migrations/004_server_role.sql; its grants are repeated here so that a
  * role that may create roles can add the group after a migration that could not. */
 #define SERVER_GROUP "realtime_server"
 #define PASSWORD_MAX 256
