@@ -188,7 +188,11 @@ export class Connection extends Dispatcher {
     // 4000 asks for TLS; on a TLS socket retrying could only repeat the same refusal.
     if (action === 'tls' && this.options.useTLS) action = 'refused';
     if (action === 'refused') {
-      this._fail(reported ? null : { type: 'PusherError', data: { code, message: reason || 'Connection refused' } });
+      // As pusher-js: refused codes end in `disconnected` (no retry); `failed` is kept for a
+      // client that cannot connect at all (no WebSocket implementation).
+      this._stop();
+      if (!reported) this.emit('error', { type: 'PusherError', data: { code, message: reason || 'Connection refused' } });
+      this._setState('disconnected');
       return;
     }
     if (action === 'tls') this.options.useTLS = true;

@@ -45,12 +45,12 @@ test('disconnect() goes to disconnected and connect() comes back with a new sock
   client.disconnect();
 });
 
-test('an unknown app key ends in failed with error 4001 and no retries', async () => {
+test('an unknown app key ends in disconnected (as pusher-js) with error 4001 and no retries', async () => {
   const client = makeClient('no-such-key', live.server);
   const states = recordStates(client);
   const error = nextEvent(client.connection, 'error');
-  await waitForState(client, 'failed');
+  await waitForState(client, 'disconnected');
   assert.equal((await error).data.code, 4001);
   await sleep(1500);
-  assert.deepEqual(states, ['connecting', 'failed']);
+  assert.deepEqual(states, ['connecting', 'disconnected']);
 });

@@ -43,16 +43,16 @@ test('4001 (application does not exist) fails without retrying and reports the e
     async (fake) => {
       const client = makeClient('nope', fake);
       const error = nextEvent(client.connection, 'error');
-      await waitForState(client, 'failed');
+      await waitForState(client, 'disconnected');
       assert.deepEqual((await error).data, { code: 4001, message: 'Application does not exist' });
       await sleep(1500);
       assert.equal(fake.urls.length, 1, 'no reconnection after 4001');
-      assert.equal(client.connection.state, 'failed');
+      assert.equal(client.connection.state, 'disconnected');
     },
   );
 });
 
-test('a fatal pusher:error followed by an abnormal close still fails', async () => {
+test('a fatal pusher:error followed by an abnormal close still ends the connection', async () => {
   await withServer(
     (s) => {
       s.send(JSON.stringify({ event: 'pusher:error', data: { code: 4009, message: 'Unauthorized' } }));
@@ -60,7 +60,7 @@ test('a fatal pusher:error followed by an abnormal close still fails', async () 
     },
     async (fake) => {
       const client = makeClient('k', fake);
-      await waitForState(client, 'failed');
+      await waitForState(client, 'disconnected');
       assert.equal(fake.urls.length, 1);
     },
   );

@@ -210,7 +210,7 @@ async function closedWith(code, options) {
     ...options,
   });
   const error = nextEvent(client.connection, 'error');
-  await waitForState(client, 'failed');
+  await waitForState(client, 'disconnected');
   const reported = await error;
   await sleep(700);
   const state = client.connection.state;
@@ -219,23 +219,23 @@ async function closedWith(code, options) {
   return { tried, state, reported };
 }
 
-test('4000 on a TLS connection is not retried: state failed', async () => {
+test('4000 on a TLS connection is not retried: state disconnected (as pusher-js)', async () => {
   const { tried, state, reported } = await closedWith(4000, { forceTLS: true });
   assert.deepEqual(tried, ['wss']);
-  assert.equal(state, 'failed');
+  assert.equal(state, 'disconnected');
   assert.deepEqual(reported, { type: 'PusherError', data: { code: 4000, message: 'closed by test' } });
 });
 
-test('4000 on a plain connection switches to TLS once, then fails', async () => {
+test('4000 on a plain connection switches to TLS once, then stops', async () => {
   const { tried, state } = await closedWith(4000, { forceTLS: false });
   assert.deepEqual(tried, ['ws', 'wss']);
-  assert.equal(state, 'failed');
+  assert.equal(state, 'disconnected');
 });
 
 test('4004 and 4099 are not retried', async () => {
   for (const code of [4004, 4099]) {
     const { tried, state } = await closedWith(code, { forceTLS: false });
     assert.deepEqual(tried, ['ws'], `code ${code}`);
-    assert.equal(state, 'failed');
+    assert.equal(state, 'disconnected');
   }
 });

@@ -288,14 +288,15 @@ static void count_send(struct rt_channel *ch, uint64_t now)
     ch->count_sent_ms = now;
     if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
-    bool clustered = rt_registry_active();
-    size_t count = clustered ? ch->cluster_total : ch->sub_count;
-    rt_webhook_subscription_count(ch->app, ch->name, count);
-    struct rt_frame *f = count_frame(ch->name, count);
-    if (clustered)
-        rt_broker_publish(ch->app, ch->name, f, NULL); /* every node's subscribers */
-    else
-        rt_channel_deliver(ch, f, NULL);
+    if (rt_registry_active()) {
+        /* The total is read and published in one step in Redis: whichever node sends last
+         * sends the latest total (rt_channel_deliver_count delivers it here). */
+        rt_registry_publish_count(ch->app, ch->name);
+        return;
+    }
+    rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
+    struct rt_frame *f = count_frame(ch->name, ch->sub_count);
+    rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
 }
 
@@ -380,9 +381,17 @@ void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_ch
         return;
     }
     /* No local subscriber to coalesce on: tell the other nodes at once. */
+    rt_registry_publish_count(app, name);
+}
+
+void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total)
+{
     rt_webhook_subscription_count(app, name, total);
+    struct rt_channel *ch = rt_channel_find(app, name);
+    if (!ch)
+        return;
     struct rt_frame *f = count_frame(name, total);
-    rt_broker_publish(app, name, f, NULL);
+    rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
 }
 

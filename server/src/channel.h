@@ -96,6 +96,10 @@ void rt_channel_count_changed(struct rt_channel *ch);
 void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
                               size_t total);
 
+/* Cluster mode: the subscription_count broadcast published by this node (registry.c), with the
+ * total Redis read when publishing it: delivered to this node's subscribers, webhook sent. */
+void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total);
+
 /* Cluster mode: keeps a member event (by reference) so that a join whose member list arrives
  * later can be given the events newer than that list. Bounded per channel. */
 void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,

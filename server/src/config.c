@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "rt_master_key.h"
@@ -44,6 +45,8 @@ static const char usage[] =
     "  (env only)             RT_SEND_BUFFER_SOFT_KB queued output that closes a client when held... (default 256)\n"
     "  (env only)             RT_SEND_BUFFER_SOFT_SECONDS ...for this many seconds (default 10)\n"
     "  (env only)             RT_CLOSE_TIMEOUT    seconds a closing socket may live (default 5)\n"
+    "  --workers N|auto       RT_WORKERS          processes sharing the port (needs RT_REDIS_URL;\n"
+    "                                             auto = one per core; default 1)\n"
     "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
     "  --tls-key FILE         RT_TLS_KEY          PEM private key of that certificate\n"
     "  (env only)             RT_IP_MAX_CONNECTIONS concurrent WebSockets per client address (0 = off)\n"
@@ -101,6 +104,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     const char *node = env_or("RT_NODE_ID", NULL);
     const char *db_wait = env_or("RT_DB_WAIT", "30");
     const char *authorize = env_or("RT_AUTHORIZE_TIMEOUT", "30");
+    const char *workers = env_or("RT_WORKERS", NULL);
     const struct {
         const char *name, *fallback;
         long min, max;
@@ -158,6 +162,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"send-queue-max", required_argument, 0, 'q'}, {"node-id", required_argument, 0, 'n'},
         {"log-level", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
         {"tls-cert", required_argument, 0, 'C'},     {"tls-key", required_argument, 0, 'Y'},
+        {"workers", required_argument, 0, 'W'},
         {0, 0, 0, 0}};
     /* clang-format on */
     int c;
@@ -184,6 +189,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         case 'n': node = optarg; break;
         case 'l': cfg->log_level = optarg; break;
         case 'C': cfg->tls_cert = optarg; break;
+        case 'W': workers = optarg; break;
         case 'Y': cfg->tls_key = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
         default:
@@ -249,13 +255,28 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
             return -1;
     if (cfg->send_buffer_soft_kb > cfg->send_buffer_hard_kb)
         cfg->send_buffer_soft_kb = cfg->send_buffer_hard_kb;
+    cfg->workers = 1;
+    if (workers && strcmp(workers, "auto") == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->workers = n > 0 ? (int)n : 1;
+    } else if (workers && parse_int("RT_WORKERS", workers, 1, 64, &cfg->workers, err, err_cap)) {
+        return -1;
+    }
+    if (cfg->workers > 1 && !cfg->redis_url) {
+        snprintf(err, err_cap,
+                 "RT_WORKERS=%d needs RT_REDIS_URL: workers are cluster nodes that share state "
+                 "through Redis",
+                 cfg->workers);
+        return -1;
+    }
     if (node) {
+        cfg->node_id_explicit = 1;
         int id;
         if (parse_int("RT_NODE_ID", node, 0, 999999, &id, err, err_cap))
             return -1;
         cfg->node_id = (uint32_t)id;
     } else {
-        cfg->node_id = randombytes_uniform(900000) + 100000;
+        cfg->node_id = rt_random_node_id();
     }
     if (cfg->path_prefix[0] && (cfg->path_prefix[0] != '/' ||
                                 cfg->path_prefix[strlen(cfg->path_prefix) - 1] == '/')) {
@@ -269,4 +290,9 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         return -1;
     }
     return 0;
+}
+
+uint32_t rt_random_node_id(void)
+{
+    return randombytes_uniform(900000) + 100000;
 }

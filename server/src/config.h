@@ -20,6 +20,8 @@ struct rt_config {
     int send_queue_max;         /* RT_SEND_QUEUE_MAX frames per connection, default 1024 */
     int max_http_body_kb;       /* RT_MAX_HTTP_BODY_KB, default 1024 */
     uint32_t node_id;           /* RT_NODE_ID, default random */
+    int node_id_explicit;       /* RT_NODE_ID was given (workers take consecutive ids) */
+    int workers;                /* RT_WORKERS / --workers N|auto: processes on the port (1) */
     const char *log_level;      /* RT_LOG_LEVEL debug|info|warn|error, default info */
     int db_wait_seconds;        /* RT_DB_WAIT seconds to wait for PostgreSQL at start (30) */
     int authorize_timeout;      /* RT_AUTHORIZE_TIMEOUT seconds (apps with authorized connections) */
@@ -54,6 +56,9 @@ struct rt_config {
     int webhook_app_channel_events_per_second; /* RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND, 100 */
     int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */
 };
+
+/* A random node id of 6 digits (100000-999999). */
+uint32_t rt_random_node_id(void);
 
 /* Fills cfg from the environment and argv. On a missing or invalid setting (or a master key
  * on the command line) writes one line naming the setting into err and returns -1; returns 1

@@ -111,6 +111,8 @@ int rt_listen_open(const char *host, int port, char *err, size_t err_cap)
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Workers (RT_WORKERS) each bind the same port; the kernel spreads connections. */
+    if (fd >= 0 && rt_srv.cfg.workers > 1) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0) close(fd);

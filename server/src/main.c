@@ -20,6 +20,7 @@
 #include "server.h"
 #include "listen.h"
 #include "store.h"
+#include "supervisor.h"
 #include "timer.h"
 #include "tls.h"
 #include "webhook.h"
@@ -125,6 +126,11 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (rt_srv.cfg.workers > 1) {
+        int code;
+        if (rt_supervisor_run(rt_srv.cfg.workers, &code))
+            return code;
+    }
     srandom((unsigned)randombytes_random());
     rt_srv.fd_limit = raise_fd_limit();
     if (rt_srv.cfg.max_connections == 0 || rt_srv.cfg.max_connections > rt_srv.fd_limit - HTTP_RESERVE)

@@ -41,6 +41,8 @@ char *rt_metrics_render(void)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         rt_out_of_memory("open_memstream", 0);
+    fprintf(f, "# TYPE rt_node_info gauge\nrt_node_info{node=\"%06u\",worker=\"%d\"} 1\n",
+            rt_srv.cfg.node_id, rt_srv.worker);
     fprintf(f, "# TYPE rt_connections gauge\nrt_connections %zu\n", rt_conn_total());
     fprintf(f, "# TYPE rt_connections_opened_total counter\nrt_connections_opened_total %llu\n",
             rt_srv.ws_opened);

@@ -129,7 +129,7 @@ static const char lua_unsubscribe[] =
 
 /* Makes node's part of app equal to what the node holds (after a Redis outage), or empty
  * (reaping a dead node). ARGV: app, node, then per channel: name, n, n x (socket, user, info).
- * Returns per changed channel {name, total, {'+'|'-', user, version, info}...}. */
+ * Returns per channel {name, total after, {'+'|'-', user, version, info}..., total before}. */
 static const char lua_resync[] = LUA_HELPERS
     "local node = ARGV[2]\n"
     "local want, chans, order = {}, {}, {}\n"
@@ -153,6 +153,7 @@ static const char lua_resync[] = LUA_HELPERS
     "for _, ch in ipairs(order) do\n"
     "  local changes = {}\n"
     "  local w = want[ch] or {}\n"
+    "  local before = total(ch)\n"
     "  local have = redis.call('HGETALL', P .. 'c:' .. ch)\n"
     "  for k = 1, #have, 2 do\n"
     "    local skey = have[k]\n"
@@ -165,7 +166,7 @@ static const char lua_resync[] = LUA_HELPERS
     "    local st, first, v = add(node, ch, skey, m[1], m[2], 0)\n"
     "    if st == 0 and first == 1 then changes[#changes + 1] = {'+', m[1], v, m[2]} end\n"
     "  end\n"
-    "  out[#out + 1] = {ch, total(ch), changes}\n"
+    "  out[#out + 1] = {ch, total(ch), changes, before}\n"
     "end\n"
     "return out\n";
 
@@ -560,6 +561,39 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
         op_free(op); /* the resync after the outage settles it */
 }
 
+/* ---- subscription counts ------------------------------------------------------------------ */
+
+/* ARGV: app, node, channel. Publishes the count frame in the cluster's wire format
+ * (rt_cluster_wire.h, kind 'E') with the total read in the same step; returns the total.
+ * Channel names need no JSON escaping (their characters are limited, rt_channel_name.h). */
+static const char lua_count[] =
+    "local A, node, ch = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local total = redis.call('HLEN', 'rt:{' .. A .. '}:c:' .. ch)\n"
+    "if total > 0 then\n"
+    "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
+    "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
+    "  redis.call('PUBLISH', 'rt:fanout', 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. frame)\n"
+    "end\n"
+    "return total\n";
+
+static void on_count(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct pending_op *op = privdata;
+    redisReply *reply = r;
+    struct rt_app *app = rt_apps_by_id(op->app_id);
+    if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        rt_channel_deliver_count(app, op->channel, (size_t)reply->integer);
+    op_free(op);
+}
+
+void rt_registry_publish_count(struct rt_app *app, const char *channel)
+{
+    struct pending_op *op = op_new(app, channel, NULL);
+    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel};
+    if (command(on_count, op, 6, argv) != 0) op_free(op);
+}
+
 /* ---- member events on this node ------------------------------------------------------------ */
 
 void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t version,
@@ -679,10 +713,11 @@ static void on_resynced(redisAsyncContext *ac, void *r, void *privdata)
                                info && info->type == REDIS_REPLY_STRING ? info->str : NULL,
                                (uint64_t)int_at(ch, 2), NULL, op->reap);
         }
-        if (total == 0)
-            rt_webhook_channel_vacated(app, name->str);
-        else
-            announce_total(app, name->str, total, false, false, presence);
+        /* Only what this resync changed is announced (occupied/vacated once, as ever). */
+        long long before = int_at(e, 3);
+        if (before != total)
+            announce_total(app, name->str, total, before == 0 && total > 0,
+                           before > 0 && total == 0, presence);
     }
     op_free(op);
 }

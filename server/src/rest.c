@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <utlist.h>
 
 #include "app.h"
@@ -708,6 +709,18 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
                                                            : "disconnected",
                                "draining", rt_srv.draining, "connections",
                                (json_int_t)rt_conn_total(), "apps", (json_int_t)rt_apps_count()));
+        /* Which process answered (RT_WORKERS: several share the port). */
+        char node[16];
+        snprintf(node, sizeof node, "%06u", rt_srv.cfg.node_id);
+        json_t *health = json_loads(out->body, 0, NULL);
+        if (health) {
+            json_object_set_new(health, "node", json_string(node));
+            json_object_set_new(health, "worker", json_integer(rt_srv.worker));
+            json_object_set_new(health, "pid", json_integer(getpid()));
+            free(out->body);
+            out->body = json_dumps(health, JSON_COMPACT);
+            json_decref(health);
+        }
         if (strcmp(path, "/ready") == 0 && (rt_srv.draining || degraded))
             out->status = 503;
         return;

@@ -22,6 +22,7 @@ struct rt_server {
     struct lws_context *lws;
     int fd_limit;  /* connections lws may hold (RLIMIT_NOFILE minus a reserve) */
     bool draining; /* SIGTERM received: refuse new sockets with 4200 */
+    int worker;    /* RT_WORKERS: this process's index (0 when single) */
     bool db_connected;
     unsigned long long refused_capacity; /* connections refused at the node limit */
     unsigned long long ws_opened, ws_closed;
