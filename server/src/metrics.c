@@ -10,6 +10,7 @@
 #include "iplimit.h"
 #include "handlers.h"
 #include "rt_alloc.h"
+#include "seclog.h"
 #include "server.h"
 #include "token.h"
 #include "user.h"
@@ -94,6 +95,7 @@ char *rt_metrics_render(void)
             rt_subscription_counts_coalesced);
     rt_webhooks_write_metrics(f);
     rt_token_write_metrics(f);
+    rt_seclog_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
