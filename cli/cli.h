@@ -59,7 +59,7 @@ const char *cli_command_name(const struct cli_command *cmd, char *buf, size_t ca
 /* The positional argument i (0-based) of the running command. */
 const char *cli_arg(const struct cli_ctx *ctx, int i);
 
-extern const struct cli_command cmd_migrate;
+extern const struct cli_command cmd_migrate, cmd_db_create_server_role;
 extern const struct cli_command cmd_app_create, cmd_app_list, cmd_app_show, cmd_app_update,
     cmd_app_enable, cmd_app_disable, cmd_app_delete;
 extern const struct cli_command cmd_key_create, cmd_key_list, cmd_key_revoke, cmd_key_rotate,

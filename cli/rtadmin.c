@@ -25,6 +25,7 @@ static const struct cli_opt global_opts[] = {
 /* clang-format off */
 static const struct cli_command *const commands[] = {
     &cmd_migrate,
+    &cmd_db_create_server_role,
     &cmd_app_create,
     &cmd_app_list,
     &cmd_app_show,
@@ -103,7 +104,7 @@ static void print_command_list(FILE *out, const char *group)
     char name[64];
     for (const struct cli_command *const *c = commands; *c; c++) {
         if (group && (!(*c)->group || strcmp((*c)->group, group) != 0)) continue;
-        fprintf(out, "  %-18s %s\n", cli_command_name(*c, name, sizeof name), (*c)->summary);
+        fprintf(out, "  %-22s %s\n", cli_command_name(*c, name, sizeof name), (*c)->summary);
     }
 }
 

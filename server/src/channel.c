@@ -15,6 +15,7 @@
 #include "rt_alloc.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
+#include "rt_user_data.h"
 #include "server.h"
 #include "webhook.h"
 
@@ -39,6 +40,8 @@ struct rt_member_ring {
     } e[MEMBER_RING];
     unsigned head, len;
 };
+
+static void view_free(struct rt_channel *ch);
 
 static void ring_free(struct rt_channel *ch)
 {
@@ -79,6 +82,7 @@ static void channel_free_if_empty(struct rt_channel *ch)
         rt_webhook_channel_vacated(ch->app, ch->name);
     count_forget(ch);
     ring_free(ch);
+    view_free(ch);
     HASH_DEL(ch->app->channels, ch);
     struct rt_member_entry *m, *tmp;
     HASH_ITER(hh, ch->members, m, tmp)
@@ -152,6 +156,8 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
 
 static void send_member_removed(struct rt_channel *ch, const char *user_id)
 {
+    if (rt_registry_clustered() && !rt_channel_view_apply(ch, false, user_id))
+        return; /* Redis unreachable: the view says they were never told of this member */
     struct rt_frame *f = rt_frame_json_event("pusher_internal:member_removed", ch->name,
                                              json_pack("{s:s}", "user_id", user_id));
     if (f) {
@@ -288,14 +294,15 @@ static void count_send(struct rt_channel *ch, uint64_t now)
     ch->count_sent_ms = now;
     if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
-    bool clustered = rt_registry_active();
-    size_t count = clustered ? ch->cluster_total : ch->sub_count;
-    rt_webhook_subscription_count(ch->app, ch->name, count);
-    struct rt_frame *f = count_frame(ch->name, count);
-    if (clustered)
-        rt_broker_publish(ch->app, ch->name, f, NULL); /* every node's subscribers */
-    else
-        rt_channel_deliver(ch, f, NULL);
+    if (rt_registry_active()) {
+        /* The total is read and published in one step in Redis: whichever node sends last
+         * sends the latest total (rt_channel_deliver_count delivers it here). */
+        rt_registry_publish_count(ch->app, ch->name);
+        return;
+    }
+    rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
+    struct rt_frame *f = count_frame(ch->name, ch->sub_count);
+    rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
 }
 
@@ -380,9 +387,17 @@ void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_ch
         return;
     }
     /* No local subscriber to coalesce on: tell the other nodes at once. */
+    rt_registry_publish_count(app, name);
+}
+
+void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total)
+{
     rt_webhook_subscription_count(app, name, total);
+    struct rt_channel *ch = rt_channel_find(app, name);
+    if (!ch)
+        return;
     struct rt_frame *f = count_frame(name, total);
-    rt_broker_publish(app, name, f, NULL);
+    rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
 }
 
@@ -395,6 +410,8 @@ void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
 {
     if (!version)
         return;
+    if (version > ch->max_version)
+        ch->max_version = version;
     if (!ch->recent)
         ch->recent = rt_xcalloc(1, sizeof *ch->recent);
     struct rt_member_ring *r = ch->recent;
@@ -441,4 +458,124 @@ void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *na
     struct rt_channel *ch = rt_channel_find(app, name);
     if (ch)
         rt_channel_remember_member_event(ch, version, f, except);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The member view (cluster mode)                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+struct rt_view_member {
+    UT_hash_handle hh;
+    char user_id[]; /* the key */
+};
+
+static void view_free(struct rt_channel *ch)
+{
+    struct rt_view_member *v, *tmp;
+    HASH_ITER(hh, ch->view, v, tmp)
+    {
+        HASH_DEL(ch->view, v);
+        free(v);
+    }
+    ch->view_ready = false;
+}
+
+static bool view_set(struct rt_channel *ch, bool present, const char *user_id)
+{
+    struct rt_view_member *v = NULL;
+    HASH_FIND_STR(ch->view, user_id, v);
+    if (present == (v != NULL))
+        return false;
+    if (v) {
+        HASH_DEL(ch->view, v);
+        free(v);
+        return true;
+    }
+    size_t len = strlen(user_id);
+    v = rt_xmalloc(sizeof *v + len + 1);
+    memcpy(v->user_id, user_id, len + 1);
+    HASH_ADD(hh, ch->view, user_id[0], len, v);
+    return true;
+}
+
+bool rt_channel_view_apply(struct rt_channel *ch, bool added, const char *user_id)
+{
+    if (!ch->view_ready)
+        return true;
+    return view_set(ch, added, user_id);
+}
+
+bool rt_channel_view_has(const struct rt_channel *ch, const char *user_id)
+{
+    struct rt_view_member *v = NULL;
+    HASH_FIND_STR(ch->view, user_id, v);
+    return v != NULL;
+}
+
+void rt_channel_view_each(struct rt_channel *ch, void (*fn)(struct rt_channel *, const char *,
+                                                            void *),
+                          void *ctx)
+{
+    struct rt_view_member *v, *tmp;
+    HASH_ITER(hh, ch->view, v, tmp)
+    fn(ch, v->user_id, ctx);
+}
+
+bool rt_member_event_parse(const struct rt_frame *f, bool *added, char *user, size_t cap)
+{
+    json_t *root = json_loadb((const char *)f->payload, f->len, 0, NULL);
+    const char *event = json_string_value(json_object_get(root, "event"));
+    const char *data = json_string_value(json_object_get(root, "data"));
+    bool ok = false;
+    if (event && data) {
+        *added = strcmp(event, "pusher_internal:member_added") == 0;
+        bool removed = strcmp(event, "pusher_internal:member_removed") == 0;
+        json_t *d = json_loads(data, 0, NULL);
+        const char *id = json_string_value(json_object_get(d, "user_id"));
+        if ((*added || removed) && id && strlen(id) < cap) {
+            memcpy(user, id, strlen(id) + 1);
+            ok = true;
+        }
+        json_decref(d);
+    }
+    json_decref(root);
+    return ok;
+}
+
+void rt_channel_view_load(struct rt_channel *ch, const char *const *ids, size_t n,
+                          uint64_t version)
+{
+    if (version > ch->max_version)
+        ch->max_version = version;
+    if (ch->view_ready)
+        return;
+    view_free(ch);
+    if (ids) {
+        for (size_t i = 0; i < n; i++)
+            view_set(ch, true, ids[i]);
+    } else {
+        const struct rt_member_entry *m, *tmp;
+        HASH_ITER(hh, ch->members, m, tmp)
+        view_set(ch, true, m->user_id);
+    }
+    ch->view_ready = true;
+    /* Events newer than the list, in version order (as rt_channel_replay_member_events). */
+    struct rt_member_ring *r = ch->recent;
+    uint64_t floor = ids ? version : UINT64_MAX;
+    while (r) {
+        unsigned best = MEMBER_RING;
+        for (unsigned i = 0; i < r->len; i++) {
+            unsigned k = (r->head + i) % MEMBER_RING;
+            if (r->e[k].version > floor &&
+                (best == MEMBER_RING || r->e[k].version < r->e[best].version))
+                best = k;
+        }
+        if (best == MEMBER_RING)
+            break;
+        floor = r->e[best].version;
+        bool added;
+        char user[RT_USER_ID_MAX + 1];
+        if (rt_member_event_parse(r->e[best].f, &added, user, sizeof user))
+            view_set(ch, added, user);
+    }
 }

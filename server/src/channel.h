@@ -50,6 +50,14 @@ struct rt_channel {
     struct rt_channel *count_next, *count_prev;
     size_t cluster_total; /* cluster mode: subscriptions on every node, as last reported */
     struct rt_member_ring *recent; /* cluster mode: last member events, for pending joins */
+    /* cluster mode, presence: the members this node's subscribers have been told about (their
+     * member_added/member_removed so far), so that a re-announced member is not announced twice
+     * and a heal after a Redis restart can send what changed; view_ready once the first member
+     * list arrived. max_version: the highest member-list version seen, so versions keep rising
+     * when Redis restarts empty. */
+    struct rt_view_member *view;
+    bool view_ready;
+    uint64_t max_version;
     UT_hash_handle hh;
 };
 
@@ -96,6 +104,10 @@ void rt_channel_count_changed(struct rt_channel *ch);
 void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
                               size_t total);
 
+/* Cluster mode: the subscription_count broadcast published by this node (registry.c), with the
+ * total Redis read when publishing it: delivered to this node's subscribers, webhook sent. */
+void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total);
+
 /* Cluster mode: keeps a member event (by reference) so that a join whose member list arrives
  * later can be given the events newer than that list. Bounded per channel. */
 void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
@@ -105,6 +117,31 @@ void rt_channel_remember_member_event(struct rt_channel *ch, uint64_t version,
 void rt_channel_remember_member_event_by_name(struct rt_app *app, const char *name,
                                               uint64_t version, struct rt_frame *f,
                                               const char *except);
+
+/* Cluster mode: the member view (see struct rt_channel). */
+
+/* Records a member event in the view; true when it changes it (or the view is not ready yet:
+ * then nobody has been told anything and the event is news). */
+bool rt_channel_view_apply(struct rt_channel *ch, bool added, const char *user_id);
+
+/* The first member list of the channel (from Redis at `version`, or this node's own members
+ * when Redis is unreachable: ids == NULL): the view becomes that list plus the remembered
+ * events newer than it. No-op once the view is ready. */
+void rt_channel_view_load(struct rt_channel *ch, const char *const *ids, size_t n,
+                          uint64_t version);
+
+/* Whether user_id is in the view. */
+bool rt_channel_view_has(const struct rt_channel *ch, const char *user_id);
+
+/* Calls fn for every user in the view (fn may remove the current one via
+ * rt_channel_view_apply). */
+void rt_channel_view_each(struct rt_channel *ch, void (*fn)(struct rt_channel *, const char *,
+                                                            void *),
+                          void *ctx);
+
+/* Parses a member event frame: *added (member_added or member_removed) and its user id (copied
+ * into user, cap bytes). False for anything else. */
+bool rt_member_event_parse(const struct rt_frame *f, bool *added, char *user, size_t cap);
 
 /* Sends s's connection the remembered member events newer than s->presence_version. */
 void rt_channel_replay_member_events(struct rt_sub *s);

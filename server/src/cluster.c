@@ -347,8 +347,8 @@ static void schedule_retry(void)
     if (uv_is_active((uv_handle_t *)&cl.retry))
         return;
     cl.backoff_ms = cl.backoff_ms ? cl.backoff_ms * 2 : 250;
-    if (cl.backoff_ms > 5000)
-        cl.backoff_ms = 5000;
+    if (cl.backoff_ms > 2000) /* Redis back within 2 s of a restart: state heals fast */
+        cl.backoff_ms = 2000;
     uv_timer_start(&cl.retry, on_retry, cl.backoff_ms, 0);
 }
 

@@ -13,6 +13,7 @@
 #include "rt_err.h"
 #include "registry.h"
 #include "rt_user_data.h"
+#include "seclog.h"
 #include "server.h"
 #include "token.h"
 #include "webhook.h"
@@ -54,12 +55,13 @@ static void sub_error(struct rt_conn *c, const char *channel, const char *type, 
     rt_conn_send_text(c, text, len);
 }
 
-/* Checks the auth token of a private/presence/encrypted subscription. Returns 0 or writes the
- * reason into err. */
+/* Checks the auth token of a private/presence/encrypted subscription. Returns 0, or -1 with the
+ * message for the client in err and its class for the security log in *reason. */
 static int check_auth(struct rt_conn *c, const char *channel, const char *auth,
-                      struct rt_str channel_data, char *err, size_t err_cap)
+                      struct rt_str channel_data, const char **reason, char *err, size_t err_cap)
 {
     struct rt_str key, sig;
+    *reason = "malformed";
     if (!auth || rt_auth_split(rt_str_c(auth), &key, &sig) != 0) {
         snprintf(err, err_cap, "Missing or malformed auth: expected \"key:signature\"");
         return -1;
@@ -73,11 +75,13 @@ static int check_auth(struct rt_conn *c, const char *channel, const char *auth,
     keybuf[key.n] = '\0';
     const char *secret = rt_app_secret(c->app, keybuf);
     if (!secret) {
+        *reason = "unknown_key";
         snprintf(err, err_cap, "Invalid key in auth: not a key of this app");
         return -1;
     }
     if (!rt_auth_verify_channel(rt_str_c(secret), rt_str_c(c->socket_id), rt_str_c(channel),
                                 channel_data, sig)) {
+        *reason = "bad_signature";
         snprintf(err, err_cap, "Invalid signature");
         return -1;
     }
@@ -186,7 +190,9 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
      * was signed by the app's backend for this user. */
     bool granted = rt_channel_needs_auth(kind.type) && rt_token_grants(c, channel);
     if (rt_channel_needs_auth(kind.type) && !granted) {
-        if (check_auth(c, channel, auth, channel_data, err, sizeof err) != 0) {
+        const char *reason;
+        if (check_auth(c, channel, auth, channel_data, &reason, err, sizeof err) != 0) {
+            rt_seclog(c->app->cfg->id, RT_SEC_CHANNEL_AUTH_FAILURE, reason);
             rt_conn_auth_failed(c);
             sub_error(c, channel, "AuthError", err, 401);
             return;
@@ -246,6 +252,14 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         send_succeeded(c, ch);
         if (rt_channel_needs_auth(kind.type))
             c->authorized = true;
+        if (kind.type == RT_CHANNEL_PRESENCE && rt_registry_clustered()) {
+            /* Redis unreachable: a member this node's subscribers already know of (on another
+             * node) is not news; the heal after the outage settles the rest (registry.c). */
+            bool known = ch->view_ready && rt_channel_view_has(ch, user_id);
+            rt_channel_view_load(ch, NULL, 0, 0);
+            rt_channel_view_apply(ch, true, user_id);
+            first = first && !known;
+        }
         if (kind.type == RT_CHANNEL_PRESENCE && first)
             send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
@@ -271,6 +285,8 @@ void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *
         sub_error(c, name, "LimitReached", err, 4009);
         return;
     }
+    if (!presence_json && rt_registry_clustered())
+        rt_channel_view_load(ch, NULL, 0, 0); /* Redis went away mid-join */
     char *local = presence_json ? NULL : rt_channel_presence_json(ch);
     size_t len;
     char *text = rt_encode_event("pusher_internal:subscription_succeeded", ch->name,

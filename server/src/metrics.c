@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "net.h"
 #include "rt_alloc.h"
+#include "seclog.h"
 #include "server.h"
 #include "token.h"
 #include "user.h"
@@ -337,6 +338,7 @@ char *rt_metrics_render(void)
             rt_subscription_counts_coalesced);
     rt_webhooks_write_metrics(f);
     rt_token_write_metrics(f);
+    rt_seclog_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"

@@ -46,6 +46,7 @@
 #define HEARTBEAT_MS 1000
 #define DEAD_AFTER_MS 5000 /* a node silent this long is reaped (within the 10 s bound) */
 #define CLAIM_TTL_MS 15000
+#define HEAL_AFTER_MS 3000 /* after this node's resync, for the other nodes' resyncs */
 #define RT_STRINGIFY2(x) #x
 #define RT_STRINGIFY(x) RT_STRINGIFY2(x)
 
@@ -128,21 +129,27 @@ static const char lua_unsubscribe[] =
                 "return {1, total(ch), last, v, user}\n";
 
 /* Makes node's part of app equal to what the node holds (after a Redis outage), or empty
- * (reaping a dead node). ARGV: app, node, then per channel: name, n, n x (socket, user, info).
- * Returns per changed channel {name, total, {'+'|'-', user, version, info}...}. */
+ * (reaping a dead node). ARGV: app, node, then per channel: name, highest member-list version
+ * the node has seen (the channel's version never goes below it, so that versions keep rising
+ * when Redis restarts empty), n, n x (socket, user, info). Returns per channel {name, total
+ * after, {'+'|'-', user, version, info}..., total before}. */
 static const char lua_resync[] = LUA_HELPERS
     "local node = ARGV[2]\n"
     "local want, chans, order = {}, {}, {}\n"
     "local i = 3\n"
     "while i <= #ARGV do\n"
-    "  local ch, n = ARGV[i], tonumber(ARGV[i + 1])\n"
+    "  local ch, seen, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])\n"
+    "  local vk = P .. 'v:' .. ch\n"
+    "  if seen > 0 and tonumber(redis.call('GET', vk) or '0') < seen then\n"
+    "    redis.call('SET', vk, seen, 'EX', 86400)\n"
+    "  end\n"
     "  want[ch] = {}\n"
     "  if not chans[ch] then chans[ch] = true; order[#order + 1] = ch end\n"
     "  for j = 0, n - 1 do\n"
-    "    local b = i + 2 + j * 3\n"
+    "    local b = i + 3 + j * 3\n"
     "    want[ch][node .. ':' .. ARGV[b]] = {ARGV[b + 1], ARGV[b + 2]}\n"
     "  end\n"
-    "  i = i + 2 + n * 3\n"
+    "  i = i + 3 + n * 3\n"
     "end\n"
     "for _, ch in ipairs(redis.call('SMEMBERS', P .. 'node:' .. node)) do\n"
     "  if not chans[ch] then chans[ch] = true; order[#order + 1] = ch end\n"
@@ -153,6 +160,7 @@ static const char lua_resync[] = LUA_HELPERS
     "for _, ch in ipairs(order) do\n"
     "  local changes = {}\n"
     "  local w = want[ch] or {}\n"
+    "  local before = total(ch)\n"
     "  local have = redis.call('HGETALL', P .. 'c:' .. ch)\n"
     "  for k = 1, #have, 2 do\n"
     "    local skey = have[k]\n"
@@ -165,7 +173,7 @@ static const char lua_resync[] = LUA_HELPERS
     "    local st, first, v = add(node, ch, skey, m[1], m[2], 0)\n"
     "    if st == 0 and first == 1 then changes[#changes + 1] = {'+', m[1], v, m[2]} end\n"
     "  end\n"
-    "  out[#out + 1] = {ch, total(ch), changes}\n"
+    "  out[#out + 1] = {ch, total(ch), changes, before}\n"
     "end\n"
     "return out\n";
 
@@ -246,6 +254,7 @@ static struct {
     char node[16];
     char token[33];
     uv_timer_t heartbeat;
+    uv_timer_t heal; /* after this node's resync: compare member views with Redis */
     uint64_t claim_started_ms;
     unsigned live_nodes;
     bool resync_due; /* Redis came back: re-publish this node's state */
@@ -406,13 +415,9 @@ static void argv_free(struct argv_buf *a)
 
 /* ---- events decided here ---------------------------------------------------------------- */
 
-/* Publishes a member event decided by a script (to this node's subscribers too). */
-/* Publishes a member event decided by a script. local: this node's subscribers are told too
- * (false after this node's own resync: they already saw the change, with local semantics,
- * while Redis was unreachable). */
-static void announce_member_to(struct rt_app *app, const char *channel, bool added,
-                               const char *user_id, const char *user_info, uint64_t version,
-                               const char *except, bool local)
+/* pusher_internal:member_added (with user_info, compact JSON or NULL) or member_removed. */
+static struct rt_frame *member_frame(const char *channel, bool added, const char *user_id,
+                                     const char *user_info)
 {
     json_t *data;
     if (added) {
@@ -421,8 +426,18 @@ static void announce_member_to(struct rt_app *app, const char *channel, bool add
     } else {
         data = json_pack("{s:s}", "user_id", user_id);
     }
-    struct rt_frame *f = rt_frame_json_event(
+    return rt_frame_json_event(
         added ? "pusher_internal:member_added" : "pusher_internal:member_removed", channel, data);
+}
+
+/* Publishes a member event decided by a script. local: this node's subscribers are told too
+ * (false after this node's own resync: they already saw the change, with local semantics,
+ * while Redis was unreachable). */
+static void announce_member_to(struct rt_app *app, const char *channel, bool added,
+                               const char *user_id, const char *user_info, uint64_t version,
+                               const char *except, bool local)
+{
+    struct rt_frame *f = member_frame(channel, added, user_id, user_info);
     if (!f) return;
     if (local)
         rt_registry_member_event(app, channel, version, f, except);
@@ -484,8 +499,11 @@ static void on_subscribed(redisAsyncContext *ac, void *r, void *privdata)
         /* The member list as of `version`: later events are delivered on top of it. */
         const redisReply *snap = at(reply, 4);
         json_t *ids = json_array(), *hash = json_object();
+        size_t n = snap ? snap->elements / 2 : 0;
+        const char **view = rt_xcalloc(n + 1, sizeof *view);
         for (size_t i = 0; snap && i + 1 < snap->elements; i += 2) {
             const char *uid = snap->element[i]->str, *info = snap->element[i + 1]->str;
+            view[i / 2] = uid;
             json_array_append_new(ids, json_string(uid));
             json_t *v = info && *info ? json_loads(info, 0, NULL) : NULL;
             json_object_set_new(hash, uid, v ? v : json_null());
@@ -494,6 +512,8 @@ static void on_subscribed(redisAsyncContext *ac, void *r, void *privdata)
                                  (json_int_t)json_array_size(ids), "ids", ids, "hash", hash);
         char *text = json_dumps(root, JSON_COMPACT);
         json_decref(root);
+        rt_channel_view_load(s->channel, view, n, version);
+        free(view);
         s->presence_version = version;
         rt_handle_presence_joined(c, s, text, false);
         free(text);
@@ -560,6 +580,39 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
         op_free(op); /* the resync after the outage settles it */
 }
 
+/* ---- subscription counts ------------------------------------------------------------------ */
+
+/* ARGV: app, node, channel. Publishes the count frame in the cluster's wire format
+ * (rt_cluster_wire.h, kind 'E') with the total read in the same step; returns the total.
+ * Channel names need no JSON escaping (their characters are limited, rt_channel_name.h). */
+static const char lua_count[] =
+    "local A, node, ch = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local total = redis.call('HLEN', 'rt:{' .. A .. '}:c:' .. ch)\n"
+    "if total > 0 then\n"
+    "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
+    "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
+    "  redis.call('PUBLISH', 'rt:fanout', 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. frame)\n"
+    "end\n"
+    "return total\n";
+
+static void on_count(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct pending_op *op = privdata;
+    redisReply *reply = r;
+    struct rt_app *app = rt_apps_by_id(op->app_id);
+    if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        rt_channel_deliver_count(app, op->channel, (size_t)reply->integer);
+    op_free(op);
+}
+
+void rt_registry_publish_count(struct rt_app *app, const char *channel)
+{
+    struct pending_op *op = op_new(app, channel, NULL);
+    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel};
+    if (command(on_count, op, 6, argv) != 0) op_free(op);
+}
+
 /* ---- member events on this node ------------------------------------------------------------ */
 
 void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t version,
@@ -568,6 +621,13 @@ void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t 
     struct rt_channel *ch = rt_channel_find(app, channel);
     if (!ch) return;
     rt_channel_remember_member_event(ch, version, f, except);
+    /* Joined subscribers hear only what changes the view: a member re-announced by a node's
+     * resync after a Redis restart is not news to them. Pending joins replay from the ring. */
+    bool added;
+    char user[RT_USER_ID_MAX + 1];
+    if (rt_member_event_parse(f, &added, user, sizeof user) &&
+        !rt_channel_view_apply(ch, added, user))
+        return;
     struct rt_sub *s;
     DL_FOREACH(ch->subs, s)
     {
@@ -652,6 +712,99 @@ void rt_registry_watchlist_state(struct rt_conn *c)
     argv_free(&a);
 }
 
+/* ---- heal after an outage ---------------------------------------------------------------- */
+
+/* ARGV: app, channel. Returns {version, {user, info, ...}}: the member list and its version,
+ * read in one step. */
+static const char lua_members[] =
+    "local P = 'rt:{' .. ARGV[1] .. '}:'\n"
+    "return {tonumber(redis.call('GET', P .. 'v:' .. ARGV[2]) or '0'),\n"
+    "        redis.call('HGETALL', P .. 'i:' .. ARGV[2])}\n";
+
+/* Sends f to the channel's subscribers that have their member list (a pending join gets the
+ * cluster's list when it arrives). */
+static void deliver_to_joined(struct rt_channel *ch, struct rt_frame *f)
+{
+    struct rt_sub *s;
+    DL_FOREACH(ch->subs, s)
+    {
+        if (!s->pending) rt_conn_send(s->conn, f);
+    }
+}
+
+static void collect_view(struct rt_channel *ch, const char *user_id, void *ctx)
+{
+    (void)ch;
+    json_array_append_new(ctx, json_string(user_id));
+}
+
+static void on_heal_members(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct pending_op *op = privdata;
+    redisReply *reply = r;
+    struct rt_app *app = rt_apps_by_id(op->app_id);
+    struct rt_channel *ch = app ? rt_channel_find(app, op->channel) : NULL;
+    const redisReply *list = at(reply, 1);
+    /* A member event newer than this list already reached the view: the list is stale. */
+    if (!ch || !ch->view_ready || is_error(reply) || !list || list->type != REDIS_REPLY_ARRAY ||
+        (uint64_t)int_at(reply, 0) < ch->max_version) {
+        op_free(op);
+        return;
+    }
+    json_t *now = json_object(), *told = json_array();
+    for (size_t i = 0; i + 1 < list->elements; i += 2)
+        json_object_set_new(now, list->element[i]->str, json_string(list->element[i + 1]->str));
+    rt_channel_view_each(ch, collect_view, told);
+    size_t i, gone = 0, came = 0;
+    json_t *id;
+    json_array_foreach(told, i, id)
+    {
+        const char *uid = json_string_value(id);
+        if (json_object_get(now, uid)) continue;
+        rt_channel_view_apply(ch, false, uid);
+        struct rt_frame *f = member_frame(ch->name, false, uid, NULL);
+        deliver_to_joined(ch, f);
+        rt_frame_unref(f);
+        gone++;
+    }
+    const char *uid;
+    json_t *info;
+    json_object_foreach(now, uid, info)
+    {
+        if (!rt_channel_view_apply(ch, true, uid)) continue;
+        struct rt_frame *f = member_frame(ch->name, true, uid, json_string_value(info));
+        deliver_to_joined(ch, f);
+        rt_frame_unref(f);
+        came++;
+    }
+    if (gone || came)
+        rt_log_info("cluster: healed %s/%s after the outage: %zu member(s) removed, %zu added",
+                    app->cfg->id, ch->name, gone, came);
+    json_decref(now);
+    json_decref(told);
+    op_free(op);
+}
+
+static void heal_app(struct rt_app *app, void *ctx)
+{
+    (void)ctx;
+    struct rt_channel *ch, *tmp;
+    HASH_ITER(hh, app->channels, ch, tmp)
+    {
+        if (ch->kind.type != RT_CHANNEL_PRESENCE || !ch->view_ready) continue;
+        struct pending_op *op = op_new(app, ch->name, NULL);
+        const char *argv[] = {"EVAL", lua_members, "0", app->cfg->id, ch->name};
+        if (command(on_heal_members, op, 5, argv) != 0) op_free(op);
+    }
+}
+
+static void heal_all(uv_timer_t *t)
+{
+    (void)t;
+    if (rt_registry_active()) rt_apps_each(heal_app, NULL);
+}
+
 /* ---- resync and reaping ------------------------------------------------------------------- */
 
 /* Applies what a resync script reports: member events, totals, webhooks. */
@@ -679,11 +832,15 @@ static void on_resynced(redisAsyncContext *ac, void *r, void *privdata)
                                info && info->type == REDIS_REPLY_STRING ? info->str : NULL,
                                (uint64_t)int_at(ch, 2), NULL, op->reap);
         }
-        if (total == 0)
-            rt_webhook_channel_vacated(app, name->str);
-        else
-            announce_total(app, name->str, total, false, false, presence);
+        /* Only what this resync changed is announced (occupied/vacated once, as ever). */
+        long long before = int_at(e, 3);
+        if (before != total)
+            announce_total(app, name->str, total, before == 0 && total > 0,
+                           before > 0 && total == 0, presence);
     }
+    /* The other nodes resync too, each as its connection comes back: once they have, compare
+     * what this node's subscribers were told with the cluster's member lists. */
+    if (!op->reap) uv_timer_start(&reg.heal, heal_all, HEAL_AFTER_MS, 0);
     op_free(op);
 }
 
@@ -719,6 +876,10 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
     {
         if (!mine || ch->kind.type == RT_CHANNEL_SERVER_TO_USER) continue;
         argv_push(&a, ch->name);
+        char *seen = NULL;
+        if (asprintf(&seen, "%llu", (unsigned long long)ch->max_version) < 0)
+            rt_out_of_memory("asprintf", 24);
+        argv_push(&a, argv_own(&a, seen));
         char *n = NULL;
         if (asprintf(&n, "%zu", ch->sub_count) < 0) rt_out_of_memory("asprintf", 24);
         argv_push(&a, argv_own(&a, n));
@@ -927,6 +1088,7 @@ void rt_registry_start(void)
     sodium_bin2hex(reg.token, sizeof reg.token, raw, sizeof raw);
     uv_timer_init(rt_srv.loop, &reg.heartbeat);
     uv_timer_start(&reg.heartbeat, tick, HEARTBEAT_MS, HEARTBEAT_MS);
+    uv_timer_init(rt_srv.loop, &reg.heal);
 }
 
 void rt_registry_stop(void)
@@ -935,6 +1097,8 @@ void rt_registry_stop(void)
     reg.started = false;
     uv_timer_stop(&reg.heartbeat);
     uv_close((uv_handle_t *)&reg.heartbeat, NULL);
+    uv_timer_stop(&reg.heal);
+    uv_close((uv_handle_t *)&reg.heal, NULL);
 }
 
 /* ---- REST queries ------------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "rt_err.h"
 #include "rt_protocol.h"
 #include "rt_rest_auth.h"
+#include "seclog.h"
 #include "server.h"
 #include "user.h"
 
@@ -674,6 +675,21 @@ static bool is_write(const char *rest)
            (strncmp(rest, "/users/", 7) == 0);
 }
 
+/* The reason class of a failed rt_rest_verify for the security log and metric. */
+static const char *rest_failure_reason(int rc)
+{
+    switch (rc) {
+    case RT_ERR_UNKNOWN_KEY:
+        return "unknown_key";
+    case RT_ERR_EXPIRED:
+        return "expired";
+    case RT_ERR_BAD_SIGNATURE:
+        return "bad_signature"; /* or a body_md5 that does not match the body */
+    default:
+        return "malformed";
+    }
+}
+
 void rt_rest_handle(const char *method, const char *path, const struct rt_query *q,
                     const char *body, size_t body_len, uint64_t request_id,
                     struct rt_rest_response *out)
@@ -730,6 +746,7 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
     int rc = rt_rest_verify(method, path, q, body, body_len, (int64_t)time(NULL), secret_for, app,
                             key, sizeof key, err, sizeof err);
     if (rc != 0) {
+        rt_seclog(app->cfg->id, RT_SEC_REST_AUTH_FAILURE, rest_failure_reason(rc));
         respond_error(out, 401, "%s", err);
         return;
     }
