@@ -216,11 +216,13 @@ describe('docker-compose.yml', () => {
 
   test('rtserver connects as the server role and never sees the owner password', () => {
     const services = composeConfig({ POSTGRES_PASSWORD: 'owner-pw-123', RT_SERVER_DB_PASSWORD: 'server-pw-456' });
-    assert.equal(services.rtserver.environment.RT_DATABASE_URL, 'postgresql://rt_server:server-pw-456@postgres:5432/realtime');
-    assert.ok(!JSON.stringify(services.rtserver).includes('owner-pw-123'));
+    for (const node of ['rtserver-1', 'rtserver-2']) {
+      assert.equal(services[node].environment.RT_DATABASE_URL, 'postgresql://rt_server:server-pw-456@postgres:5432/realtime', node);
+      assert.ok(!JSON.stringify(services[node]).includes('owner-pw-123'), node);
+      assert.deepEqual(services[node].depends_on.migrate, { condition: 'service_completed_successfully' }, node);
+    }
     assert.equal(services.migrate.environment.RT_DATABASE_URL, 'postgresql://realtime:owner-pw-123@postgres:5432/realtime');
     assert.equal(services.rtadmin.environment.RT_DATABASE_URL, 'postgresql://realtime:owner-pw-123@postgres:5432/realtime');
-    assert.deepEqual(services.rtserver.depends_on.migrate, { condition: 'service_completed_successfully' });
   });
 
   test('the migrate service migrates and creates the server role with the .env password', () => {
