@@ -3,7 +3,7 @@
 // from it, and the settings table checked against the code.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,36 @@ describe('configuration', { timeout: 120000 }, () => {
       const r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, ...env });
       assert.equal(r.code, 2, `${JSON.stringify(env)}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr.split('\n').filter((l) => !/^\d{4}-\d\d-\d\dT\S+Z (debug|info|warn) /.test(l)).join('\n'), re, JSON.stringify(env));
+    }
+  });
+
+  test('--check-config: a key that does not match the certificate, and a wrong Redis password, exit 2', async () => {
+    const gen = (name) => {
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+        '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    gen('a');
+    gen('b');
+    let r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_TLS_CERT: path.join(dir, 'a.crt'), RT_TLS_KEY: path.join(dir, 'b.key') });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^rtserver: RT_TLS_KEY/);
+    r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_TLS_CERT: path.join(dir, 'a.crt'), RT_TLS_KEY: path.join(dir, 'a.key') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /listen 127\.0\.0\.1:6001 with TLS,/);
+    const port = await freePort();
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'right'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_URL: `redis://:right@127.0.0.1:${port}` }).code === 0, 5000, 'redis with a password');
+      r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_URL: `redis://:wrong@127.0.0.1:${port}` });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`rtserver: RT_REDIS_URL: 127\\.0\\.0\\.1:${port} refused the password\n$`));
+      assert.ok(!r.stderr.includes('wrong'), 'the password is not printed');
+      r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_URL: `redis://127.0.0.1:${port}` });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /did not answer PING: NOAUTH/);
+    } finally {
+      redis.kill('SIGKILL');
     }
   });
 
