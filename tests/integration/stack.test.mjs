@@ -130,6 +130,7 @@ describe('scripts/stack: two nodes behind HAProxy over TLS', { timeout: 180000 }
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /WebSocket: {2}wss:\/\/127\.0\.0\.1:\d+\/app\/APP_KEY\?protocol=7/);
     stack = stackEnv(dir);
+    assert.match(stack.RT_SERVER_DATABASE_URL, /^postgresql:\/\/rt_stack@/, 'the nodes use the read-only role');
   });
   after(() => {
     if (dir) spawnSync(STACK, ['down'], { env: { ...process.env, RT_STACK_DIR: dir }, timeout: 60000 });
