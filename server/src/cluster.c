@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,7 +350,9 @@ static void schedule_retry(void)
     cl.backoff_ms = cl.backoff_ms ? cl.backoff_ms * 2 : 250;
     if (cl.backoff_ms > 2000) /* Redis back within 2 s of a restart: state heals fast */
         cl.backoff_ms = 2000;
-    uv_timer_start(&cl.retry, on_retry, cl.backoff_ms, 0);
+    /* Jitter (0..25 %): nodes that lost Redis together do not all reconnect in one instant. */
+    uint64_t delay = cl.backoff_ms + randombytes_uniform(cl.backoff_ms / 4 + 1);
+    uv_timer_start(&cl.retry, on_retry, delay, 0);
 }
 
 static bool is_ip_literal(const char *host)

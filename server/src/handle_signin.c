@@ -8,6 +8,7 @@
 #include "registry.h"
 #include "rt_auth.h"
 #include "rt_user_data.h"
+#include "seclog.h"
 #include "token.h"
 #include "user.h"
 
@@ -76,6 +77,8 @@ void rt_handle_signin(struct rt_conn *c, const struct rt_msg *m)
     if (!secret || !rt_auth_verify_user(rt_str_c(secret), rt_str_c(c->socket_id),
                                         (struct rt_str){user_data, ud_len}, sig)) {
         rt_conn_auth_failed(c);
+        rt_seclog(c->app->cfg->id, RT_SEC_SIGNIN_AUTH_FAILURE,
+                  secret ? "bad_signature" : "unknown_key");
         rt_conn_fail(c, 4009, "Invalid signature for pusher:signin");
         return;
     }

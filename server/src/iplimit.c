@@ -12,6 +12,7 @@
 #include "rt_alloc.h"
 #include "rt_ratelimit.h"
 #include "server.h"
+#include "seclog.h"
 
 #define FAILURE_WINDOW_MS 60000
 
@@ -49,6 +50,7 @@ enum rt_ip_verdict rt_ip_admit(const char *ip, bool websocket)
     uint64_t now = rt_now_ms();
     if (blocked(find(ip, false), now)) {
         stats.refused_backoff++;
+        rt_seclog("-", RT_SEC_IP_LIMIT, "backoff");
         return RT_IP_BACKOFF;
     }
     int rate = rt_srv.cfg.ip_connections_per_second;
@@ -56,6 +58,7 @@ enum rt_ip_verdict rt_ip_admit(const char *ip, bool websocket)
     struct rt_ip *e = find(ip, true);
     if (!rt_bucket_take(&e->connects, rate, 2.0 * rate, now)) {
         stats.refused_rate++;
+        rt_seclog("-", RT_SEC_IP_LIMIT, "connections_per_second");
         return RT_IP_RATE;
     }
     return RT_IP_OK;
@@ -67,6 +70,7 @@ struct rt_ip *rt_ip_hold(const char *ip)
     int max = rt_srv.cfg.ip_max_connections;
     if (max > 0 && e->conns >= (size_t)max) {
         stats.refused_concurrent++;
+        rt_seclog("-", RT_SEC_IP_LIMIT, "max_connections");
         return NULL;
     }
     e->conns++;

@@ -21,6 +21,8 @@ static const struct {
 } known[] = {
     {RT_SEC_REST_AUTH_FAILURE, "rt_rest_auth_failures_total", true},
     {RT_SEC_CHANNEL_AUTH_FAILURE, "rt_channel_auth_failures_total", false},
+    {RT_SEC_SIGNIN_AUTH_FAILURE, "rt_signin_auth_failures_total", false},
+    {RT_SEC_IP_LIMIT, "rt_ip_limit_refusals_total", true},
 };
 #define KNOWN_COUNT (sizeof known / sizeof known[0])
 

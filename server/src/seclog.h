@@ -9,6 +9,8 @@
 /* Events, each with its own counter rt_<name>s_total (see seclog.c's table). */
 #define RT_SEC_REST_AUTH_FAILURE "rest_auth_failure"       /* 401 from the HTTP API */
 #define RT_SEC_CHANNEL_AUTH_FAILURE "channel_auth_failure" /* private/presence subscribe */
+#define RT_SEC_SIGNIN_AUTH_FAILURE "signin_auth_failure"   /* pusher:signin signature */
+#define RT_SEC_IP_LIMIT "ip_limit" /* per-address limits (iplimit.h), app "-": node-wide */
 
 #define RT_SECLOG_INTERVAL_MS 10000
 

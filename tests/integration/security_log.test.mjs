@@ -139,3 +139,44 @@ describe('channel authorization failures', { timeout: 60000 }, () => {
     for (const a of auths) assert.ok(!logs.includes(a.split(':')[1].slice(0, 16)), 'an auth signature reached the log');
   });
 });
+
+describe('sign-in failures and per-address refusals', { timeout: 60000 }, () => {
+  let db, server, app;
+  before(async () => {
+    db = createDatabase();
+    app = createApp(db, ['--user-auth'], 'signins');
+    server = await startServer({ dbUrl: db, env: { RT_IP_AUTH_FAILURES: '0', RT_IP_MAX_CONNECTIONS: '2' } });
+  });
+  after(async () => { await server.stop(); });
+
+  test('a pusher:signin with a bad signature is 4009, counted per app and logged without the auth', async () => {
+    const auths = [];
+    for (let i = 0; i < 3; i++) {
+      const { ws, next } = await openSocket(server, app);
+      const auth = `${app.key}:${randomBytes(32).toString('hex')}`;
+      auths.push(auth);
+      const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+      ws.send(JSON.stringify({ event: 'pusher:signin', data: { auth, user_data: '{"id":"mallory"}' } }));
+      assert.equal((await next()).event, 'pusher:error');
+      assert.equal(await closed, 4009);
+    }
+    assert.equal(await metric(server, `rt_signin_auth_failures_total{app="${app.id}"}`), 3);
+    assert.deepEqual(securityLines(server, 'signin_auth_failure', app), [{ count: 1, reasons: 'bad_signature:1', more: null }]);
+    const logs = server.logs();
+    for (const a of auths) assert.ok(!logs.includes(a.split(':')[1].slice(0, 16)), 'a sign-in signature reached the log');
+  });
+
+  test('a connection over RT_IP_MAX_CONNECTIONS is refused with 4100, counted and logged as ip_limit', async () => {
+    const held = [await openSocket(server, app), await openSocket(server, app)];
+    const refused = await new Promise((resolve) => {
+      const ws = new WebSocket(`ws://${server.host}:${server.port}/app/${app.key}?protocol=7`);
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', () => {});
+    });
+    assert.equal(refused, 4100);
+    for (const { ws } of held) ws.close();
+    assert.equal(await metric(server, 'rt_ip_limit_refusals_total{app="-",reason="max_connections"}'), 1);
+    await waitFor(() => server.logs().includes('security event=ip_limit app=- reasons=max_connections:1 count=1'), 2000,
+      'the ip_limit line');
+  });
+});
