@@ -119,7 +119,7 @@ describe('kill -9 of a node holding presence members, and its restart with the s
     }
   });
 
-  test('b stopped with SIGTERM: its sockets close with 4200, its user leaves at once; b restarted with the same RT_NODE_ID serves again', async (t) => {
+  test('b stopped with SIGTERM: its sockets close with 4200, its user leaves at once; b restarted with the same RT_NODE_ID is ready within 5 s (the id was given back) and serves again', async (t) => {
     const raw = await rawConnect(wsUrl(b, app.key));
     // The room as the earlier tests left it: alice, bob and, if the restart of c worked, carol.
     const members = ['alice', 'bob', ...(carolBack ? ['carol'] : [])];
@@ -134,7 +134,7 @@ describe('kill -9 of a node holding presence members, and its restart with the s
     await eventually(() => userIds(a, app, room), others, CROSS_NODE_MS, `${room} users on a after b stopped`);
 
     const started = Date.now();
-    const b2 = await cl.startNode('b', '430002', { port: b.port, readyMs: 20000 });
+    const b2 = await cl.startNode('b', '430002', { port: b.port, readyMs: 5000 });
     t.diagnostic(`restarted b ready after ${Date.now() - started} ms`);
     const bob2 = cl.client(b2, app, { presence: BOB });
     await join(bob2, room);
