@@ -89,13 +89,25 @@ after(async () => {
   if (live) await live.stop();
 });
 
+/** Opens the page and waits for "connected": generously, as CI runs this beside sanitized
+ * servers on two cores; a timeout says what the page showed and logged. */
+async function openConnected(tab) {
+  const logged = [];
+  tab.on('console', (m) => logged.push(`${m.type()}: ${m.text()}`));
+  tab.on('pageerror', (e) => logged.push(String(e)));
+  await tab.goto(pageServer.url);
+  await tab.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, { timeout: 30000 })
+    .catch(async (e) => {
+      throw new Error(`page never connected: state "${await tab.textContent('#state')}", console ${JSON.stringify(logged)}: ${e.message}`);
+    });
+}
+
 test('a page using the bundle shows public and encrypted events triggered through REST', async () => {
   const tab = await browser.newPage();
   const consoleErrors = [];
   tab.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   tab.on('pageerror', (e) => consoleErrors.push(String(e)));
-  await tab.goto(pageServer.url);
-  await tab.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, { timeout: 10000 });
+  await openConnected(tab);
   await tab.waitForFunction(
     () => document.getElementById('subscribed').textContent.split(' ').filter(Boolean).length === 2,
     null,
@@ -118,8 +130,7 @@ test('a page using the bundle shows public and encrypted events triggered throug
 
 test('window offline triggers a liveness check that a healthy connection survives', async () => {
   const tab = await browser.newPage();
-  await tab.goto(pageServer.url);
-  await tab.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, { timeout: 10000 });
+  await openConnected(tab);
   const socketBefore = await tab.textContent('#socket');
   await tab.evaluate(() => window.dispatchEvent(new Event('offline')));
   await new Promise((r) => setTimeout(r, 500));
