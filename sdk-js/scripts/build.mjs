@@ -9,7 +9,7 @@
 // The encryption code is loaded only the first time a private-encrypted channel is subscribed,
 // so pages without encrypted channels never download tweetnacl.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,17 +57,37 @@ const scriptRelativeEncryption = {
   },
 };
 
-/** Builds every bundle into dist/ (cleared first). */
+/**
+ * Builds every bundle into a private directory, then moves each file into dist/ with rename()
+ * (atomic per file) and removes what the build no longer makes. Test files running at the same
+ * time may build too: a page or require() reading dist/ meanwhile sees whole files, old or new,
+ * never a half-written or deleted one.
+ */
 export async function buildBundle() {
-  rmSync(DIST, { recursive: true, force: true });
+  const out = mkdtempSync(path.join(ROOT, '.dist-'));
+  try {
+    await buildInto(out);
+    mkdirSync(DIST, { recursive: true });
+    const made = new Set(readdirSync(out));
+    for (const f of made) renameSync(path.join(out, f), path.join(DIST, f));
+    for (const f of readdirSync(DIST)) if (!made.has(f)) rmSync(path.join(DIST, f), { recursive: true, force: true });
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function buildInto(out) {
+  const to = (file) => path.join(out, path.basename(file));
+  const BUNDLE_OUT = to(BUNDLE), ENCRYPTION_OUT = to(ENCRYPTION_BUNDLE), GLOBAL_OUT = to(GLOBAL_BUNDLE);
+  const CJS_OUT = to(CJS_BUNDLE), CJS_ENCRYPTION_OUT = to(CJS_ENCRYPTION_BUNDLE);
   const entry = (file) => [path.join(ROOT, 'src', file)];
   await Promise.all([
-    build({ ...common, entryPoints: entry('index.js'), outfile: BUNDLE, plugins: [lazyEncryption(ENCRYPTION_BUNDLE)] }),
-    build({ ...common, entryPoints: entry('encryption.js'), outfile: ENCRYPTION_BUNDLE }),
+    build({ ...common, entryPoints: entry('index.js'), outfile: BUNDLE_OUT, plugins: [lazyEncryption(ENCRYPTION_BUNDLE)] }),
+    build({ ...common, entryPoints: entry('encryption.js'), outfile: ENCRYPTION_OUT }),
     build({
       ...common,
       entryPoints: entry('global.js'),
-      outfile: GLOBAL_BUNDLE,
+      outfile: GLOBAL_OUT,
       format: 'iife',
       globalName: 'Realtime',
       // The IIFE yields the module namespace; the global is its default export, the class.
@@ -77,13 +97,13 @@ export async function buildBundle() {
     build({
       ...common,
       entryPoints: entry('global.js'),
-      outfile: CJS_BUNDLE,
+      outfile: CJS_OUT,
       format: 'cjs',
       platform: 'node',
       footer: { js: 'module.exports=module.exports.default;' },
       plugins: [lazyEncryption(CJS_ENCRYPTION_BUNDLE)],
     }),
-    build({ ...common, entryPoints: entry('encryption.js'), outfile: CJS_ENCRYPTION_BUNDLE, format: 'cjs', platform: 'node' }),
+    build({ ...common, entryPoints: entry('encryption.js'), outfile: CJS_ENCRYPTION_OUT, format: 'cjs', platform: 'node' }),
   ]);
 }
 
