@@ -20,6 +20,9 @@ enum cli_exit {
 enum cli_needs {
     CLI_NEEDS_DB = 1,
     CLI_NEEDS_MASTER_KEY = 2,
+    /* Loads the master key when one is configured (a bad one is still an error); without it
+     * the command does less (has_master_key stays false). */
+    CLI_WANTS_MASTER_KEY = 4,
 };
 
 struct cli_ctx;
@@ -44,6 +47,7 @@ struct cli_ctx {
     const char *actor;
     PGconn *db;
     uint8_t master_key[RT_MASTER_KEY_BYTES];
+    bool has_master_key;
 };
 
 /* Prints "rtadmin: <message>" as one line on stderr. Returns CLI_FAIL for `return cli_fail()`. */
@@ -64,7 +68,8 @@ extern const struct cli_command cmd_app_create, cmd_app_list, cmd_app_show, cmd_
     cmd_app_enable, cmd_app_disable, cmd_app_delete;
 extern const struct cli_command cmd_key_create, cmd_key_list, cmd_key_revoke, cmd_key_rotate,
     cmd_key_show_secret;
-extern const struct cli_command cmd_webhook_add, cmd_webhook_list, cmd_webhook_remove;
+extern const struct cli_command cmd_webhook_add, cmd_webhook_list, cmd_webhook_remove,
+    cmd_webhook_failures, cmd_webhook_retry;
 extern const struct cli_command cmd_audit;
 extern const struct cli_command cmd_trigger, cmd_stats, cmd_channels;
 extern const struct cli_command cmd_token;

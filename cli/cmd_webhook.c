@@ -1,14 +1,18 @@
-/* rtadmin webhook add|list|remove: where an app's server-side events are POSTed. */
+/* rtadmin webhook add|list|remove: where an app's server-side events are POSTed; webhook
+ * failures|retry: the requests servers gave up on (asked through a server's HTTP API). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app_lookup.h"
 #include "audit_record.h"
 #include "db.h"
 #include "output.h"
+#include "rest_call.h"
 #include "rt_alloc.h"
+#include "servers.h"
 
 #define WEBHOOK_URL_MAX 2048
 
@@ -109,32 +113,56 @@ static int parse_events(const struct cli_ctx *ctx, const char *in, char *out, si
     return 0;
 }
 
+/* An integer option from min to max into out (as text; "" when absent). Returns 0 or
+ * CLI_USAGE. */
+static int int_option(const struct cli_ctx *ctx, const char *name, long min, long max, char *out,
+                      size_t cap)
+{
+    const char *in = cli_args_get(&ctx->args, name);
+    out[0] = '\0';
+    if (!in) return 0;
+    char *end;
+    long v = strtol(in, &end, 10);
+    if (!*in || *end || v < min || v > max)
+        return cli_usage(ctx, "--%s must be an integer from %ld to %ld, not '%s'", name, min, max,
+                         in);
+    snprintf(out, cap, "%ld", v);
+    return 0;
+}
+
 static int webhook_add(struct cli_ctx *ctx)
 {
     const char *app_id = cli_arg(ctx, 0), *url = cli_arg(ctx, 1);
-    char events[512];
+    char events[512], window[16], max[16];
     int rc = check_url(ctx, url);
     if (rc == 0) rc = parse_events(ctx, cli_args_get(&ctx->args, "events"), events, sizeof events);
+    if (rc == 0) rc = int_option(ctx, "batch-window-ms", 0, 10000, window, sizeof window);
+    if (rc == 0) rc = int_option(ctx, "batch-max", 1, 1000, max, sizeof max);
     if (rc != 0) return rc;
 
     json_t *row = NULL;
     if (db_begin(ctx->db) != 0) return CLI_FAIL;
     if ((rc = app_require(ctx, app_id, true)) != 0) goto fail;
-    const char *params[] = {app_id, url, events};
-    if (db_json(ctx->db,
-                "INSERT INTO app_webhooks (app_id, url, event_types)"
-                " SELECT $1, $2, array(SELECT DISTINCT unnest(string_to_array($3, ',')) ORDER BY 1)"
-                " RETURNING json_build_object('id', id, 'app_id', app_id, 'url', url,"
-                " 'event_types', event_types, 'created_at', created_at)",
-                3, params, &row) != 0 ||
+    const char *params[] = {app_id, url, events, window, max};
+    if (db_json(
+            ctx->db,
+            "INSERT INTO app_webhooks (app_id, url, event_types, batch_window_ms, batch_max)"
+            " SELECT $1, $2, array(SELECT DISTINCT unnest(string_to_array($3, ',')) ORDER BY 1),"
+            " coalesce(nullif($4, '')::int, 100), coalesce(nullif($5, '')::int, 50)"
+            " RETURNING json_build_object('id', id, 'app_id', app_id, 'url', url,"
+            " 'event_types', event_types, 'batch_window_ms', batch_window_ms,"
+            " 'batch_max', batch_max, 'created_at', created_at)",
+            5, params, &row) != 0 ||
         !row) {
         rc = CLI_FAIL;
         goto fail;
     }
     char *audit_url = url_for_audit(url);
     json_t *details =
-        json_pack("{s:O, s:s, s:O}", "id", json_object_get(row, "id"), "url",
-                  audit_url ? audit_url : "?", "event_types", json_object_get(row, "event_types"));
+        json_pack("{s:O, s:s, s:O, s:O, s:O}", "id", json_object_get(row, "id"), "url",
+                  audit_url ? audit_url : "?", "event_types", json_object_get(row, "event_types"),
+                  "batch_window_ms", json_object_get(row, "batch_window_ms"), "batch_max",
+                  json_object_get(row, "batch_max"));
     free(audit_url);
     rc = audit_record(ctx, "webhook.add", app_id, details) ? CLI_FAIL : 0;
     json_decref(details);
@@ -163,13 +191,16 @@ static const struct cli_opt add_opts[] = {
      "event kinds to send (default: all): channel_occupied, channel_vacated, "
      "member_added, member_removed, client_event, cache_miss, "
      "subscription_count"},
+    {"batch-window-ms", "MS",
+     "events within MS of the first go in one request (0-10000, default 100; 0 = no wait)"},
+    {"batch-max", "N", "events per request at most (1-1000, default 50)"},
     {NULL, NULL, NULL},
 };
 
 const struct cli_command cmd_webhook_add = {
     .group = "webhook",
     .name = "add",
-    .usage = "APP URL [--events KIND,KIND]",
+    .usage = "APP URL [--events KIND,KIND] [--batch-window-ms MS] [--batch-max N]",
     .summary = "Send an app's events to an http(s) URL",
     .details = "Example: rtadmin webhook add 1234567 https://example.com/hooks "
                "--events channel_occupied,channel_vacated",
@@ -180,37 +211,157 @@ const struct cli_command cmd_webhook_add = {
     .run = webhook_add,
 };
 
+/* "YYYY-MM-DD HH:MM:SSZ" of a Unix time in milliseconds. */
+static void ms_text(json_int_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/* One line for an endpoint's last status: "200 at ...", "HTTP 500 at ... (retrying, 3
+ * attempts)", "Couldn't connect to server at ... (gave up after 9 attempts)". */
+static char *status_text(const json_t *last)
+{
+    if (!json_is_object(last)) return rt_xstrdup("-");
+    char at[32], *text = NULL;
+    ms_text(json_integer_value(json_object_get(last, "at_ms")), at, sizeof at);
+    json_int_t status = json_integer_value(json_object_get(last, "status"));
+    json_int_t attempts = json_integer_value(json_object_get(last, "attempts"));
+    const char *error = json_string_value(json_object_get(last, "error"));
+    if (json_is_true(json_object_get(last, "ok"))) {
+        if (asprintf(&text, "%" JSON_INTEGER_FORMAT " at %s", status, at) < 0) text = NULL;
+    } else {
+        char what[160];
+        if (error && strcmp(error, "HTTP") == 0)
+            snprintf(what, sizeof what, "HTTP %" JSON_INTEGER_FORMAT, status);
+        else
+            snprintf(what, sizeof what, "%s", error ? error : "failed");
+        bool retrying = json_is_true(json_object_get(last, "retrying"));
+        if (asprintf(&text, "%s at %s (%s %" JSON_INTEGER_FORMAT " attempts)", what, at,
+                     retrying ? "retrying after" : "gave up after", attempts) < 0)
+            text = NULL;
+    }
+    return text ? text : rt_xstrdup("?");
+}
+
+/* GET path (+ query) of app_id on the first server into *out (parsed JSON). Returns 0, or
+ * CLI_FAIL after printing. */
+static int ask_server(struct cli_ctx *ctx, const char *app_id, const char *method, const char *path,
+                      const char *query, json_t **out)
+{
+    char server[SERVER_URL_MAX];
+    struct http_response r = {0};
+    int rc = servers_first(ctx, server);
+    if (rc != 0) return rc;
+    struct rest_call call = {
+        .server = server,
+        .app_id = app_id,
+        .method = method,
+        .path = path,
+        .query = query,
+        .body = strcmp(method, "POST") == 0 ? "{}" : NULL,
+        .timeout_seconds = 10,
+    };
+    if ((rc = rest_call(ctx, &call, &r)) != 0) {
+        http_response_free(&r);
+        return rc;
+    }
+    json_t *body = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    if (r.status < 200 || r.status > 299 || !body) {
+        const char *msg = json_string_value(json_object_get(body, "error"));
+        rc =
+            cli_fail("%s answered HTTP %ld%s%s", server, r.status, msg ? ": " : "", msg ? msg : "");
+        json_decref(body);
+        http_response_free(&r);
+        return rc;
+    }
+    http_response_free(&r);
+    *out = body;
+    return 0;
+}
+
 static int webhook_list(struct cli_ctx *ctx)
 {
     const char *app_id = cli_arg(ctx, 0);
     const char *params[] = {app_id};
-    json_t *rows = NULL;
+    json_t *rows = NULL, *state = NULL;
     if (app_require(ctx, app_id, false) != 0) return CLI_FAIL;
     if (db_json(ctx->db,
                 "SELECT coalesce(json_agg(json_build_object('id', id, 'url', url,"
-                " 'event_types', event_types, 'created_at', created_at) ORDER BY id), '[]')"
+                " 'event_types', event_types, 'batch_window_ms', batch_window_ms,"
+                " 'batch_max', batch_max, 'created_at', created_at) ORDER BY id), '[]')"
                 " FROM app_webhooks WHERE app_id = $1",
                 1, params, &rows) != 0)
         return CLI_FAIL;
+    /* The last status of each endpoint comes from a running server; without one the list
+     * still prints, with the status unknown. */
+    char path[96];
+    snprintf(path, sizeof path, "/apps/%s/webhooks", app_id);
+    if (json_array_size(rows) > 0 && !ctx->has_master_key)
+        fprintf(stderr, "rtadmin: the last status of each webhook is unknown: set "
+                        "RT_MASTER_KEY_FILE to ask a server\n");
+    else if (json_array_size(rows) > 0 && ask_server(ctx, app_id, "GET", path, NULL, &state) != 0)
+        fprintf(stderr, "rtadmin: the last status of each webhook is unknown (no server "
+                        "answered; see --server)\n");
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        json_t *last = NULL, *w;
+        size_t j;
+        json_array_foreach(json_object_get(state, "webhooks"), j, w)
+        {
+            if (json_equal(json_object_get(w, "id"), json_object_get(row, "id")))
+                last = json_object_get(w, "last");
+        }
+        if (ctx->json) {
+            json_object_set(row, "last_status", state ? (last ? last : json_null()) : json_null());
+        } else {
+            char *text = state ? status_text(last) : rt_xstrdup("?");
+            char batch[48];
+            snprintf(batch, sizeof batch, "%" JSON_INTEGER_FORMAT " ms / %" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(row, "batch_window_ms")),
+                     json_integer_value(json_object_get(row, "batch_max")));
+            json_object_set_new(row, "last", json_string(text));
+            json_object_set_new(row, "batch", json_string(batch));
+            free(text);
+        }
+    }
     if (ctx->json) {
         out_json(rows);
     } else {
         static const struct out_col cols[] = {
-            {"ID", "id"}, {"URL", "url"}, {"EVENTS", "event_types"}, {"CREATED", "created_at"}};
-        out_table(rows, cols, 4, "No webhooks. Add one with: rtadmin webhook add APP URL");
+            {"ID", "id"},       {"URL", "url"},          {"EVENTS", "event_types"},
+            {"BATCH", "batch"}, {"LAST STATUS", "last"}, {"CREATED", "created_at"}};
+        out_table(rows, cols, 6, "No webhooks. Add one with: rtadmin webhook add APP URL");
+        if (state && json_integer_value(json_object_get(state, "dead_letters")) > 0)
+            printf("Dead letters: %" JSON_INTEGER_FORMAT " (rtadmin webhook failures %s)\n",
+                   json_integer_value(json_object_get(state, "dead_letters")), app_id);
     }
     json_decref(rows);
+    json_decref(state);
     return CLI_OK;
 }
+
+static const struct cli_opt server_opts[] = {
+    {"server", "URL", "rtserver base URL (default: $RT_SERVER_URL, else " SERVER_DEFAULT_URL ")"},
+    {NULL, NULL, NULL},
+};
 
 const struct cli_command cmd_webhook_list = {
     .group = "webhook",
     .name = "list",
-    .usage = "APP",
-    .summary = "List an app's webhooks (EVENTS '-' means every kind)",
+    .usage = "APP [--server URL]",
+    .summary = "List an app's webhooks (EVENTS '-' means every kind) with their last status",
+    .details = "LAST STATUS comes from a running server (the first of --server /\n"
+               "$RT_SERVER_URL): the answer of the endpoint's latest request, or '?' when no\n"
+               "server answered.",
+    .opts = server_opts,
     .min_args = 1,
     .max_args = 1,
-    .needs = CLI_NEEDS_DB,
+    .needs = CLI_NEEDS_DB | CLI_WANTS_MASTER_KEY,
     .run = webhook_list,
 };
 
@@ -265,4 +416,106 @@ const struct cli_command cmd_webhook_remove = {
     .max_args = 2,
     .needs = CLI_NEEDS_DB,
     .run = webhook_remove,
+};
+
+static int webhook_failures(struct cli_ctx *ctx)
+{
+    const char *app_id = cli_arg(ctx, 0);
+    char limit[16], query[32], path[96];
+    int rc = int_option(ctx, "limit", 1, 1000, limit, sizeof limit);
+    if (rc != 0) return rc;
+    if (strlen(app_id) > 20) return app_unknown(app_id);
+    if ((rc = app_require(ctx, app_id, false)) != 0) return rc;
+    snprintf(query, sizeof query, "limit=%s", limit[0] ? limit : "100");
+    snprintf(path, sizeof path, "/apps/%s/webhooks/failures", app_id);
+    json_t *r = NULL;
+    if ((rc = ask_server(ctx, app_id, "GET", path, query, &r)) != 0) return rc;
+    json_t *list = json_object_get(r, "failures");
+    if (ctx->json) {
+        out_json(list);
+        json_decref(r);
+        return CLI_OK;
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+    {
+        char at[32], events[256] = "";
+        ms_text(json_integer_value(json_object_get(f, "failed_at_ms")), at, sizeof at);
+        size_t j, n = 0;
+        json_t *e;
+        json_array_foreach(json_object_get(f, "events"), j, e)
+        {
+            const char *name = json_string_value(json_object_get(e, "name"));
+            if (name && n + strlen(name) + 2 < sizeof events)
+                n += (size_t)snprintf(events + n, sizeof events - n, "%s%s", n ? "," : "", name);
+        }
+        json_object_set_new(f, "failed", json_string(at));
+        json_object_set_new(f, "event_names", json_string(events));
+    }
+    static const struct out_col cols[] = {
+        {"FAILED", "failed"},      {"WEBHOOK", "webhook_id"},   {"URL", "url"},
+        {"ATTEMPTS", "attempts"},  {"ERROR", "error"},          {"STATUS", "status"},
+        {"EVENTS", "event_names"}, {"REQUEST ID", "request_id"}};
+    out_table(list, cols, 8, "No failed webhook requests.");
+    json_decref(r);
+    return CLI_OK;
+}
+
+static const struct cli_opt failures_opts[] = {
+    {"limit", "N", "show the newest N (1-1000, default 100)"},
+    {"server", "URL", "rtserver base URL (default: $RT_SERVER_URL, else " SERVER_DEFAULT_URL ")"},
+    {NULL, NULL, NULL},
+};
+
+const struct cli_command cmd_webhook_failures = {
+    .group = "webhook",
+    .name = "failures",
+    .usage = "APP [--limit N] [--server URL]",
+    .summary =
+        "Show the webhook requests servers gave up on (the app's dead letters), newest first",
+    .details = "Asks a running server (the first of --server / $RT_SERVER_URL). In a cluster the\n"
+               "dead letters are shared; a standalone server keeps its own in memory.",
+    .opts = failures_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .needs = CLI_NEEDS_DB | CLI_NEEDS_MASTER_KEY,
+    .run = webhook_failures,
+};
+
+static int webhook_retry(struct cli_ctx *ctx)
+{
+    const char *app_id = cli_arg(ctx, 0);
+    char path[96];
+    int rc;
+    if (strlen(app_id) > 20) return app_unknown(app_id);
+    if ((rc = app_require(ctx, app_id, false)) != 0) return rc;
+    snprintf(path, sizeof path, "/apps/%s/webhooks/retry", app_id);
+    json_t *r = NULL;
+    if ((rc = ask_server(ctx, app_id, "POST", path, NULL, &r)) != 0) return rc;
+    json_int_t n = json_integer_value(json_object_get(r, "requeued"));
+    json_t *details = json_pack("{s:I}", "requeued", n);
+    if (db_begin(ctx->db) == 0 && audit_record(ctx, "webhook.retry", app_id, details) == 0)
+        db_commit(ctx->db);
+    else
+        db_rollback(ctx->db);
+    json_decref(details);
+    if (ctx->json)
+        out_json(r);
+    else
+        printf("Re-queued %" JSON_INTEGER_FORMAT " webhook requests of app %s\n", n, app_id);
+    json_decref(r);
+    return CLI_OK;
+}
+
+const struct cli_command cmd_webhook_retry = {
+    .group = "webhook",
+    .name = "retry",
+    .usage = "APP [--server URL]",
+    .summary = "Queue every given-up webhook request of an app again (same body and request id)",
+    .opts = server_opts,
+    .min_args = 1,
+    .max_args = 1,
+    .needs = CLI_NEEDS_DB | CLI_NEEDS_MASTER_KEY,
+    .run = webhook_retry,
 };

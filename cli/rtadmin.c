@@ -41,6 +41,8 @@ static const struct cli_command *const commands[] = {
     &cmd_webhook_add,
     &cmd_webhook_list,
     &cmd_webhook_remove,
+    &cmd_webhook_failures,
+    &cmd_webhook_retry,
     &cmd_audit,
     &cmd_token,
     &cmd_trigger,
@@ -276,8 +278,12 @@ static int check_arg_count(struct cli_ctx *ctx)
 
 static int run(struct cli_ctx *ctx)
 {
-    if (ctx->cmd->needs & CLI_NEEDS_MASTER_KEY) {
+    bool configured = cli_args_get(&ctx->args, "master-key-file") || getenv("RT_MASTER_KEY") ||
+                      getenv("RT_MASTER_KEY_FILE");
+    if ((ctx->cmd->needs & CLI_NEEDS_MASTER_KEY) ||
+        ((ctx->cmd->needs & CLI_WANTS_MASTER_KEY) && configured)) {
         if (config_master_key(&ctx->args, ctx->master_key) != 0) return CLI_FAIL;
+        ctx->has_master_key = true;
     }
     if (ctx->cmd->needs & CLI_NEEDS_DB) {
         const char *url = config_database_url(&ctx->args);

@@ -19,9 +19,12 @@ struct rt_app_key {
 };
 
 struct rt_webhook {
+    long long id; /* app_webhooks.id: names the endpoint in queues and status */
     char *url;
     char **event_types; /* empty = all kinds */
     size_t n_event_types;
+    int batch_window_ms; /* events within this long of the first go in one request */
+    int batch_max;       /* events per request at most */
 };
 
 /* Configuration as stored in the apps table; replaced as a whole on reload. */

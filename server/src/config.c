@@ -73,6 +73,11 @@ static const char usage[] =
     "  RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND occupied/vacated/member/count/cache-miss webhooks\n"
     "                                           per app per second, 0 = unlimited (default 100)\n"
     "  RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST      ... and in a burst (default 1000)\n"
+    "  RT_WEBHOOK_RETRY_SECONDS                 give a request up this long after it was\n"
+    "                                           queued, into the dead letters (default 300)\n"
+    "  RT_WEBHOOK_RETRY_BASE_MS                 first retry delay, doubled each time up to\n"
+    "                                           60 s, plus up to 25 % jitter (default 1000)\n"
+    "  RT_WEBHOOK_DEAD_LETTERS                  requests kept per app after giving up (1000)\n"
     "  --config FILE          RT_CONFIG           file of NAME=value lines (# comments) read under\n"
     "                                             the environment: a set variable wins\n"
     "  --check-config         check every setting, the TLS files, PostgreSQL and Redis, then exit\n"
@@ -262,6 +267,12 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
          offsetof(struct rt_config, ip_connections_per_second)},
         {"RT_IP_AUTH_FAILURES", "300", 0, 1000000, offsetof(struct rt_config, ip_auth_failures)},
         {"RT_IP_BACKOFF_SECONDS", "60", 1, 86400, offsetof(struct rt_config, ip_backoff_seconds)},
+        {"RT_WEBHOOK_RETRY_SECONDS", "300", 1, 604800,
+         offsetof(struct rt_config, webhook_retry_seconds)},
+        {"RT_WEBHOOK_RETRY_BASE_MS", "1000", 10, 60000,
+         offsetof(struct rt_config, webhook_retry_base_ms)},
+        {"RT_WEBHOOK_DEAD_LETTERS", "1000", 0, 100000,
+         offsetof(struct rt_config, webhook_dead_letters)},
     };
     const char *subscribe_rate = env_or("RT_SUBSCRIBE_RATE", "10");
     const char *subscribe_burst = env_or("RT_SUBSCRIBE_BURST", "100");

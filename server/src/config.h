@@ -57,6 +57,9 @@ struct rt_config {
     int webhook_app_concurrency;    /* RT_WEBHOOK_APP_CONCURRENCY requests per app, 4 */
     int webhook_app_channel_events_per_second; /* RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND, 100 */
     int webhook_app_channel_events_burst;      /* RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST, 1000 */
+    int webhook_retry_seconds; /* RT_WEBHOOK_RETRY_SECONDS: give up this long after queueing */
+    int webhook_retry_base_ms; /* RT_WEBHOOK_RETRY_BASE_MS: first retry delay, doubled */
+    int webhook_dead_letters;  /* RT_WEBHOOK_DEAD_LETTERS kept per app */
     int metrics_apps_max;    /* RT_METRICS_APPS_MAX apps with their own series (100) */
     const char *config_file; /* RT_CONFIG or --config: NAME=value lines under the environment */
     int check_only;          /* --check-config: check settings and dependencies, then exit */

@@ -247,6 +247,8 @@ static const char lua_heartbeat[] =
                                          "end\n"
                                          "return {1, live, dead}\n";
 
+static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv);
+
 /* ---- state --------------------------------------------------------------------------------- */
 
 static struct {
@@ -285,11 +287,11 @@ static struct {
     const char *text;
     char sha[41];
     unsigned loaded_gen; /* connection generation it was loaded on */
-} scripts[16];
+} scripts[32];
 static size_t n_scripts;
 static unsigned conn_gen = 1;
 
-static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
+int rt_registry_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
     if (argc < 2 || strcmp(argv[0], "EVAL") != 0)
         return rt_cluster_command(cb, privdata, argc, argv);
@@ -319,6 +321,11 @@ static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const c
     int rc = rt_cluster_command(cb, privdata, argc, v);
     if (v != stack) free(v);
     return rc;
+}
+
+static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
+{
+    return rt_registry_command(cb, privdata, argc, argv);
 }
 
 /* ---- replies ---------------------------------------------------------------------------- */

@@ -17,6 +17,7 @@ struct rt_conn;
 struct rt_frame;
 struct rt_sub;
 struct json_t;
+struct redisAsyncContext;
 
 /* True when the node runs with Redis and Redis is reachable now: cluster-wide answers. */
 bool rt_registry_active(void);
@@ -27,6 +28,12 @@ bool rt_registry_clustered(void);
 /* Called by cluster.c when its command connection is up (again): claims the node id and
  * re-publishes this node's state. */
 void rt_registry_on_connected(void);
+
+/* Runs one Redis command like rt_cluster_command; an "EVAL" of one of a fixed set of script
+ * texts (static storage, at most 32 distinct) is sent as EVALSHA, after a SCRIPT LOAD once per
+ * connection. */
+typedef void rt_cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void *privdata);
+int rt_registry_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv);
 
 /* Starts the heartbeat, the reaper and the connection-total refresh (cluster mode). */
 void rt_registry_start(void);

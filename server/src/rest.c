@@ -1,6 +1,7 @@
 /* Pusher HTTP API: /apps/{id}/events, batch_events, channels, users, terminate_connections,
  * plus /health, /ready and /metrics. */
 #include "rest.h"
+#include "webhook.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -755,6 +756,8 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
         return;
     }
     app->rest_calls++;
+    if (rt_webhooks_route(app, method, rest, q, request_id, out))
+        return;
     if (!known_route(rest)) {
         respond_error(out, 404, "Not found: no route %s", rest);
         return;

@@ -22,7 +22,9 @@ static const char APPS_SQL[] =
     " coalesce((SELECT json_agg(json_build_object('key', k.key, 'secret_enc',"
     "   encode(k.secret_enc, 'base64')) ORDER BY k.created_at) FROM app_keys k"
     "   WHERE k.app_id = a.id AND k.status = 'active'), '[]')::text,"
-    " coalesce((SELECT json_agg(json_build_object('url', w.url, 'event_types', w.event_types)"
+    " coalesce((SELECT json_agg(json_build_object('id', w.id, 'url', w.url,"
+    "   'event_types', w.event_types, 'batch_window_ms', w.batch_window_ms,"
+    "   'batch_max', w.batch_max)"
     "   ORDER BY w.id) FROM app_webhooks w WHERE w.app_id = a.id), '[]')::text,"
     " coalesce((SELECT json_agg(k.key) FROM app_keys k WHERE k.app_id = a.id"
     "   AND k.status = 'revoked' AND k.disconnect_on_revoke), '[]')::text"
@@ -137,8 +139,11 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
         if (!url)
             continue;
         struct rt_webhook *w = &cfg->webhooks[cfg->n_webhooks++];
+        w->id = json_integer_value(json_object_get(h, "id"));
         w->url = rt_xstrdup(url);
         w->event_types = get_strv(json_object_get(h, "event_types"), &w->n_event_types);
+        w->batch_window_ms = get_int(h, "batch_window_ms", 100);
+        w->batch_max = get_int(h, "batch_max", 50);
     }
     json_decref(a);
     json_decref(keys);

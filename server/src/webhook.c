@@ -1,8 +1,16 @@
-/* Webhook delivery: libcurl multi driven by the libuv loop, signed bodies, retries, and the
- * per-app queues, shares and caps that keep one app's endpoint from starving the others. */
+/* Webhooks: what happens on channels becomes events, events become batched requests, requests
+ * are POSTed with libcurl multi on the libuv loop, retried, and given up into dead letters.
+ *
+ * While the registry is active (cluster mode, Redis reachable) events go to the durable queue
+ * of webhook_queue.h and this node delivers whatever requests it reads from it. Otherwise
+ * (standalone, or Redis unreachable) the same steps run here in memory: the settle window, the
+ * batch windows, the request queue and the dead letters, bounded and lost with the process.
+ * Either way the requests in this process share the per-app queues, shares and caps that keep
+ * one app's endpoint from starving the others. */
 #include "webhook.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,36 +21,52 @@
 #include "app.h"
 #include "conn.h"
 #include "log.h"
+#include "registry.h"
+#include "rest.h"
 #include "rt_alloc.h"
 #include "rt_hmac.h"
 #include "rt_ratelimit.h"
 #include "rt_url.h"
 #include "server.h"
+#include "webhook_queue.h"
 
 #define REQUEST_TIMEOUT_MS 5000L
 #define CONNECT_TIMEOUT_MS 3000L
+#define RETRY_CAP_MS 60000u
 #define REPORT_INTERVAL_MS 10000u /* drop and give-up lines: at most one per app this often */
 #define HOUSEKEEPING_MS 1000u
 #define SWEEP_TICKS 60u /* idle state of deleted apps is freed every minute */
 #define LOG_URL_MAX 256
+#define FAILURES_DEFAULT 100
 
-enum drop_reason { DROP_NODE_FULL, DROP_APP_FULL, DROP_RATE, DROP_REASONS };
-static const char *const drop_reason_name[DROP_REASONS] = {"node_full", "app_full", "rate"};
+enum drop_reason { DROP_NODE_FULL, DROP_APP_FULL, DROP_RATE, DROP_REMOVED, DROP_REASONS };
+static const char *const drop_reason_name[DROP_REASONS] = {"node_full", "app_full", "rate",
+                                                           "removed"};
 
 enum delivery_state { D_WAITING, D_IN_FLIGHT, D_RETRYING };
 
-/* What one app, or the node, holds now. Each delivery is in exactly one of the first three;
- * bytes covers the deliveries and the held events. */
+/* What one app, or the node, holds now. Each request is in exactly one of the first three;
+ * held counts events in the settle window and batching events waiting for their batch window
+ * (in-memory queue only); bytes covers all of them. */
 struct pending {
-    size_t waiting, in_flight, retrying, held, bytes;
+    size_t waiting, in_flight, retrying, held, batching, bytes;
 };
 
 /* Cumulative counts for /metrics. */
 struct totals {
     unsigned long long delivered, retried, failed, dropped[DROP_REASONS];
+    unsigned long long latency_count;
+    double latency_sum; /* seconds from queued to answered 2xx */
 };
 
-/* Per-app delivery state, keyed by app id. It outlives the app's deliveries (its totals are
+/* The last outcome of one endpoint (in-memory queue; the durable queue keeps it in Redis). */
+struct endpoint_status {
+    long long wid;
+    char *json;
+    UT_hash_handle hh;
+};
+
+/* Per-app delivery state, keyed by app id. It outlives the app's requests (its totals are
  * counters) and is freed by the housekeeping sweep once idle and the app is deleted. */
 struct app_state {
     char app_id[RT_APP_ID_MAX + 1];
@@ -50,25 +74,32 @@ struct app_state {
     struct pending pending;
     struct totals totals;
     struct rt_bucket channel_events;
+    size_t backlog; /* the durable queue's length as last seen (cluster mode) */
     /* Drops and give-ups not yet reported in the log, and when each was last reported. */
     unsigned long long unreported_drops[DROP_REASONS], unreported_failed;
     uint64_t drops_reported_ms, failed_reported_ms;
     char last_failure[LOG_URL_MAX + 96]; /* redacted URL and error of the latest give-up */
-    bool ready;                          /* linked in wh.ready */
+    /* In-memory queue only: dead letters (JSON records, newest last) and endpoint status. */
+    char **dead;
+    size_t n_dead;
+    struct endpoint_status *status;
+    bool ready; /* linked in wh.ready */
     struct app_state *ready_next, *ready_prev;
     UT_hash_handle hh;
 };
 
+/* One request: a batch of events for one endpoint, with fixed body and request id. */
 struct delivery {
     struct app_state *app;
     enum delivery_state state;
     size_t bytes; /* counted against the caps */
-    char *url;
+    long long wid;
     char *body;
-    char key[RT_APP_KEY_MAX + 1];
-    char signature[RT_SHA256_HEX_LEN + 1];
-    uint64_t created_ms; /* monotonic, for the retry window */
+    char request_id[80];
+    char entry[48];     /* its entry in the durable queue; "" = the in-memory queue */
+    uint64_t queued_ms; /* unix ms it was queued: the retry window and the latency start */
     unsigned attempts;
+    char url[LOG_URL_MAX]; /* redacted, for logs and status */
     CURL *easy;
     struct curl_slist *headers;
     uv_timer_t retry; /* waits before the next attempt */
@@ -77,14 +108,24 @@ struct delivery {
     struct delivery *all_next, *all_prev; /* every live delivery, for shutdown */
 };
 
-/* A held channel_vacated / member_removed, keyed "v\x1f<app>\x1f<channel>" or
- * "r\x1f<app>\x1f<channel>\x1f<user>". */
+/* A held channel_vacated / member_removed (in-memory queue), keyed
+ * "v\x1f<app>\x1f<channel>" or "r\x1f<app>\x1f<channel>\x1f<user>". */
 struct held {
     char *id;
     struct app_state *app;
     size_t bytes;
-    char *channel, *user_id;
-    uint64_t time_ms;
+    json_t *event;
+    uv_timer_t timer;
+    UT_hash_handle hh;
+};
+
+/* Events waiting for one endpoint's batch window (in-memory queue), keyed "<app>\x1f<wid>". */
+struct window {
+    char key[RT_APP_ID_MAX + 24];
+    struct app_state *app;
+    long long wid;
+    json_t *events;
+    size_t bytes;
     uv_timer_t timer;
     UT_hash_handle hh;
 };
@@ -93,6 +134,8 @@ struct limits {
     size_t max_pending, max_pending_bytes;
     size_t app_max_pending, app_max_pending_bytes, app_concurrency;
     double channel_events_per_second, channel_events_burst;
+    uint64_t retry_ms, retry_base_ms;
+    size_t dead_letters;
 };
 
 struct sock_ctx {
@@ -112,6 +155,7 @@ static struct {
     struct app_state *apps;  /* uthash by app id */
     struct app_state *ready; /* apps with a delivery waiting and a free slot, served in turn */
     struct held *held;
+    struct window *windows;
     struct delivery *all;
     struct sock_ctx *socks;
     bool started;
@@ -126,7 +170,7 @@ static uint64_t unix_ms(void)
 
 static size_t pending_count(const struct pending *p)
 {
-    return p->waiting + p->in_flight + p->retrying + p->held;
+    return p->waiting + p->in_flight + p->retrying + p->held + p->batching;
 }
 
 /* ---- curl multi on libuv -------------------------------------------------------------- */
@@ -214,6 +258,21 @@ static struct app_state *app_state(const char *app_id)
     return st;
 }
 
+static void app_state_free(struct app_state *st)
+{
+    for (size_t i = 0; i < st->n_dead; i++)
+        free(st->dead[i]);
+    free(st->dead);
+    struct endpoint_status *e, *tmp;
+    HASH_ITER(hh, st->status, e, tmp)
+    {
+        HASH_DEL(st->status, e);
+        free(e->json);
+        free(e);
+    }
+    free(st);
+}
+
 static size_t *state_count(struct pending *p, enum delivery_state s)
 {
     switch (s) {
@@ -256,10 +315,28 @@ static bool has_room(const struct app_state *st, size_t bytes, enum drop_reason 
     return true;
 }
 
+static void count_in(struct app_state *st, size_t *app_field, size_t *node_field, size_t bytes)
+{
+    ++*app_field;
+    ++*node_field;
+    st->pending.bytes += bytes;
+    wh.pending.bytes += bytes;
+}
+
+static void count_out(struct app_state *st, size_t *app_field, size_t *node_field, size_t bytes)
+{
+    --*app_field;
+    --*node_field;
+    st->pending.bytes -= bytes;
+    wh.pending.bytes -= bytes;
+}
+
 static unsigned long long unreported_drops(const struct app_state *st)
 {
-    const unsigned long long *u = st->unreported_drops;
-    return u[DROP_NODE_FULL] + u[DROP_APP_FULL] + u[DROP_RATE];
+    unsigned long long n = 0;
+    for (int r = 0; r < DROP_REASONS; r++)
+        n += st->unreported_drops[r];
+    return n;
 }
 
 /* True when st holds nothing and has nothing left to report. */
@@ -281,22 +358,23 @@ static void report(struct app_state *st, uint64_t now)
     const unsigned long long *u = st->unreported_drops;
     unsigned long long drops = unreported_drops(st);
     if (drops > 0 && due(st->drops_reported_ms, now)) {
-        rt_log_warn("app=%s webhooks: dropped %llu deliveries since the last report "
-                    "(app_full %llu, node_full %llu, rate %llu)",
-                    st->app_id, drops, u[DROP_APP_FULL], u[DROP_NODE_FULL], u[DROP_RATE]);
+        rt_log_warn("app=%s webhooks: dropped %llu events since the last report "
+                    "(app_full %llu, node_full %llu, rate %llu, removed %llu)",
+                    st->app_id, drops, u[DROP_APP_FULL], u[DROP_NODE_FULL], u[DROP_RATE],
+                    u[DROP_REMOVED]);
         memset(st->unreported_drops, 0, sizeof st->unreported_drops);
         st->drops_reported_ms = now;
     }
     if (st->unreported_failed > 0 && due(st->failed_reported_ms, now)) {
-        rt_log_warn("app=%s webhooks: gave up on %llu deliveries after 5 minutes of retries "
-                    "(last: %s)",
-                    st->app_id, st->unreported_failed, st->last_failure);
+        rt_log_warn("app=%s webhooks: gave up on %llu requests (last: %s); see rtadmin webhook "
+                    "failures %s",
+                    st->app_id, st->unreported_failed, st->last_failure, st->app_id);
         st->unreported_failed = 0;
         st->failed_reported_ms = now;
     }
 }
 
-/* Counts n deliveries of st dropped for why. */
+/* Counts n events (or requests) of st dropped for why. */
 static void drop(struct app_state *st, enum drop_reason why, size_t n)
 {
     if (n == 0) return;
@@ -304,6 +382,16 @@ static void drop(struct app_state *st, enum drop_reason why, size_t n)
     wh.totals.dropped[why] += n;
     st->unreported_drops[why] += n;
     report(st, rt_now_ms());
+}
+
+void rt_webhook_queue_full(const char *app_id, size_t n)
+{
+    if (wh.started) drop(app_state(app_id), DROP_APP_FULL, n);
+}
+
+void rt_webhook_backlog(const char *app_id, size_t n)
+{
+    if (wh.started) app_state(app_id)->backlog = n;
 }
 
 /* Reports what is due and, once a minute, frees the idle state of deleted apps. */
@@ -318,7 +406,7 @@ static void on_housekeeping(uv_timer_t *t)
         report(st, now);
         if (sweep && idle(st) && !rt_apps_by_id(st->app_id)) {
             HASH_DEL(wh.apps, st);
-            free(st);
+            app_state_free(st);
         }
     }
 }
@@ -374,12 +462,18 @@ static void start_next(void)
     }
 }
 
-/* ---- deliveries ------------------------------------------------------------------------ */
+/* ---- requests ---------------------------------------------------------------------------- */
+
+static const struct rt_webhook *find_webhook(const struct rt_app *app, long long wid)
+{
+    for (size_t i = 0; app && i < app->cfg->n_webhooks; i++)
+        if (app->cfg->webhooks[i].id == wid) return &app->cfg->webhooks[i];
+    return NULL;
+}
 
 static void delivery_free_cb(uv_handle_t *h)
 {
     struct delivery *d = h->data;
-    free(d->url);
     free(d->body);
     free(d);
 }
@@ -396,9 +490,27 @@ static void delivery_free(struct delivery *d)
         uv_close((uv_handle_t *)&d->retry, delivery_free_cb);
         return;
     }
-    free(d->url);
     free(d->body);
     free(d);
+}
+
+/* A new waiting request of st (ownership of body passes); counted, queued and started when a
+ * slot is free. */
+static void delivery_new(struct app_state *st, long long wid, char *body, const char *request_id,
+                         const char *entry, uint64_t queued_ms)
+{
+    struct delivery *d = rt_xcalloc(1, sizeof *d);
+    d->app = st;
+    d->wid = wid;
+    d->body = body;
+    snprintf(d->request_id, sizeof d->request_id, "%s", request_id);
+    snprintf(d->entry, sizeof d->entry, "%s", entry ? entry : "");
+    d->queued_ms = queued_ms;
+    d->bytes = sizeof *d + strlen(body) + 1;
+    d->state = D_WAITING;
+    count_in(st, &st->pending.waiting, &wh.pending.waiting, d->bytes);
+    DL_APPEND2(wh.all, d, all_prev, all_next);
+    enqueue(d);
 }
 
 static size_t discard_body(char *ptr, size_t size, size_t n, void *userdata)
@@ -416,8 +528,83 @@ static void on_retry(uv_timer_t *t)
     start_next();
 }
 
+/* The endpoint's last status as JSON text (malloc'd). */
+static char *status_json(const struct delivery *d, bool ok, long status, const char *error,
+                         bool retrying)
+{
+    json_t *s =
+        json_pack("{s:b,s:I,s:s?,s:I,s:I,s:s,s:b}", "ok", ok, "status", (json_int_t)status, "error",
+                  error, "at_ms", (json_int_t)unix_ms(), "attempts", (json_int_t)d->attempts,
+                  "request_id", d->request_id, "retrying", retrying);
+    char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
+    json_decref(s);
+    return text;
+}
+
+/* In-memory queue: remembers the endpoint's last status (takes json). */
+static void set_status(struct app_state *st, long long wid, char *json)
+{
+    if (!json) return;
+    struct endpoint_status *e = NULL;
+    HASH_FIND(hh, st->status, &wid, sizeof wid, e);
+    if (!e) {
+        e = rt_xcalloc(1, sizeof *e);
+        e->wid = wid;
+        HASH_ADD(hh, st->status, wid, sizeof e->wid, e);
+    }
+    free(e->json);
+    e->json = json;
+}
+
+/* In-memory queue: keeps record (JSON text, taken) as the newest dead letter of st. */
+static void add_dead(struct app_state *st, char *record)
+{
+    if (!record) return;
+    if (wh.limits.dead_letters == 0) {
+        free(record);
+        return;
+    }
+    if (st->n_dead == wh.limits.dead_letters) {
+        free(st->dead[0]);
+        memmove(st->dead, st->dead + 1, (st->n_dead - 1) * sizeof *st->dead);
+        st->n_dead--;
+    }
+    if (!st->dead) st->dead = rt_xcalloc(wh.limits.dead_letters, sizeof *st->dead);
+    st->dead[st->n_dead++] = record;
+}
+
+/* Gives d up: counted, logged (rate-limited) and kept in the app's dead letters. */
+static void give_up(struct delivery *d, long status, const char *error)
+{
+    struct app_state *st = d->app;
+    st->totals.failed++;
+    wh.totals.failed++;
+    st->unreported_failed++;
+    snprintf(st->last_failure, sizeof st->last_failure, "%s after %u attempts, %s %ld", d->url,
+             d->attempts, error, status);
+    json_t *rec = json_pack("{s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:s}", "request_id", d->request_id,
+                            "webhook_id", (json_int_t)d->wid, "url", d->url, "queued_at_ms",
+                            (json_int_t)d->queued_ms, "failed_at_ms", (json_int_t)unix_ms(),
+                            "attempts", (json_int_t)d->attempts, "error", error, "body", d->body);
+    if (rec && status) json_object_set_new(rec, "status", json_integer(status));
+    char *record = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    char *st_json = status_json(d, false, status, error, false);
+    if (d->entry[0]) {
+        if (record && st_json)
+            rt_whq_dead(st->app_id, d->entry, d->wid, st_json, record, (int)wh.limits.dead_letters);
+        free(record);
+        free(st_json);
+    } else {
+        add_dead(st, record);
+        set_status(st, d->wid, st_json);
+    }
+    report(st, rt_now_ms());
+}
+
 /* Ends an attempt: a 2xx frees d; anything else retries it with exponential back-off from
- * 1 s, capped at 60 s, until 5 minutes after creation, and then gives up. */
+ * RT_WEBHOOK_RETRY_BASE_MS (capped at 60 s, plus up to 25 % jitter) until
+ * RT_WEBHOOK_RETRY_SECONDS after it was queued, and then gives it up. */
 static void finish(struct delivery *d, long status, CURLcode rc)
 {
     struct app_state *st = d->app;
@@ -431,28 +618,47 @@ static void finish(struct delivery *d, long status, CURLcode rc)
     if (rc == CURLE_OK && status >= 200 && status < 300) {
         st->totals.delivered++;
         wh.totals.delivered++;
+        uint64_t now = unix_ms();
+        double latency = now > d->queued_ms ? (double)(now - d->queued_ms) / 1000.0 : 0;
+        st->totals.latency_sum += latency;
+        st->totals.latency_count++;
+        wh.totals.latency_sum += latency;
+        wh.totals.latency_count++;
+        char *st_json = status_json(d, true, status, NULL, false);
+        if (d->entry[0]) {
+            if (st_json) rt_whq_delivered(st->app_id, d->entry, d->wid, st_json);
+            free(st_json);
+        } else {
+            set_status(st, d->wid, st_json);
+        }
+        bool queued = d->entry[0] != '\0';
         delivery_free(d);
         update_ready(st);
+        if (queued) rt_whq_kick(st->app_id);
         return;
     }
-    char url[LOG_URL_MAX];
-    rt_url_redact(d->url, url, sizeof url);
     const char *error = rc == CURLE_OK ? "HTTP" : curl_easy_strerror(rc);
-    uint64_t delay = 1000u << (d->attempts < 7 ? d->attempts - 1 : 6);
-    if (delay > 60000) delay = 60000;
-    if (rt_now_ms() + delay - d->created_ms > RT_WEBHOOK_RETRY_WINDOW_MS) {
-        st->totals.failed++;
-        wh.totals.failed++;
-        st->unreported_failed++;
-        snprintf(st->last_failure, sizeof st->last_failure, "%s after %u attempts, %s %ld", url,
-                 d->attempts, error, status);
+    unsigned shift = d->attempts < 16 ? d->attempts - 1 : 15;
+    uint64_t delay = wh.limits.retry_base_ms << shift;
+    if (delay > RETRY_CAP_MS) delay = RETRY_CAP_MS;
+    delay += randombytes_uniform((uint32_t)(delay / 4 + 1));
+    if (unix_ms() + delay - d->queued_ms > wh.limits.retry_ms) {
+        give_up(d, status, error);
+        bool queued = d->entry[0] != '\0';
         delivery_free(d);
         update_ready(st);
-        report(st, rt_now_ms());
+        if (queued) rt_whq_kick(st->app_id);
         return;
     }
-    rt_log_debug("app=%s webhook to %s failed (%s %ld); retry %u in %llu ms", st->app_id, url,
+    rt_log_debug("app=%s webhook to %s failed (%s %ld); retry %u in %llu ms", st->app_id, d->url,
                  error, status, d->attempts, (unsigned long long)delay);
+    char *st_json = status_json(d, false, status, error, true);
+    if (d->entry[0]) {
+        if (st_json) rt_whq_status(st->app_id, d->wid, st_json);
+        free(st_json);
+    } else {
+        set_status(st, d->wid, st_json);
+    }
     st->totals.retried++;
     wh.totals.retried++;
     set_state(d, D_RETRYING);
@@ -465,23 +671,46 @@ static void finish(struct delivery *d, long status, CURLcode rc)
     uv_timer_start(&d->retry, on_retry, delay, 0);
 }
 
+/* Drops d because its app, its webhook or the app's keys are gone. */
+static void discard(struct delivery *d)
+{
+    struct app_state *st = d->app;
+    drop(st, DROP_REMOVED, 1);
+    if (d->entry[0]) rt_whq_delivered(st->app_id, d->entry, d->wid, NULL);
+    delivery_free(d);
+    update_ready(st);
+}
+
 static void attempt(struct delivery *d)
 {
+    struct rt_app *app = rt_apps_by_id(d->app->app_id);
+    const struct rt_webhook *w = find_webhook(app, d->wid);
+    if (!w || app->cfg->n_keys == 0) {
+        discard(d);
+        return;
+    }
     set_state(d, D_IN_FLIGHT);
     d->attempts++;
+    rt_url_redact(w->url, d->url, sizeof d->url);
     d->easy = curl_easy_init();
     if (!d->easy) {
         finish(d, 0, CURLE_OUT_OF_MEMORY);
         return;
     }
-    char sig_header[128], key_header[128];
-    snprintf(sig_header, sizeof sig_header, "X-Pusher-Signature: %s", d->signature);
-    snprintf(key_header, sizeof key_header, "X-Pusher-Key: %s", d->key);
+    /* The oldest active key signs, as Pusher does when an app has several. */
+    const struct rt_app_key *k = &app->cfg->keys[0];
+    char signature[RT_SHA256_HEX_LEN + 1];
+    rt_hmac_sha256_hex(k->secret, strlen(k->secret), d->body, strlen(d->body), signature);
+    char sig_header[128], key_header[128], id_header[128];
+    snprintf(sig_header, sizeof sig_header, "X-Pusher-Signature: %s", signature);
+    snprintf(key_header, sizeof key_header, "X-Pusher-Key: %s", k->key);
+    snprintf(id_header, sizeof id_header, "X-Realtime-Webhook-Id: %s", d->request_id);
     d->headers = curl_slist_append(NULL, "Content-Type: application/json");
     d->headers = curl_slist_append(d->headers, key_header);
     d->headers = curl_slist_append(d->headers, sig_header);
+    d->headers = curl_slist_append(d->headers, id_header);
     d->headers = curl_slist_append(d->headers, "Expect:");
-    curl_easy_setopt(d->easy, CURLOPT_URL, d->url);
+    curl_easy_setopt(d->easy, CURLOPT_URL, w->url);
     curl_easy_setopt(d->easy, CURLOPT_POSTFIELDS, d->body);
     curl_easy_setopt(d->easy, CURLOPT_HTTPHEADER, d->headers);
     curl_easy_setopt(d->easy, CURLOPT_USERAGENT, "realtime-webhooks/1");
@@ -509,6 +738,117 @@ static void check_done(void)
     start_next();
 }
 
+/* ---- requests read from the durable queue ------------------------------------------------ */
+
+size_t rt_webhook_budget(const char *app_id)
+{
+    if (!wh.started || rt_srv.draining) return 0;
+    struct app_state *st = app_state(app_id);
+    const struct pending *a = &st->pending, *n = &wh.pending;
+    size_t used = a->waiting + a->in_flight + a->retrying;
+    size_t node_used = n->waiting + n->in_flight + n->retrying;
+    if (used >= wh.limits.app_concurrency || node_used >= wh.limits.max_pending) return 0;
+    size_t room = wh.limits.app_concurrency - used;
+    return room < wh.limits.max_pending - node_used ? room : wh.limits.max_pending - node_used;
+}
+
+void rt_webhook_take(const char *app_id, const char *entry, long long wid, const char *request_id,
+                     const char *body, uint64_t queued_ms)
+{
+    if (!wh.started) return;
+    delivery_new(app_state(app_id), wid, rt_xstrdup(body), request_id, entry, queued_ms);
+    start_next();
+}
+
+bool rt_webhook_holds(const char *app_id, const char *entry)
+{
+    struct delivery *d;
+    DL_FOREACH2(wh.all, d, all_next)
+    if (strcmp(d->entry, entry) == 0 && strcmp(d->app->app_id, app_id) == 0) return true;
+    return false;
+}
+
+void rt_webhook_each_entry(const char *app_id, void (*fn)(const char *entry, void *ctx), void *ctx)
+{
+    struct delivery *d;
+    DL_FOREACH2(wh.all, d, all_next)
+    if (d->entry[0] && strcmp(d->app->app_id, app_id) == 0) fn(d->entry, ctx);
+}
+
+/* ---- in-memory batch windows --------------------------------------------------------------- */
+
+static void random_request_id(char *out, size_t cap)
+{
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    char hex[2 * sizeof raw + 1];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(out, cap, "m-%s", hex);
+}
+
+static void window_free_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Turns the window's events into one request and closes the window. */
+static void window_flush(struct window *win)
+{
+    struct app_state *st = win->app;
+    size_t n = json_array_size(win->events);
+    uint64_t now = unix_ms();
+    json_t *root = json_pack("{s:I,s:o}", "time_ms", (json_int_t)now, "events", win->events);
+    char *body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    st->pending.batching -= n;
+    wh.pending.batching -= n;
+    st->pending.bytes -= win->bytes;
+    wh.pending.bytes -= win->bytes;
+    HASH_DEL(wh.windows, win);
+    uv_timer_stop(&win->timer);
+    long long wid = win->wid;
+    uv_close((uv_handle_t *)&win->timer, window_free_cb);
+    if (!body) return;
+    char request_id[40];
+    random_request_id(request_id, sizeof request_id);
+    delivery_new(st, wid, body, request_id, NULL, now);
+    start_next();
+}
+
+static void on_window(uv_timer_t *t)
+{
+    window_flush(t->data);
+}
+
+/* Adds event (borrowed) to w's window; the first event opens it for w->batch_window_ms, the
+ * batch_max-th closes it at once. */
+static void window_add(struct app_state *st, const struct rt_webhook *w, json_t *event,
+                       size_t bytes)
+{
+    char key[sizeof((struct window *)0)->key];
+    snprintf(key, sizeof key, "%s\x1f%lld", st->app_id, w->id);
+    struct window *win = NULL;
+    HASH_FIND_STR(wh.windows, key, win);
+    if (!win) {
+        win = rt_xcalloc(1, sizeof *win);
+        memcpy(win->key, key, sizeof key);
+        win->app = st;
+        win->wid = w->id;
+        win->events = json_array();
+        uv_timer_init(wh.loop, &win->timer);
+        win->timer.data = win;
+        HASH_ADD_STR(wh.windows, key, win);
+    }
+    json_array_append(win->events, event);
+    win->bytes += bytes;
+    count_in(st, &st->pending.batching, &wh.pending.batching, bytes);
+    size_t n = json_array_size(win->events);
+    if (w->batch_window_ms <= 0 || n >= (size_t)(w->batch_max > 0 ? w->batch_max : 1))
+        window_flush(win);
+    else if (n == 1)
+        uv_timer_start(&win->timer, on_window, (uint64_t)w->batch_window_ms, 0);
+}
+
 static bool wants(const struct rt_webhook *w, const char *name)
 {
     if (w->n_event_types == 0) return true;
@@ -526,79 +866,31 @@ static size_t interested(const struct rt_app_config *cfg, const char *name)
     return n;
 }
 
-/* Everything but client_event comes from channel and member churn, which a client can
- * produce at will by subscribing to new names: those pass the app's token bucket. */
-static bool is_channel_event(const char *name)
+/* In-memory queue: puts event (borrowed) in the window of every webhook of app that wants it,
+ * as far as the caps allow. */
+static void emit_local(struct rt_app *app, struct app_state *st, json_t *event, const char *name)
 {
-    return strcmp(name, "client_event") != 0;
-}
-
-/* Queues one POST per interested URL of app for event (ownership of event passes), as far
- * as the rate limit and the caps allow. The body and its signature are fixed here, so every
- * retry sends the same bytes. */
-static void emit(struct rt_app *app, json_t *event, uint64_t time_ms)
-{
-    const struct rt_app_config *cfg = app->cfg;
-    /* A copy: the event (and the string inside it) is freed with root below. */
-    char name[32];
-    snprintf(name, sizeof name, "%s", json_string_value(json_object_get(event, "name")) ?: "");
-    size_t wanted = name[0] ? interested(cfg, name) : 0;
-    struct app_state *st = wanted && wh.started && cfg->n_keys ? app_state(cfg->id) : NULL;
-    if (!st) {
-        json_decref(event);
-        return;
-    }
-    if (is_channel_event(name) &&
-        !rt_bucket_take(&st->channel_events, wh.limits.channel_events_per_second,
-                        wh.limits.channel_events_burst, rt_now_ms())) {
-        json_decref(event);
-        drop(st, DROP_RATE, wanted);
-        return;
-    }
-    json_t *root = json_pack("{s:I,s:[o]}", "time_ms", (json_int_t)time_ms, "events", event);
-    char *body = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    if (!body) return;
-    size_t body_len = strlen(body);
-    /* The oldest active key signs, as Pusher does when an app has several. */
-    const struct rt_app_key *k = &cfg->keys[0];
-    char signature[RT_SHA256_HEX_LEN + 1];
-    rt_hmac_sha256_hex(k->secret, strlen(k->secret), body, body_len, signature);
-    for (size_t i = 0; i < cfg->n_webhooks; i++) {
-        if (!wants(&cfg->webhooks[i], name)) continue;
-        size_t bytes = sizeof(struct delivery) + strlen(cfg->webhooks[i].url) + 1 + body_len + 1;
+    char *text = json_dumps(event, JSON_COMPACT);
+    size_t bytes = text ? strlen(text) + 64 : 64;
+    free(text);
+    for (size_t i = 0; i < app->cfg->n_webhooks; i++) {
+        const struct rt_webhook *w = &app->cfg->webhooks[i];
+        if (!wants(w, name)) continue;
         enum drop_reason why;
         if (!has_room(st, bytes, &why)) {
             drop(st, why, 1);
             continue;
         }
-        struct delivery *d = rt_xcalloc(1, sizeof *d);
-        d->url = rt_xstrdup(cfg->webhooks[i].url);
-        d->body = rt_xstrdup(body);
-        memcpy(d->key, k->key, sizeof d->key);
-        memcpy(d->signature, signature, sizeof d->signature);
-        d->app = st;
-        d->bytes = bytes;
-        d->created_ms = rt_now_ms();
-        d->state = D_WAITING;
-        st->pending.waiting++;
-        wh.pending.waiting++;
-        st->pending.bytes += bytes;
-        wh.pending.bytes += bytes;
-        DL_APPEND2(wh.all, d, all_prev, all_next);
-        enqueue(d);
+        window_add(st, w, event, bytes);
     }
-    free(body);
-    start_next();
 }
 
-/* ---- settle window for vacated / member_removed -------------------------------------- */
+/* ---- in-memory settle window for vacated / member_removed ---------------------------------- */
 
-static char *held_id(char kind, const char *app_id, const char *channel, const char *user_id)
+static char *held_id(char kind, const char *app_id, const char *hold_id)
 {
     char *id = NULL;
-    if (asprintf(&id, "%c\x1f%s\x1f%s\x1f%s", kind, app_id, channel, user_id ? user_id : "") < 0)
-        rt_out_of_memory("asprintf", 0);
+    if (asprintf(&id, "%c\x1f%s\x1f%s", kind, app_id, hold_id) < 0) rt_out_of_memory("asprintf", 0);
     return id;
 }
 
@@ -606,18 +898,14 @@ static void held_free_cb(uv_handle_t *h)
 {
     struct held *e = h->data;
     free(e->id);
-    free(e->channel);
-    free(e->user_id);
+    json_decref(e->event);
     free(e);
 }
 
 static void held_drop(struct held *e)
 {
     HASH_DEL(wh.held, e);
-    e->app->pending.held--;
-    wh.pending.held--;
-    e->app->pending.bytes -= e->bytes;
-    wh.pending.bytes -= e->bytes;
+    count_out(e->app, &e->app->pending.held, &wh.pending.held, e->bytes);
     uv_timer_stop(&e->timer);
     uv_close((uv_handle_t *)&e->timer, held_free_cb);
 }
@@ -626,48 +914,35 @@ static void on_held(uv_timer_t *t)
 {
     struct held *e = t->data;
     struct rt_app *app = rt_apps_by_id(e->app->app_id);
-    json_t *ev = NULL;
-    if (app)
-        ev = e->user_id ? json_pack("{s:s,s:s,s:s}", "name", "member_removed", "channel",
-                                    e->channel, "user_id", e->user_id)
-                        : json_pack("{s:s,s:s}", "name", "channel_vacated", "channel", e->channel);
-    uint64_t time_ms = e->time_ms;
-    held_drop(e); /* first, so that the event it becomes has the room it held */
-    if (ev) emit(app, ev, time_ms);
+    struct app_state *st = e->app;
+    json_t *ev = json_incref(e->event);
+    held_drop(e); /* first, so that the event has the room it held */
+    const char *name = json_string_value(json_object_get(ev, "name"));
+    if (app && name) emit_local(app, st, ev, name);
+    json_decref(ev);
 }
 
-/* Holds the event for the settle window, when anyone wants it or the occupied/added it would
- * cancel; held events count against the caps like deliveries. */
-static void hold(struct rt_app *app, char kind, const char *channel, const char *user_id)
+/* Holds event (taken) for the settle window; held events count against the caps. */
+static void hold(struct app_state *st, char kind, const char *hold_id, json_t *event)
 {
-    const char *name = kind == 'v' ? "channel_vacated" : "member_removed";
-    const char *cancels = kind == 'v' ? "channel_occupied" : "member_added";
-    size_t wanted = interested(app->cfg, name);
-    if (wanted == 0 && interested(app->cfg, cancels) == 0) return;
-    struct app_state *st = app_state(app->cfg->id);
-    char *id = held_id(kind, app->cfg->id, channel, user_id);
+    char *id = held_id(kind, st->app_id, hold_id);
     struct held *old = NULL;
     HASH_FIND_STR(wh.held, id, old);
     if (old) held_drop(old);
-    size_t bytes = sizeof(struct held) + strlen(id) + 1 + strlen(channel) + 1 +
-                   (user_id ? strlen(user_id) + 1 : 0);
+    size_t bytes = sizeof(struct held) + strlen(id) + 1 + strlen(hold_id) + 64;
     enum drop_reason why;
     if (!has_room(st, bytes, &why)) {
         free(id);
-        drop(st, why, wanted);
+        json_decref(event);
+        drop(st, why, 1);
         return;
     }
     struct held *e = rt_xcalloc(1, sizeof *e);
-    e->channel = rt_xstrdup(channel);
-    if (user_id) e->user_id = rt_xstrdup(user_id);
     e->id = id;
     e->app = st;
     e->bytes = bytes;
-    e->time_ms = unix_ms();
-    st->pending.held++;
-    wh.pending.held++;
-    st->pending.bytes += bytes;
-    wh.pending.bytes += bytes;
+    e->event = event;
+    count_in(st, &st->pending.held, &wh.pending.held, bytes);
     uv_timer_init(wh.loop, &e->timer);
     e->timer.data = e;
     uv_timer_start(&e->timer, on_held, RT_WEBHOOK_SETTLE_MS, 0);
@@ -676,9 +951,9 @@ static void hold(struct rt_app *app, char kind, const char *channel, const char 
 
 /* Cancels a held event of that identity; returns true when one was pending (the pair is then
  * dropped: the client came back within the settle window). */
-static bool unhold(struct rt_app *app, char kind, const char *channel, const char *user_id)
+static bool unhold(struct app_state *st, char kind, const char *hold_id)
 {
-    char *id = held_id(kind, app->cfg->id, channel, user_id);
+    char *id = held_id(kind, st->app_id, hold_id);
     struct held *e = NULL;
     HASH_FIND_STR(wh.held, id, e);
     free(id);
@@ -687,61 +962,147 @@ static bool unhold(struct rt_app *app, char kind, const char *channel, const cha
     return true;
 }
 
-static bool active(const struct rt_app *app)
+/* ---- events ----------------------------------------------------------------------------- */
+
+/* Durable queue: hands event (borrowed) to webhook_queue.c with the webhooks that want it. */
+static void queue_event(struct rt_app *app, char kind, const char *hold_id, json_t *event,
+                        const char *name)
 {
-    return wh.started && app->cfg->n_webhooks > 0;
+    char spec[1024];
+    size_t len = 0;
+    int min_window = 0;
+    spec[0] = '\0';
+    for (size_t i = 0; i < app->cfg->n_webhooks; i++) {
+        const struct rt_webhook *w = &app->cfg->webhooks[i];
+        if (!wants(w, name)) continue;
+        int n = snprintf(spec + len, sizeof spec - len, "%s%lld:%d:%d", len ? "," : "", w->id,
+                         w->batch_window_ms, w->batch_max);
+        if (n < 0 || (size_t)n >= sizeof spec - len) break; /* dozens of webhooks: the rest */
+        len += (size_t)n;
+        if (w->batch_window_ms > 0 && (min_window == 0 || w->batch_window_ms < min_window))
+            min_window = w->batch_window_ms;
+    }
+    char *text = json_dumps(event, JSON_COMPACT);
+    if (!text) return;
+    rt_whq_event(app->cfg->id, kind, hold_id, text, spec, min_window, RT_WEBHOOK_SETTLE_MS,
+                 wh.limits.app_max_pending);
+    free(text);
+}
+
+/* Everything but client_event comes from channel and member churn, which a client can
+ * produce at will by subscribing to new names: those pass the app's token bucket. */
+static bool is_channel_event(const char *name)
+{
+    return strcmp(name, "client_event") != 0;
+}
+
+/* One event of app (ownership of event passes). kind: 'o' occupied and 'a' member added
+ * cancel a held 'v' vacated / 'r' member removed of the same hold_id (channel, or channel
+ * 0x1f user); 'x' is any other kind. */
+static void event(struct rt_app *app, char kind, const char *hold_id, json_t *event)
+{
+    const struct rt_app_config *cfg = app->cfg;
+    const char *name = json_string_value(json_object_get(event, "name"));
+    if (!wh.started || cfg->n_webhooks == 0 || cfg->n_keys == 0 || !name) {
+        json_decref(event);
+        return;
+    }
+    /* The other half of a hold/cancel pair: whether anyone wants it decides whether to hold. */
+    const char *pair = kind == 'v'   ? "channel_occupied"
+                       : kind == 'r' ? "member_added"
+                       : kind == 'o' ? "channel_vacated"
+                       : kind == 'a' ? "member_removed"
+                                     : NULL;
+    size_t wanted = interested(cfg, name);
+    if (wanted == 0 && !(pair && interested(cfg, pair))) {
+        json_decref(event);
+        return;
+    }
+    struct app_state *st = app_state(cfg->id);
+    if (is_channel_event(name) &&
+        !rt_bucket_take(&st->channel_events, wh.limits.channel_events_per_second,
+                        wh.limits.channel_events_burst, rt_now_ms())) {
+        json_decref(event);
+        drop(st, DROP_RATE, wanted ? wanted : 1);
+        return;
+    }
+    if (rt_registry_active()) {
+        queue_event(app, kind, hold_id, event, name);
+        json_decref(event);
+        return;
+    }
+    if ((kind == 'o' && unhold(st, 'v', hold_id)) || (kind == 'a' && unhold(st, 'r', hold_id))) {
+        json_decref(event);
+        return;
+    }
+    if (kind == 'v' || kind == 'r') {
+        hold(st, kind, hold_id, event);
+        return;
+    }
+    emit_local(app, st, event, name);
+    json_decref(event);
+}
+
+static char *member_hold_id(const char *channel, const char *user_id)
+{
+    char *id = NULL;
+    if (asprintf(&id, "%s\x1f%s", channel, user_id) < 0) rt_out_of_memory("asprintf", 0);
+    return id;
 }
 
 void rt_webhook_channel_occupied(struct rt_app *app, const char *channel)
 {
-    if (!active(app) || unhold(app, 'v', channel, NULL)) return;
-    emit(app, json_pack("{s:s,s:s}", "name", "channel_occupied", "channel", channel), unix_ms());
+    event(app, 'o', channel,
+          json_pack("{s:s,s:s}", "name", "channel_occupied", "channel", channel));
 }
 
 void rt_webhook_channel_vacated(struct rt_app *app, const char *channel)
 {
-    if (active(app)) hold(app, 'v', channel, NULL);
+    event(app, 'v', channel, json_pack("{s:s,s:s}", "name", "channel_vacated", "channel", channel));
 }
 
 void rt_webhook_member_added(struct rt_app *app, const char *channel, const char *user_id)
 {
-    if (!active(app) || unhold(app, 'r', channel, user_id)) return;
-    emit(app,
-         json_pack("{s:s,s:s,s:s}", "name", "member_added", "channel", channel, "user_id", user_id),
-         unix_ms());
+    char *id = member_hold_id(channel, user_id);
+    event(
+        app, 'a', id,
+        json_pack("{s:s,s:s,s:s}", "name", "member_added", "channel", channel, "user_id", user_id));
+    free(id);
 }
 
 void rt_webhook_member_removed(struct rt_app *app, const char *channel, const char *user_id)
 {
-    if (active(app)) hold(app, 'r', channel, user_id);
+    char *id = member_hold_id(channel, user_id);
+    event(app, 'r', id,
+          json_pack("{s:s,s:s,s:s}", "name", "member_removed", "channel", channel, "user_id",
+                    user_id));
+    free(id);
 }
 
 void rt_webhook_subscription_count(struct rt_app *app, const char *channel, size_t count)
 {
-    if (!active(app) || !app->cfg->subscription_count || count == 0) return;
-    emit(app,
-         json_pack("{s:s,s:s,s:I}", "name", "subscription_count", "channel", channel,
-                   "subscription_count", (json_int_t)count),
-         unix_ms());
+    if (!app->cfg->subscription_count || count == 0) return;
+    event(app, 'x', channel,
+          json_pack("{s:s,s:s,s:I}", "name", "subscription_count", "channel", channel,
+                    "subscription_count", (json_int_t)count));
 }
 
 void rt_webhook_cache_miss(struct rt_app *app, const char *channel)
 {
-    if (active(app))
-        emit(app, json_pack("{s:s,s:s}", "name", "cache_miss", "channel", channel), unix_ms());
+    event(app, 'x', channel, json_pack("{s:s,s:s}", "name", "cache_miss", "channel", channel));
 }
 
-void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *event,
+void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *name,
                              const json_t *data, const char *socket_id, const char *user_id)
 {
-    if (!active(app)) return;
+    if (!wh.started || app->cfg->n_webhooks == 0) return;
     char *text = json_is_string(data) ? rt_xstrdup(json_string_value(data))
                                       : json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", "client_event", "channel", channel,
-                           "event", event, "data", text, "socket_id", socket_id);
+                           "event", name, "data", text ? text : "null", "socket_id", socket_id);
     free(text);
     if (ev && user_id) json_object_set_new(ev, "user_id", json_string(user_id));
-    if (ev) emit(app, ev, unix_ms());
+    if (ev) event(app, 'x', channel, ev);
 }
 
 size_t rt_webhooks_flush(void)
@@ -749,7 +1110,212 @@ size_t rt_webhooks_flush(void)
     struct held *e, *tmp;
     HASH_ITER(hh, wh.held, e, tmp)
     on_held(&e->timer);
-    return pending_count(&wh.pending);
+    struct window *w, *wtmp;
+    HASH_ITER(hh, wh.windows, w, wtmp)
+    window_flush(w);
+    /* Requests of the durable queue that wait here stay pending in Redis when this process
+     * exits: another node claims them. Only the in-memory ones and requests in flight count. */
+    size_t n = wh.pending.held + wh.pending.batching;
+    struct delivery *d;
+    DL_FOREACH2(wh.all, d, all_next)
+    n += !d->entry[0] || d->state == D_IN_FLIGHT;
+    return n;
+}
+
+/* ---- the webhook routes of the HTTP API ---------------------------------------------------- */
+
+/* A failure record as the API shows it: the request's events instead of its body. Takes rec. */
+static json_t *failure_view(json_t *rec)
+{
+    json_t *body = json_loads(json_string_value(json_object_get(rec, "body")) ?: "", 0, NULL);
+    json_t *events = json_object_get(body, "events");
+    json_object_set(rec, "events", json_is_array(events) ? events : json_array());
+    json_object_del(rec, "body");
+    json_decref(body);
+    return rec;
+}
+
+static void answer(uint64_t request_id, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    rt_http_answer(request_id, status, text ? text : rt_xstrdup("{}"));
+}
+
+static void set_response(struct rt_rest_response *out, int status, json_t *body)
+{
+    out->status = status;
+    out->content_type = "application/json";
+    out->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+}
+
+static void set_error(struct rt_rest_response *out, int status, const char *msg)
+{
+    set_response(out, status, json_pack("{s:s}", "error", msg));
+}
+
+/* {"webhooks":[{"id","url","last"}],"queued","dead_letters"} from last ({W: status text or
+ * object}, borrowed). */
+static json_t *state_view(const struct rt_app *app, json_t *last, size_t queued, size_t dead)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; app && i < app->cfg->n_webhooks; i++) {
+        const struct rt_webhook *w = &app->cfg->webhooks[i];
+        char wid[24], url[LOG_URL_MAX];
+        snprintf(wid, sizeof wid, "%lld", w->id);
+        rt_url_redact(w->url, url, sizeof url);
+        json_t *s = json_object_get(last, wid);
+        json_t *status =
+            json_is_string(s) ? json_loads(json_string_value(s), 0, NULL) : json_incref(s);
+        json_array_append_new(list, json_pack("{s:I,s:s,s:o}", "id", (json_int_t)w->id, "url", url,
+                                              "last", status ? status : json_null()));
+    }
+    return json_pack("{s:o,s:I,s:I}", "webhooks", list, "queued", (json_int_t)queued,
+                     "dead_letters", (json_int_t)dead);
+}
+
+struct admin_job {
+    uint64_t request_id;
+    char app_id[RT_APP_ID_MAX + 1];
+};
+
+static void on_state(uint64_t ctx, json_t *r)
+{
+    struct admin_job *j = (struct admin_job *)(uintptr_t)ctx;
+    if (!r) {
+        answer(j->request_id, 503, json_pack("{s:s}", "error", "Cluster bus unavailable"));
+    } else {
+        json_t *view = state_view(rt_apps_by_id(j->app_id), json_object_get(r, "last"),
+                                  (size_t)json_integer_value(json_object_get(r, "queued")),
+                                  (size_t)json_integer_value(json_object_get(r, "dead_letters")));
+        json_decref(r);
+        answer(j->request_id, 200, view);
+    }
+    free(j);
+}
+
+static void on_failures(uint64_t ctx, json_t *r)
+{
+    struct admin_job *j = (struct admin_job *)(uintptr_t)ctx;
+    if (!r) {
+        answer(j->request_id, 503, json_pack("{s:s}", "error", "Cluster bus unavailable"));
+    } else {
+        size_t i;
+        json_t *rec;
+        json_array_foreach(json_object_get(r, "failures"), i, rec) failure_view(rec);
+        answer(j->request_id, 200, r);
+    }
+    free(j);
+}
+
+static void on_requeue(uint64_t ctx, json_t *r)
+{
+    struct admin_job *j = (struct admin_job *)(uintptr_t)ctx;
+    if (!r)
+        answer(j->request_id, 503, json_pack("{s:s}", "error", "Cluster bus unavailable"));
+    else
+        answer(j->request_id, 200, r);
+    free(j);
+}
+
+/* In-memory queue: the routes answered from this process. */
+static void local_route(struct rt_app *app, int route, int limit, struct rt_rest_response *out)
+{
+    struct app_state *st = app_state(app->cfg->id);
+    if (route == 0) {
+        json_t *last = json_object();
+        struct endpoint_status *e, *tmp;
+        HASH_ITER(hh, st->status, e, tmp)
+        {
+            char wid[24];
+            snprintf(wid, sizeof wid, "%lld", e->wid);
+            json_object_set_new(last, wid, json_string(e->json));
+        }
+        const struct pending *p = &st->pending;
+        set_response(out, 200,
+                     state_view(app, last, p->waiting + p->in_flight + p->retrying, st->n_dead));
+        json_decref(last);
+    } else if (route == 1) {
+        json_t *list = json_array();
+        for (size_t i = st->n_dead; i > 0 && json_array_size(list) < (size_t)limit; i--) {
+            json_t *rec = json_loads(st->dead[i - 1], 0, NULL);
+            if (rec) json_array_append_new(list, failure_view(rec));
+        }
+        set_response(out, 200, json_pack("{s:o}", "failures", list));
+    } else {
+        size_t n = st->n_dead;
+        for (size_t i = 0; i < n; i++) {
+            json_t *rec = json_loads(st->dead[i], 0, NULL);
+            const char *body = json_string_value(json_object_get(rec, "body"));
+            const char *rid = json_string_value(json_object_get(rec, "request_id"));
+            if (body && rid)
+                delivery_new(st, json_integer_value(json_object_get(rec, "webhook_id")),
+                             rt_xstrdup(body), rid, NULL, unix_ms());
+            json_decref(rec);
+            free(st->dead[i]);
+        }
+        st->n_dead = 0;
+        start_next();
+        set_response(out, 200, json_pack("{s:I}", "requeued", (json_int_t)n));
+    }
+}
+
+bool rt_webhooks_route(struct rt_app *app, const char *method, const char *rest,
+                       const struct rt_query *q, uint64_t request_id, struct rt_rest_response *out)
+{
+    int route;
+    if (strcmp(rest, "/webhooks") == 0)
+        route = 0;
+    else if (strcmp(rest, "/webhooks/failures") == 0)
+        route = 1;
+    else if (strcmp(rest, "/webhooks/retry") == 0)
+        route = 2;
+    else
+        return false;
+    if (strcmp(method, route == 2 ? "POST" : "GET") != 0) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Method %s not allowed on %s", method, rest);
+        set_error(out, 405, msg);
+        return true;
+    }
+    int limit = FAILURES_DEFAULT;
+    const char *l = q ? rt_query_get(q, "limit") : NULL;
+    if (l) {
+        char *end;
+        long v = strtol(l, &end, 10);
+        if (*end || v < 1 || v > 1000) {
+            set_error(out, 400, "limit must be an integer from 1 to 1000");
+            return true;
+        }
+        limit = (int)v;
+    }
+    if (!wh.started) {
+        set_error(out, 503, "Webhooks are not running on this server");
+        return true;
+    }
+    if (!rt_registry_clustered()) {
+        local_route(app, route, limit, out);
+        return true;
+    }
+    if (!rt_registry_active()) {
+        set_error(out, 503, "Cluster bus unavailable");
+        return true;
+    }
+    struct admin_job *j = rt_xcalloc(1, sizeof *j);
+    j->request_id = request_id;
+    snprintf(j->app_id, sizeof j->app_id, "%s", app->cfg->id);
+    uint64_t ctx = (uint64_t)(uintptr_t)j;
+    int rc = route == 0   ? rt_whq_state(app->cfg->id, ctx, on_state)
+             : route == 1 ? rt_whq_failures(app->cfg->id, limit, ctx, on_failures)
+                          : rt_whq_requeue(app->cfg->id, ctx, on_requeue);
+    if (rc != 0) {
+        free(j);
+        set_error(out, 503, "Cluster bus unavailable");
+        return true;
+    }
+    out->pending = true;
+    return true;
 }
 
 /* ---- metrics ---------------------------------------------------------------------------- */
@@ -761,7 +1327,7 @@ void rt_webhooks_write_metrics(FILE *f)
     fprintf(f, "# TYPE rt_webhooks_queued gauge\nrt_webhooks_queued %zu\n",
             p->waiting + p->retrying);
     fprintf(f, "# TYPE rt_webhooks_in_flight gauge\nrt_webhooks_in_flight %zu\n", p->in_flight);
-    fprintf(f, "# TYPE rt_webhooks_held gauge\nrt_webhooks_held %zu\n", p->held);
+    fprintf(f, "# TYPE rt_webhooks_held gauge\nrt_webhooks_held %zu\n", p->held + p->batching);
     fprintf(f, "# TYPE rt_webhooks_pending_bytes gauge\nrt_webhooks_pending_bytes %zu\n", p->bytes);
     fprintf(f, "# TYPE rt_webhooks_delivered_total counter\nrt_webhooks_delivered_total %llu\n",
             t->delivered);
@@ -773,12 +1339,18 @@ void rt_webhooks_write_metrics(FILE *f)
     for (int r = 0; r < DROP_REASONS; r++)
         fprintf(f, "rt_webhooks_dropped_total{reason=\"%s\"} %llu\n", drop_reason_name[r],
                 t->dropped[r]);
+    fprintf(f,
+            "# TYPE rt_webhooks_latency_seconds summary\nrt_webhooks_latency_seconds_sum %.3f\n"
+            "rt_webhooks_latency_seconds_count %llu\n",
+            t->latency_sum, t->latency_count);
     fprintf(f, "# TYPE rt_app_webhooks_queued gauge\n# TYPE rt_app_webhooks_in_flight gauge\n"
                "# TYPE rt_app_webhooks_held gauge\n# TYPE rt_app_webhooks_pending_bytes gauge\n"
+               "# TYPE rt_app_webhooks_backlog gauge\n"
                "# TYPE rt_app_webhooks_delivered_total counter\n"
                "# TYPE rt_app_webhooks_retried_total counter\n"
                "# TYPE rt_app_webhooks_failed_total counter\n"
-               "# TYPE rt_app_webhooks_dropped_total counter\n");
+               "# TYPE rt_app_webhooks_dropped_total counter\n"
+               "# TYPE rt_app_webhooks_latency_seconds summary\n");
 }
 
 void rt_webhooks_write_app_metrics(FILE *f, const char *app_id)
@@ -791,14 +1363,18 @@ void rt_webhooks_write_app_metrics(FILE *f, const char *app_id)
     const struct totals *t = &st->totals;
     fprintf(f, "rt_app_webhooks_queued{app=\"%s\"} %zu\n", app_id, p->waiting + p->retrying);
     fprintf(f, "rt_app_webhooks_in_flight{app=\"%s\"} %zu\n", app_id, p->in_flight);
-    fprintf(f, "rt_app_webhooks_held{app=\"%s\"} %zu\n", app_id, p->held);
+    fprintf(f, "rt_app_webhooks_held{app=\"%s\"} %zu\n", app_id, p->held + p->batching);
     fprintf(f, "rt_app_webhooks_pending_bytes{app=\"%s\"} %zu\n", app_id, p->bytes);
+    fprintf(f, "rt_app_webhooks_backlog{app=\"%s\"} %zu\n", app_id, st->backlog);
     fprintf(f, "rt_app_webhooks_delivered_total{app=\"%s\"} %llu\n", app_id, t->delivered);
     fprintf(f, "rt_app_webhooks_retried_total{app=\"%s\"} %llu\n", app_id, t->retried);
     fprintf(f, "rt_app_webhooks_failed_total{app=\"%s\"} %llu\n", app_id, t->failed);
     for (int r = 0; r < DROP_REASONS; r++)
         fprintf(f, "rt_app_webhooks_dropped_total{app=\"%s\",reason=\"%s\"} %llu\n", app_id,
                 drop_reason_name[r], t->dropped[r]);
+    fprintf(f, "rt_app_webhooks_latency_seconds_sum{app=\"%s\"} %.3f\n", app_id, t->latency_sum);
+    fprintf(f, "rt_app_webhooks_latency_seconds_count{app=\"%s\"} %llu\n", app_id,
+            t->latency_count);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -819,6 +1395,9 @@ int rt_webhooks_start(uv_loop_t *loop)
         .app_concurrency = or_default(c->webhook_app_concurrency, 4),
         .channel_events_per_second = c->webhook_app_channel_events_per_second,
         .channel_events_burst = (double)or_default(c->webhook_app_channel_events_burst, 1000),
+        .retry_ms = (uint64_t)or_default(c->webhook_retry_seconds, 300) * 1000u,
+        .retry_base_ms = or_default(c->webhook_retry_base_ms, 1000),
+        .dead_letters = c->webhook_dead_letters >= 0 ? (size_t)c->webhook_dead_letters : 1000,
     };
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
     wh.loop = loop;
@@ -833,18 +1412,29 @@ int rt_webhooks_start(uv_loop_t *loop)
     /* Idle keep-alive connections count against the descriptors main.c keeps back too. */
     curl_multi_setopt(wh.multi, CURLMOPT_MAXCONNECTS, (long)RT_WEBHOOK_NODE_CONCURRENCY);
     wh.started = true;
+    if (c->redis_url) rt_whq_start(loop);
     return 0;
 }
 
-/* Drops what is still queued or held: webhooks are at-least-once while the process lives,
- * not durable across restarts (documented in docs/webhooks.md). */
+/* Drops what this process holds. The in-memory queue is lost (documented in
+ * docs/webhooks.md); requests of the durable queue stay pending in Redis, where another node
+ * (or this one, restarted) claims them. */
 void rt_webhooks_stop(void)
 {
     if (!wh.started) return;
     wh.started = false;
+    rt_whq_stop();
     struct held *e, *tmp;
     HASH_ITER(hh, wh.held, e, tmp)
     held_drop(e);
+    struct window *w, *wtmp;
+    HASH_ITER(hh, wh.windows, w, wtmp)
+    {
+        HASH_DEL(wh.windows, w);
+        json_decref(w->events);
+        uv_timer_stop(&w->timer);
+        uv_close((uv_handle_t *)&w->timer, window_free_cb);
+    }
     struct delivery *d, *dtmp;
     DL_FOREACH_SAFE2(wh.all, d, dtmp, all_next)
     {
@@ -861,7 +1451,7 @@ void rt_webhooks_stop(void)
     {
         report(st, rt_now_ms() + REPORT_INTERVAL_MS); /* what was not reported yet */
         HASH_DEL(wh.apps, st);
-        free(st);
+        app_state_free(st);
     }
     wh.ready = NULL;
     curl_multi_cleanup(wh.multi);

@@ -1,8 +1,9 @@
 /* Webhooks (PROTOCOL.md §15): events about channels, members, client events and cache misses
- * POSTed to each app's configured URLs, signed, retried with back-off for 5 minutes.
- * channel_vacated and member_removed are held for 3 s and dropped when the channel is
- * re-occupied (or the member re-added) within that window, together with the matching
- * occupied/added.
+ * POSTed to each app's configured URLs in batches, signed, retried with back-off and jitter
+ * for RT_WEBHOOK_RETRY_SECONDS, then kept in the app's dead letters. channel_vacated and
+ * member_removed are held for 3 s and dropped when the channel is re-occupied (or the member
+ * re-added) within that window, together with the matching occupied/added. In a cluster the
+ * queue is durable and shared (webhook_queue.h); standalone it is in memory.
  *
  * Delivery is bounded (docs/webhooks.md "Limits"): each app has its own FIFO and at most
  * RT_WEBHOOK_APP_CONCURRENCY requests in flight, apps are served round-robin, and what an
@@ -14,13 +15,14 @@
 #define RT_WEBHOOK_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <uv.h>
 
 struct rt_app;
 
 #define RT_WEBHOOK_SETTLE_MS 3000
-#define RT_WEBHOOK_RETRY_WINDOW_MS (5u * 60u * 1000u)
 /* Requests in flight on the node (main.c keeps file descriptors back for them). */
 #define RT_WEBHOOK_NODE_CONCURRENCY 32
 
@@ -43,6 +45,16 @@ void rt_webhook_cache_miss(struct rt_app *app, const char *channel);
  * compact JSON text. user_id is set for presence channels. */
 void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *event,
                              const json_t *data, const char *socket_id, const char *user_id);
+
+struct rt_query;
+struct rt_rest_response;
+
+/* The webhook routes of the HTTP API (docs/rest-api.md "Webhook status"), for a verified
+ * request of app: GET /webhooks, GET /webhooks/failures?limit=N, POST /webhooks/retry (rest is
+ * the path after /apps/{id}). Returns false when rest is not one of them. */
+bool rt_webhooks_route(struct rt_app *app, const char *method, const char *rest,
+                       const struct rt_query *q, uint64_t request_id,
+                       struct rt_rest_response *out);
 
 /* Writes the node-wide rt_webhooks_* series and the # TYPE lines of the per-app
  * rt_app_webhooks_* series to f (Prometheus text, as in metrics.c). */
