@@ -46,7 +46,12 @@ describe('webhooks', { timeout: 120000 }, () => {
     await connected(c);
     await subscribed(c, 'orders');
     const hit = await waitFor(() => hook.hits.find((h) => h.json.events[0].name === 'channel_occupied'), 3000, 'occupied');
-    assert.deepEqual(hit.json.events, [{ name: 'channel_occupied', channel: 'orders' }]);
+    // The subscription_count of the same moment comes in the same request (batch window).
+    assert.deepEqual(hit.json.events, [
+      { name: 'channel_occupied', channel: 'orders' },
+      { name: 'subscription_count', channel: 'orders', subscription_count: 1 },
+    ]);
+    assert.match(hit.headers['x-realtime-webhook-id'], /^m-[0-9a-f]{32}$/);
     assert.equal(typeof hit.json.time_ms, 'number');
     assert.ok(Math.abs(hit.json.time_ms - Date.now()) < 5000);
     assert.equal(hit.headers['content-type'], 'application/json');
@@ -189,5 +194,83 @@ describe('webhook delivery', { timeout: 120000 }, () => {
     const res = await fetch(`${server.url}/health`);
     assert.equal(res.status, 200);
     c.disconnect();
+  });
+});
+
+describe('standalone webhook queue (in memory)', { timeout: 120000 }, () => {
+  let db, server, batched, failing, app, deadApp;
+  before(async () => {
+    db = createDatabase();
+    batched = await receiver();
+    failing = await receiver();
+    failing.status = 500;
+    app = createApp(db, [], 'batches');
+    deadApp = createApp(db, [], 'dead-letters');
+    const add = (a, url, ...opts) => assert.equal(rtadmin(['webhook', 'add', a.id, url, ...opts], { RT_DATABASE_URL: db }).code, 0);
+    add(app, batched.url, '--events', 'channel_occupied', '--batch-window-ms', '1000', '--batch-max', '3');
+    add(deadApp, failing.url, '--batch-window-ms', '0');
+    server = await startServer({ dbUrl: db, env: { RT_WEBHOOK_RETRY_BASE_MS: '100', RT_WEBHOOK_RETRY_SECONDS: '2' } });
+  });
+  after(async () => {
+    for (const r of [batched, failing]) { r.server.closeAllConnections(); r.server.close(); }
+    await server.stop();
+  });
+
+  test('events within the batch window go out together, at most batch-max per request', async () => {
+    const c = pusherClient(server, app);
+    await connected(c);
+    const names = ['b1', 'b2', 'b3', 'b4', 'b5'];
+    await Promise.all(names.map((n) => subscribed(c, n)));
+    await waitFor(() => batched.events().length === 5, 4000, 'five occupied events');
+    await sleep(300);
+    assert.deepEqual(batched.hits.map((h) => h.json.events.length), [3, 2]);
+    assert.ok(batched.hits[1].at - batched.hits[0].at >= 800, 'the second request waits for its window');
+    c.disconnect();
+  });
+
+  test('a request given up is kept in memory; rtadmin shows it and re-queues it', async () => {
+    const c = pusherClient(server, deadApp);
+    await connected(c);
+    await subscribed(c, 'doomed');
+    const env = { RT_DATABASE_URL: db };
+    let failures = [];
+    await waitFor(() => {
+      const r = rtadmin(['webhook', 'failures', deadApp.id, '--server', server.url, '--json'], env);
+      failures = r.code === 0 ? JSON.parse(r.stdout) : [];
+      return failures.length === 1;
+    }, 8000, 'the dead letter');
+    assert.equal(failures[0].status, 500);
+    assert.deepEqual(failures[0].events, [{ name: 'channel_occupied', channel: 'doomed' }]);
+    const id = failures[0].request_id;
+    assert.equal(failing.hits[0].headers['x-realtime-webhook-id'], id);
+    failing.status = 200;
+    const before = failing.hits.length;
+    const r = rtadmin(['webhook', 'retry', deadApp.id, '--server', server.url], env);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => failing.hits.length === before + 1, 3000, 're-queued request');
+    assert.equal(failing.hits.at(-1).headers['x-realtime-webhook-id'], id);
+    assert.equal(failing.hits.at(-1).body, failing.hits[0].body);
+    const list = rtadmin(['webhook', 'list', deadApp.id, '--server', server.url, '--json'], env);
+    const [row] = JSON.parse(list.stdout);
+    assert.equal(row.last_status.ok, true);
+    assert.equal(row.last_status.status, 200);
+    assert.equal(row.last_status.request_id, id);
+    c.disconnect();
+  });
+
+  test('the webhook routes are signed, method-checked and validated', async () => {
+    const sdk = restClient(server, deadApp);
+    const state = await (await sdk.get({ path: '/webhooks' })).json();
+    assert.deepEqual(Object.keys(state).sort(), ['dead_letters', 'queued', 'webhooks']);
+    assert.equal(state.webhooks.length, 1);
+    assert.equal(state.webhooks[0].url, failing.url);
+    const unsigned = await fetch(`${server.url}/apps/${deadApp.id}/webhooks`);
+    assert.equal(unsigned.status, 401);
+    const wrongMethod = await sdk.post({ path: '/webhooks/failures', body: {} }).catch((e) => e);
+    assert.equal(wrongMethod.status, 405);
+    assert.match(wrongMethod.body, /Method POST not allowed on \/webhooks\/failures/);
+    const badLimit = await sdk.get({ path: '/webhooks/failures', params: { limit: 0 } }).catch((e) => e);
+    assert.equal(badLimit.status, 400);
+    assert.equal(JSON.parse(badLimit.body).error, 'limit must be an integer from 1 to 1000');
   });
 });

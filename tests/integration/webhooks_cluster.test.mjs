@@ -9,7 +9,7 @@ import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { createDatabase, createApp, freePort, rtadmin, SOURCE_DIR } from '../harness/index.mjs';
-import { Cluster, join, restClient, sleep, stays, uniq, waitFor } from './cluster_helpers.mjs';
+import { Cluster, get, health, join, restClient, sleep, stays, uniq, waitFor } from './cluster_helpers.mjs';
 
 /**
  * A local webhook receiver on a fixed port that records every POST. `reply(hit)` decides the
@@ -262,5 +262,22 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     console.log(`healthy app delivered ${Date.now() - start} ms after its subscribe`);
     await healthy.down();
     await dead.down();
+  });
+
+  test('with Redis gone a node still sends webhooks from its in-memory queue, and the webhook routes answer 503', async () => {
+    const hook = await receiver();
+    const app = hookedApp(hook, [], ['--batch-window-ms', '0']);
+    await sleep(1500);
+    await cl.redis.kill();
+    await waitFor(async () => (await health(a)).json.status === 'degraded', 5000, 'degraded');
+    const ch = uniq('outage');
+    await join(cl.client(a, app), ch);
+    await waitFor(() => hook.about(ch).includes('channel_occupied'), 5000, 'the webhook while Redis is down');
+    const r = await get(a, app, '/webhooks');
+    assert.equal(r.status, 503);
+    assert.deepEqual(r.body, { error: 'Cluster bus unavailable' });
+    await cl.redis.start();
+    await waitFor(async () => (await health(a)).json.status === 'ok', 10000, 'Redis back');
+    await hook.down();
   });
 });
