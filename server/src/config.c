@@ -92,20 +92,57 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-const char *const rt_config_settings[] = {
-    "RT_CONFIG", "RT_DATABASE_URL", "RT_REDIS_URL", "RT_MASTER_KEY_FILE", "RT_MASTER_KEY",
-    "RT_HOST", "RT_PORT", "RT_PATH_PREFIX", "RT_ACTIVITY_TIMEOUT", "RT_PONG_TIMEOUT",
-    "RT_MAX_CONNECTIONS", "RT_SEND_QUEUE_MAX", "RT_NODE_ID", "RT_LOG_LEVEL", "RT_LOG_FORMAT",
-    "RT_AUTHORIZE_TIMEOUT", "RT_TRUST_PROXY", "RT_DB_WAIT", "RT_MAX_HTTP_BODY_KB",
-    "RT_HTTP_HEADER_TIMEOUT", "RT_HTTP_BODY_TIMEOUT", "RT_HTTP_KEEPALIVE_TIMEOUT",
-    "RT_HTTP_BODY_INFLIGHT_KB", "RT_HTTP_BODY_INFLIGHT_PER_IP_KB", "RT_SEND_BUFFER_HARD_KB",
-    "RT_SEND_BUFFER_SOFT_KB", "RT_SEND_BUFFER_SOFT_SECONDS", "RT_CLOSE_TIMEOUT",
-    "RT_DRAIN_SECONDS", "RT_TLS_CERT", "RT_TLS_KEY", "RT_IP_MAX_CONNECTIONS",
-    "RT_IP_CONNECTIONS_PER_SECOND", "RT_IP_AUTH_FAILURES", "RT_IP_BACKOFF_SECONDS",
-    "RT_SUBSCRIBE_RATE", "RT_SUBSCRIBE_BURST", "RT_WEBHOOK_MAX_PENDING",
-    "RT_WEBHOOK_MAX_PENDING_KB", "RT_WEBHOOK_APP_MAX_PENDING", "RT_WEBHOOK_APP_MAX_PENDING_KB",
-    "RT_WEBHOOK_APP_CONCURRENCY", "RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND",
-    "RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST", "RT_METRICS_APPS_MAX", "RT_WORKERS", "RT_LWS_LOG", NULL};
+const char *const rt_config_settings[] = {"RT_CONFIG",
+                                          "RT_DATABASE_URL",
+                                          "RT_REDIS_URL",
+                                          "RT_MASTER_KEY_FILE",
+                                          "RT_MASTER_KEY",
+                                          "RT_HOST",
+                                          "RT_PORT",
+                                          "RT_PATH_PREFIX",
+                                          "RT_ACTIVITY_TIMEOUT",
+                                          "RT_PONG_TIMEOUT",
+                                          "RT_MAX_CONNECTIONS",
+                                          "RT_SEND_QUEUE_MAX",
+                                          "RT_NODE_ID",
+                                          "RT_LOG_LEVEL",
+                                          "RT_LOG_FORMAT",
+                                          "RT_AUTHORIZE_TIMEOUT",
+                                          "RT_TRUST_PROXY",
+                                          "RT_DB_WAIT",
+                                          "RT_MAX_HTTP_BODY_KB",
+                                          "RT_HTTP_HEADER_TIMEOUT",
+                                          "RT_HTTP_BODY_TIMEOUT",
+                                          "RT_HTTP_KEEPALIVE_TIMEOUT",
+                                          "RT_HTTP_BODY_INFLIGHT_KB",
+                                          "RT_HTTP_BODY_INFLIGHT_PER_IP_KB",
+                                          "RT_SEND_BUFFER_HARD_KB",
+                                          "RT_SEND_BUFFER_SOFT_KB",
+                                          "RT_SEND_BUFFER_SOFT_SECONDS",
+                                          "RT_CLOSE_TIMEOUT",
+                                          "RT_DRAIN_SECONDS",
+                                          "RT_TLS_CERT",
+                                          "RT_TLS_KEY",
+                                          "RT_IP_MAX_CONNECTIONS",
+                                          "RT_IP_CONNECTIONS_PER_SECOND",
+                                          "RT_IP_AUTH_FAILURES",
+                                          "RT_IP_BACKOFF_SECONDS",
+                                          "RT_SUBSCRIBE_RATE",
+                                          "RT_SUBSCRIBE_BURST",
+                                          "RT_WEBHOOK_MAX_PENDING",
+                                          "RT_WEBHOOK_MAX_PENDING_KB",
+                                          "RT_WEBHOOK_APP_MAX_PENDING",
+                                          "RT_WEBHOOK_APP_MAX_PENDING_KB",
+                                          "RT_WEBHOOK_APP_CONCURRENCY",
+                                          "RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND",
+                                          "RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST",
+                                          "RT_WEBHOOK_RETRY_SECONDS",
+                                          "RT_WEBHOOK_RETRY_BASE_MS",
+                                          "RT_WEBHOOK_DEAD_LETTERS",
+                                          "RT_METRICS_APPS_MAX",
+                                          "RT_WORKERS",
+                                          "RT_LWS_LOG",
+                                          NULL};
 
 static bool known_setting(const char *name)
 {
@@ -185,8 +222,7 @@ static int take_level(const char *name, const char *value, void *ctx)
     return 0;
 }
 
-int rt_config_reread_log_level(const char *path, char *level, size_t cap, char *err,
-                               size_t err_cap)
+int rt_config_reread_log_level(const char *path, char *level, size_t cap, char *err, size_t err_cap)
 {
     struct level_ctx l = {level, cap, 0};
     if (read_config_file(path, take_level, &l, err, err_cap) != 0) return -1;
@@ -317,31 +353,68 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': cfg->database_url = optarg; break;
-        case 'r': cfg->redis_url = optarg; break;
+        case 'd':
+            cfg->database_url = optarg;
+            break;
+        case 'r':
+            cfg->redis_url = optarg;
+            break;
         case 'k':
             snprintf(err, err_cap,
                      "--master-key is refused: a key on the command line is visible to every "
                      "local user (ps, /proc); put it in a file and pass --master-key-file PATH "
                      "or set RT_MASTER_KEY_FILE");
             return -1;
-        case 'K': master_file = optarg; break;
-        case 'H': cfg->host = optarg; break;
-        case 'p': port = optarg; break;
-        case 'P': cfg->path_prefix = optarg; break;
-        case 'a': activity = optarg; break;
-        case 'o': pong = optarg; break;
-        case 'm': maxconn = optarg; break;
-        case 'q': queue = optarg; break;
-        case 'n': node = optarg; break;
-        case 'l': cfg->log_level = optarg; break;
-        case 'C': cfg->tls_cert = optarg; break;
-        case 'W': workers = optarg; break;
-        case 'Y': cfg->tls_key = optarg; break;
-        case 'h': fputs(usage, stdout); return 1;
-        case 'V': printf("rtserver %s\n", RT_VERSION); return 1;
-        case 'F': break; /* read first, by config_path */
-        case 'x': cfg->check_only = 1; break;
+        case 'K':
+            master_file = optarg;
+            break;
+        case 'H':
+            cfg->host = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
+        case 'P':
+            cfg->path_prefix = optarg;
+            break;
+        case 'a':
+            activity = optarg;
+            break;
+        case 'o':
+            pong = optarg;
+            break;
+        case 'm':
+            maxconn = optarg;
+            break;
+        case 'q':
+            queue = optarg;
+            break;
+        case 'n':
+            node = optarg;
+            break;
+        case 'l':
+            cfg->log_level = optarg;
+            break;
+        case 'C':
+            cfg->tls_cert = optarg;
+            break;
+        case 'W':
+            workers = optarg;
+            break;
+        case 'Y':
+            cfg->tls_key = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        case 'V':
+            printf("rtserver %s\n", RT_VERSION);
+            return 1;
+        case 'F':
+            break; /* read first, by config_path */
+        case 'x':
+            cfg->check_only = 1;
+            break;
         default:
             snprintf(err, err_cap, "unknown option \"%s\" (see rtserver --help)", argv[optind - 1]);
             return -1;
@@ -361,10 +434,10 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
                  "RT_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/realtime)");
         return -1;
     }
-    if (rt_master_key_load(master_file, cfg->master_key, err, err_cap) != 0)
-        return -1;
+    if (rt_master_key_load(master_file, cfg->master_key, err, err_cap) != 0) return -1;
     if (!cfg->tls_cert != !cfg->tls_key) {
-        snprintf(err, err_cap, "%s is set but %s is not: TLS needs both the certificate and its key",
+        snprintf(err, err_cap,
+                 "%s is set but %s is not: TLS needs both the certificate and its key",
                  cfg->tls_cert ? "RT_TLS_CERT" : "RT_TLS_KEY",
                  cfg->tls_cert ? "RT_TLS_KEY" : "RT_TLS_CERT");
         return -1;
@@ -375,8 +448,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         return -1;
     }
     if (parse_int("RT_PORT", port, 1, 65535, &cfg->port, err, err_cap) ||
-        parse_int("RT_ACTIVITY_TIMEOUT", activity, 1, 3600, &cfg->activity_timeout, err,
-                  err_cap) ||
+        parse_int("RT_ACTIVITY_TIMEOUT", activity, 1, 3600, &cfg->activity_timeout, err, err_cap) ||
         parse_int("RT_PONG_TIMEOUT", pong, 1, 600, &cfg->pong_timeout, err, err_cap) ||
         parse_int("RT_MAX_CONNECTIONS", maxconn, 0, 10000000, &cfg->max_connections, err,
                   err_cap) ||
@@ -389,8 +461,8 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
                   err_cap) ||
         parse_int("RT_SUBSCRIBE_BURST", subscribe_burst, 1, 100000, &cfg->subscribe_burst, err,
                   err_cap) ||
-        parse_int("RT_WEBHOOK_MAX_PENDING", wh_pending, 1, 10000000, &cfg->webhook_max_pending,
-                  err, err_cap) ||
+        parse_int("RT_WEBHOOK_MAX_PENDING", wh_pending, 1, 10000000, &cfg->webhook_max_pending, err,
+                  err_cap) ||
         parse_int("RT_WEBHOOK_MAX_PENDING_KB", wh_pending_kb, 64, 16777216,
                   &cfg->webhook_max_pending_kb, err, err_cap) ||
         parse_int("RT_WEBHOOK_APP_MAX_PENDING", wh_app_pending, 1, 10000000,
@@ -427,15 +499,15 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     if (node) {
         cfg->node_id_explicit = 1;
         int id;
-        if (parse_int("RT_NODE_ID", node, 0, 999999, &id, err, err_cap))
-            return -1;
+        if (parse_int("RT_NODE_ID", node, 0, 999999, &id, err, err_cap)) return -1;
         cfg->node_id = (uint32_t)id;
     } else {
         cfg->node_id = rt_random_node_id();
     }
-    if (cfg->path_prefix[0] && (cfg->path_prefix[0] != '/' ||
-                                cfg->path_prefix[strlen(cfg->path_prefix) - 1] == '/')) {
-        snprintf(err, err_cap, "RT_PATH_PREFIX must start with '/' and not end with one (got \"%s\")",
+    if (cfg->path_prefix[0] &&
+        (cfg->path_prefix[0] != '/' || cfg->path_prefix[strlen(cfg->path_prefix) - 1] == '/')) {
+        snprintf(err, err_cap,
+                 "RT_PATH_PREFIX must start with '/' and not end with one (got \"%s\")",
                  cfg->path_prefix);
         return -1;
     }

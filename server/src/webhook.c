@@ -52,11 +52,15 @@ struct pending {
     size_t waiting, in_flight, retrying, held, batching, bytes;
 };
 
+/* Upper bounds (seconds) of the delivery latency histogram: from queued to answered 2xx. */
+static const double latency_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+#define LATENCY_BUCKETS (sizeof latency_bounds / sizeof latency_bounds[0])
+
 /* Cumulative counts for /metrics. */
 struct totals {
     unsigned long long delivered, retried, failed, dropped[DROP_REASONS];
-    unsigned long long latency_count;
-    double latency_sum; /* seconds from queued to answered 2xx */
+    unsigned long long latency_count, latency_buckets[LATENCY_BUCKETS];
+    double latency_sum;
 };
 
 /* The last outcome of one endpoint (in-memory queue; the durable queue keeps it in Redis). */
@@ -602,6 +606,14 @@ static void give_up(struct delivery *d, long status, const char *error)
     report(st, rt_now_ms());
 }
 
+static void observe_latency(struct totals *t, double seconds)
+{
+    t->latency_sum += seconds;
+    t->latency_count++;
+    for (size_t i = 0; i < LATENCY_BUCKETS; i++)
+        if (seconds <= latency_bounds[i]) t->latency_buckets[i]++;
+}
+
 /* Ends an attempt: a 2xx frees d; anything else retries it with exponential back-off from
  * RT_WEBHOOK_RETRY_BASE_MS (capped at 60 s, plus up to 25 % jitter) until
  * RT_WEBHOOK_RETRY_SECONDS after it was queued, and then gives it up. */
@@ -620,10 +632,8 @@ static void finish(struct delivery *d, long status, CURLcode rc)
         wh.totals.delivered++;
         uint64_t now = unix_ms();
         double latency = now > d->queued_ms ? (double)(now - d->queued_ms) / 1000.0 : 0;
-        st->totals.latency_sum += latency;
-        st->totals.latency_count++;
-        wh.totals.latency_sum += latency;
-        wh.totals.latency_count++;
+        observe_latency(&st->totals, latency);
+        observe_latency(&wh.totals, latency);
         char *st_json = status_json(d, true, status, NULL, false);
         if (d->entry[0]) {
             if (st_json) rt_whq_delivered(st->app_id, d->entry, d->wid, st_json);
@@ -1320,6 +1330,21 @@ bool rt_webhooks_route(struct rt_app *app, const char *method, const char *rest,
 
 /* ---- metrics ---------------------------------------------------------------------------- */
 
+/* The _bucket, _sum and _count series of a latency histogram; labels is "" or "k=\"v\",". */
+static void write_latency(FILE *f, const char *name, const char *labels, const struct totals *t)
+{
+    for (size_t i = 0; i < LATENCY_BUCKETS; i++)
+        fprintf(f, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, latency_bounds[i],
+                t->latency_buckets[i]);
+    fprintf(f, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, t->latency_count);
+    size_t n = strlen(labels);
+    if (n) /* "app=\"X\"," -> {app="X"} */
+        fprintf(f, "%s_sum{%.*s} %.3f\n%s_count{%.*s} %llu\n", name, (int)n - 1, labels,
+                t->latency_sum, name, (int)n - 1, labels, t->latency_count);
+    else
+        fprintf(f, "%s_sum %.3f\n%s_count %llu\n", name, t->latency_sum, name, t->latency_count);
+}
+
 void rt_webhooks_write_metrics(FILE *f)
 {
     const struct pending *p = &wh.pending;
@@ -1339,10 +1364,8 @@ void rt_webhooks_write_metrics(FILE *f)
     for (int r = 0; r < DROP_REASONS; r++)
         fprintf(f, "rt_webhooks_dropped_total{reason=\"%s\"} %llu\n", drop_reason_name[r],
                 t->dropped[r]);
-    fprintf(f,
-            "# TYPE rt_webhooks_latency_seconds summary\nrt_webhooks_latency_seconds_sum %.3f\n"
-            "rt_webhooks_latency_seconds_count %llu\n",
-            t->latency_sum, t->latency_count);
+    fprintf(f, "# TYPE rt_webhooks_latency_seconds histogram\n");
+    write_latency(f, "rt_webhooks_latency_seconds", "", t);
     fprintf(f, "# TYPE rt_app_webhooks_queued gauge\n# TYPE rt_app_webhooks_in_flight gauge\n"
                "# TYPE rt_app_webhooks_held gauge\n# TYPE rt_app_webhooks_pending_bytes gauge\n"
                "# TYPE rt_app_webhooks_backlog gauge\n"
@@ -1350,7 +1373,7 @@ void rt_webhooks_write_metrics(FILE *f)
                "# TYPE rt_app_webhooks_retried_total counter\n"
                "# TYPE rt_app_webhooks_failed_total counter\n"
                "# TYPE rt_app_webhooks_dropped_total counter\n"
-               "# TYPE rt_app_webhooks_latency_seconds summary\n");
+               "# TYPE rt_app_webhooks_latency_seconds histogram\n");
 }
 
 void rt_webhooks_write_app_metrics(FILE *f, const char *app_id)
@@ -1372,9 +1395,9 @@ void rt_webhooks_write_app_metrics(FILE *f, const char *app_id)
     for (int r = 0; r < DROP_REASONS; r++)
         fprintf(f, "rt_app_webhooks_dropped_total{app=\"%s\",reason=\"%s\"} %llu\n", app_id,
                 drop_reason_name[r], t->dropped[r]);
-    fprintf(f, "rt_app_webhooks_latency_seconds_sum{app=\"%s\"} %.3f\n", app_id, t->latency_sum);
-    fprintf(f, "rt_app_webhooks_latency_seconds_count{app=\"%s\"} %llu\n", app_id,
-            t->latency_count);
+    char labels[RT_APP_ID_MAX + 16];
+    snprintf(labels, sizeof labels, "app=\"%s\",", app_id);
+    write_latency(f, "rt_app_webhooks_latency_seconds", labels, t);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
