@@ -46,6 +46,7 @@ static const struct cli_command *const commands[] = {
     &cmd_trigger,
     &cmd_stats,
     &cmd_channels,
+    &cmd_ingest_failures,
     NULL,
 };
 /* clang-format on */
