@@ -50,6 +50,9 @@
 struct inlet {
     char app_id[RT_APP_ID_MAX + 1];
     bool group_ready, group_pending, reading, claiming, seen;
+    /* entries of ours were left pending by back-pressure: read them again first ("0"), in
+     * order, before new ones (">") */
+    bool replay;
     uint64_t next_claim_ms, resume_ms;
     char claim_cursor[48];
     UT_hash_handle hh;
@@ -288,7 +291,7 @@ static void lease_tick(uv_timer_t *t)
 struct read_job {
     char app_id[RT_APP_ID_MAX + 1];
     size_t count; /* entries asked for: in flight until the reply is handled */
-    bool claim;
+    bool claim, replay;
 };
 
 static struct inlet *inlet_find(const char *app_id)
@@ -387,6 +390,7 @@ static size_t handle_entries(struct inlet *in, const redisReply *entries)
     for (; i < entries->elements; i++) {
         if (!handle_entry(app, entries->element[i], ack)) {
             in->resume_ms = rt_now_ms() + BACKOFF_MS;
+            in->replay = true;
             break;
         }
     }
@@ -429,9 +433,14 @@ static void on_read(struct redisAsyncContext *ac, void *r, void *privdata)
                reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2 &&
                reply->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
         const redisReply *entries = reply->element[0]->element[1];
+        if (job->replay && entries->elements == 0)
+            in->replay = false; /* nothing of ours left pending: new entries next */
         size_t handled = handle_entries(in, entries);
-        /* A full batch, all taken: more is probably waiting, read again at once. */
-        if (handled == job->count && entries->elements == job->count) read_stream(in);
+        /* A full batch, all taken (or the replay done): more is probably waiting, read again
+         * at once. */
+        if ((handled == job->count && entries->elements == job->count) ||
+            (job->replay && !in->replay))
+            read_stream(in);
     }
     free(job);
 }
@@ -477,14 +486,16 @@ static void send_read(struct inlet *in, bool claim)
     snprintf(job->app_id, sizeof job->app_id, "%s", in->app_id);
     job->count = count;
     job->claim = claim;
+    job->replay = in->replay;
     int rc;
     if (claim) {
         const char *argv[] = {"XAUTOCLAIM",     key,     GROUP,     ing.node, idle,
                               in->claim_cursor, "COUNT", count_text};
         rc = command(on_read, job, 8, argv);
     } else {
-        const char *argv[] = {"XREADGROUP", "GROUP",   GROUP, ing.node, "COUNT",
-                              count_text,   "STREAMS", key,   ">"};
+        const char *argv[] = {"XREADGROUP", "GROUP", GROUP,
+                              ing.node,     "COUNT", count_text,
+                              "STREAMS",    key,     in->replay ? "0" : ">"};
         rc = command(on_read, job, 9, argv);
     }
     if (rc != 0) {
@@ -500,7 +511,9 @@ static void send_read(struct inlet *in, bool claim)
 
 static void read_stream(struct inlet *in)
 {
-    if (!in->reading && in->group_ready && rt_now_ms() >= in->resume_ms) send_read(in, false);
+    /* one request per stream at a time: a claim and a read never return the same entry */
+    if (!in->reading && !in->claiming && in->group_ready && rt_now_ms() >= in->resume_ms)
+        send_read(in, false);
 }
 
 /* Entries pending longer than CLAIM_IDLE_MS (a dead node's, or ours left by back-pressure),
@@ -508,7 +521,7 @@ static void read_stream(struct inlet *in)
 static void claim_and_trim(struct rt_app *app, struct inlet *in)
 {
     in->next_claim_ms = rt_now_ms() + CLAIM_EVERY_MS;
-    if (!in->claiming && rt_now_ms() >= in->resume_ms) send_read(in, true);
+    if (!in->claiming && !in->reading && rt_now_ms() >= in->resume_ms) send_read(in, true);
     char key[64], max[16];
     stream_key(in->app_id, key, sizeof key);
     snprintf(max, sizeof max, "%d", app->cfg->ingest_stream_max_length);

@@ -127,12 +127,14 @@ describe("Laravel's redis broadcaster, published unchanged", { timeout: 90000 },
 });
 
 describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
-  let db, cl, redis, app, quiet, a, b, c, alice, bob, carol, key;
+  let db, cl, redis, app, quiet, slow, a, b, c, alice, bob, carol, dave, key;
 
   before(async () => {
     db = createDatabase();
     app = createApp(db, ['--ingest-stream', '--max-channels-per-trigger', '2', '--max-payload-kb', '1'], 'stream-app');
-    quiet = createApp(db, ['--ingest-stream'], 'quiet-app');
+    quiet = createApp(db, ['--ingest-stream', '--ingest-stream-max-length', '100'], 'quiet-app');
+    // 2 events per second for the app: 1 per node and second with two nodes left
+    slow = createApp(db, ['--ingest-stream', '--backend-events-per-second', '2'], 'slow-app');
     key = `rt:ingest:{${app.id}}`;
     cl = new Cluster(db);
     await cl.startRedis(await freePort());
@@ -142,6 +144,8 @@ describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
     bob = cl.client(b, app);
     carol = cl.client(b, app);
     for (const client of [alice, bob, carol]) await join(client, 'orders');
+    dave = cl.client(a, slow);
+    await join(dave, 'ticks');
     // every node has created or found the group
     await eventually(async () => (await groups(redis, key)).map((g) => g.name), ['rt'], DELIVERY_MS, 'consumer group rt');
   });
@@ -234,5 +238,30 @@ describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
     await eventually(async () => (await groups(redis, quietKey))[0]['last-delivered-id'], id, DELIVERY_MS,
       'read once the app is enabled');
     await eventually(async () => (await redis.command('XPENDING', quietKey, 'rt'))[0], 0, DELIVERY_MS, 'and acknowledged');
+  });
+
+  test("entries beyond the app's backend rate wait in the stream and are all published once, in order", async () => {
+    const slowKey = `rt:ingest:{${slow.id}}`;
+    await eventually(async () => (await groups(redis, slowKey)).length, 1, DELIVERY_MS, 'the group of the slow app');
+    // added at once (MULTI): one node reads all six in one batch, so their order is kept
+    await redis.command('MULTI');
+    for (let i = 1; i <= 6; i++) await redis.command('XADD', slowKey, '*', 'name', 'tick', 'channel', 'ticks', 'data', String(i));
+    assert.equal((await redis.command('EXEC')).length, 6);
+    await eventually(() => frames(dave, 'ticks', 'tick').length, 6, 20000, 'all six ticks delivered');
+    await stays(() => frames(dave, 'ticks', 'tick'), [1, 2, 3, 4, 5, 6], QUIET_MS, 'each once, in order');
+    assert.equal(await redis.command('XLEN', `${slowKey}:dead`), 0, 'back-pressure is not a failure');
+    let deferred = 0;
+    for (const node of [a, b]) deferred += Number(/^rt_ingest_deferred_total (\d+)$/m.exec(await (await fetch(`${node.url}/metrics`)).text())[1]);
+    assert.ok(deferred > 0, 'the rate held entries back');
+    await eventually(async () => (await redis.command('XPENDING', slowKey, 'rt'))[0], 0, DELIVERY_MS, 'all acknowledged');
+  });
+
+  test("the stream is trimmed to about the app's ingest-stream-max-length", async () => {
+    const quietKey = `rt:ingest:{${quiet.id}}`;
+    const adds = [];
+    for (let i = 0; i < 600; i++) adds.push(redis.command('XADD', quietKey, '*', 'name', 'n', 'channel', 'news', 'data', String(i)));
+    await Promise.all(adds);
+    // MAXLEN ~ trims whole nodes of 100 entries: at most 100 more than the cap remain
+    await eventually(async () => (await redis.command('XLEN', quietKey)) <= 200, true, 10000, 'trimmed to about 100 entries');
   });
 });
