@@ -133,8 +133,8 @@ describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
     db = createDatabase();
     app = createApp(db, ['--ingest-stream', '--max-channels-per-trigger', '2', '--max-payload-kb', '1'], 'stream-app');
     quiet = createApp(db, ['--ingest-stream', '--ingest-stream-max-length', '100'], 'quiet-app');
-    // 2 events per second for the app: 1 per node and second with two nodes left
-    slow = createApp(db, ['--ingest-stream', '--backend-events-per-second', '2'], 'slow-app');
+    // 6 events per second for the app: each node takes its share (2 or 3 per second)
+    slow = createApp(db, ['--ingest-stream', '--backend-events-per-second', '6'], 'slow-app');
     key = `rt:ingest:{${app.id}}`;
     cl = new Cluster(db);
     await cl.startRedis(await freePort());
@@ -243,12 +243,12 @@ describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
   test("entries beyond the app's backend rate wait in the stream and are all published once, in order", async () => {
     const slowKey = `rt:ingest:{${slow.id}}`;
     await eventually(async () => (await groups(redis, slowKey)).length, 1, DELIVERY_MS, 'the group of the slow app');
-    // added at once (MULTI): one node reads all six in one batch, so their order is kept
+    // added at once (MULTI): one node reads all ten in one batch, so their order is kept
     await redis.command('MULTI');
-    for (let i = 1; i <= 6; i++) await redis.command('XADD', slowKey, '*', 'name', 'tick', 'channel', 'ticks', 'data', String(i));
-    assert.equal((await redis.command('EXEC')).length, 6);
-    await eventually(() => frames(dave, 'ticks', 'tick').length, 6, 20000, 'all six ticks delivered');
-    await stays(() => frames(dave, 'ticks', 'tick'), [1, 2, 3, 4, 5, 6], QUIET_MS, 'each once, in order');
+    for (let i = 1; i <= 10; i++) await redis.command('XADD', slowKey, '*', 'name', 'tick', 'channel', 'ticks', 'data', String(i));
+    assert.equal((await redis.command('EXEC')).length, 10);
+    await eventually(() => frames(dave, 'ticks', 'tick').length, 10, 20000, 'all ten ticks delivered');
+    await stays(() => frames(dave, 'ticks', 'tick'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], QUIET_MS, 'each once, in order');
     assert.equal(await redis.command('XLEN', `${slowKey}:dead`), 0, 'back-pressure is not a failure');
     let deferred = 0;
     for (const node of [a, b]) deferred += Number(/^rt_ingest_deferred_total (\d+)$/m.exec(await (await fetch(`${node.url}/metrics`)).text())[1]);
