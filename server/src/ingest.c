@@ -478,7 +478,7 @@ static void send_read(struct inlet *in, bool claim)
 {
     size_t count = room();
     if (count == 0) return;
-    char key[64], count_text[16], idle[16];
+    char key[64], count_text[24], idle[16];
     stream_key(in->app_id, key, sizeof key);
     snprintf(count_text, sizeof count_text, "%zu", count);
     snprintf(idle, sizeof idle, "%d", CLAIM_IDLE_MS);
