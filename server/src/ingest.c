@@ -129,8 +129,9 @@ static void dead_letter(const char *app_id, enum source source, const char *ref,
     command(NULL, NULL, sizeof argv / sizeof argv[0], argv);
     free(cut);
     ing.failed[source]++;
-    rt_log_info("ingest: app=%s %s %s not published: %s", app_id, source_names[source], ref,
-                reason);
+    /* debug: a backend over its rate could otherwise fill the log; the metric counts */
+    rt_log_debug("ingest: app=%s %s %s not published: %s", app_id, source_names[source], ref,
+                 reason);
 }
 
 /* ---- Laravel's redis broadcaster (pub/sub, the lease holder only) ---------------------- */
@@ -218,6 +219,9 @@ static void sync_patterns(void)
     if (generation != ing.sub_generation) {
         unsubscribe_all(false); /* they went with the previous subscriber connection */
         ing.sub_generation = generation;
+        /* Redis may have restarted empty meanwhile, and another node taken the lease: hold
+         * it again (the next renewal, this tick) before subscribing. */
+        ing.leader = false;
     }
     if (!ing.leader) {
         unsubscribe_all(true);
