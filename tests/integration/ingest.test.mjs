@@ -7,11 +7,13 @@
 // - The stream rt:ingest:{APP_ID}: an entry reaches the subscribers once, also when the node
 //   that read it died before acknowledging; invalid entries land in the dead-letter stream
 //   with their reason and `rtadmin ingest failures` shows them; a disabled app's stream is not
-//   read until the app is enabled again.
+//   read until the app is enabled again; entries over the app's backend rate wait and are all
+//   published once, in order; the stream is trimmed to the app's length.
+// - Redis killed and restarted empty: both inlets work again (lease, patterns, group).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, createApp, freePort, rtadmin } from '../harness/index.mjs';
-import { Cluster, eventually, frames, join, stays, uniq } from './cluster_helpers.mjs';
+import { Cluster, eventually, frames, join, stays, uniq, waitReady } from './cluster_helpers.mjs';
 import { RedisClient, entryFields, groups, laravelBroadcast } from './ingest_helpers.mjs';
 
 const DELIVERY_MS = 5000;
@@ -263,5 +265,41 @@ describe('the stream rt:ingest:{APP_ID}', { timeout: 120000 }, () => {
     await Promise.all(adds);
     // MAXLEN ~ trims whole nodes of 100 entries: at most 100 more than the cap remain
     await eventually(async () => (await redis.command('XLEN', quietKey)) <= 200, true, 10000, 'trimmed to about 100 entries');
+  });
+});
+
+describe('Redis restarted empty', { timeout: 90000 }, () => {
+  let db, cl, redis, app, a, b, alice, bob, key;
+  const prefix = uniq('again_database_');
+
+  before(async () => {
+    db = createDatabase();
+    app = createApp(db, ['--ingest-redis-prefix', prefix, '--ingest-stream'], 'restart-app');
+    key = `rt:ingest:{${app.id}}`;
+    cl = new Cluster(db);
+    await cl.startRedis(await freePort());
+    [a, b] = await Promise.all([cl.startNode('a', '483001'), cl.startNode('b', '483002')]);
+    alice = cl.client(a, app);
+    bob = cl.client(b, app);
+    for (const c of [alice, bob]) await join(c, 'news');
+  });
+
+  after(async () => {
+    redis?.close();
+    await cl?.shutdown();
+  });
+
+  test('both inlets work again, once per subscriber, after redis-server was killed and restarted empty', async () => {
+    await cl.redis.kill();
+    await cl.startRedis(cl.redis.port); // same port, no data: no lease, no group, no stream
+    for (const node of [a, b]) await waitReady(node, 15000);
+    redis = await RedisClient.connect(cl.redis.port);
+    await patternsSubscribed(redis, 1, 10000);
+    await laravelBroadcast(redis, prefix, ['news'], 'AfterRestart', { n: 1 });
+    await redis.command('XADD', key, '*', 'name', 'after-restart', 'channel', 'news', 'data', 'x');
+    await eventually(() => [received([alice, bob], 'news', 'AfterRestart'), received([alice, bob], 'news', 'after-restart')],
+      [[[{ n: 1 }], [{ n: 1 }]], [['x'], ['x']]], 10000, 'both reach alice on a and bob on b');
+    await stays(() => [received([alice, bob], 'news', 'AfterRestart'), received([alice, bob], 'news', 'after-restart')],
+      [[[{ n: 1 }], [{ n: 1 }]], [['x'], ['x']]], QUIET_MS, 'exactly once');
   });
 });
