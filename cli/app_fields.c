@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "output.h"
+#include "rt_ingest_parse.h"
 
 /* The JWS algorithms libjwt verifies; "none" is never one of them. */
 static const char *const jwt_algorithms[] = {"HS256", "HS384", "HS512", "RS256", "RS384",
@@ -64,6 +65,12 @@ const struct app_field app_fields[] = {
      "PEM file of the RSA or EC public key that verifies RS*/ES* connection tokens"},
     {"require_token", "require-token", "no-require-token", APP_FIELD_BOOL, 0, 0,
      "refuse connections without a valid connection token (4009)"},
+    {"ingest_redis_prefix", "ingest-redis-prefix", "no-ingest-redis-prefix", APP_FIELD_PREFIX, 0, 0,
+     "Redis key prefix of the app's Laravel redis broadcaster (docs/ingest.md)"},
+    {"ingest_stream", "ingest-stream", "no-ingest-stream", APP_FIELD_BOOL, 0, 0,
+     "publish what the backend adds to the stream rt:ingest:{APP_ID} (docs/ingest.md)"},
+    {"ingest_stream_max_length", "ingest-stream-max-length", NULL, APP_FIELD_INT, 100, 10000000,
+     "entries the ingest stream is trimmed to, 100-10000000 (default 100000)"},
 };
 const int app_field_count = (int)(sizeof app_fields / sizeof app_fields[0]);
 
@@ -80,6 +87,8 @@ static const char *value_name(const struct app_field *f)
         return "A,B";
     case APP_FIELD_PEM:
         return "FILE";
+    case APP_FIELD_PREFIX:
+        return "PREFIX";
     case APP_FIELD_BOOL:
         return NULL;
     }
@@ -242,7 +251,7 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
     v->field = f;
     v->is_null = false;
     if (on && off) return cli_usage(ctx, "--%s and --%s contradict", f->flag, f->off_flag);
-    if (!on && f->kind == APP_FIELD_PEM) {
+    if (!on && (f->kind == APP_FIELD_PEM || f->kind == APP_FIELD_PREFIX)) {
         v->is_null = true;
         v->text[0] = '\0';
         return 0;
@@ -260,6 +269,12 @@ static int collect_one(const struct cli_ctx *ctx, const struct app_field *f,
         return normalize_list(ctx, f, on, v->text, sizeof v->text);
     case APP_FIELD_PEM:
         return read_pem(ctx, f, on, v->text, sizeof v->text);
+    case APP_FIELD_PREFIX:
+        if (!rt_ingest_prefix_valid(on))
+            return cli_usage(ctx, "--%s must be 1 to %d characters of A-Z a-z 0-9 _ . : -", f->flag,
+                             RT_INGEST_PREFIX_MAX);
+        snprintf(v->text, sizeof v->text, "%s", on);
+        return 0;
     case APP_FIELD_TEXT: {
         size_t len = utf8_length(on);
         if (len < (size_t)f->min || len > (size_t)f->max || strlen(on) >= sizeof v->text)
@@ -299,6 +314,7 @@ void app_field_sql_value(const struct app_field *f, int n, char *buf, size_t cap
         break;
     case APP_FIELD_TEXT:
     case APP_FIELD_PEM:
+    case APP_FIELD_PREFIX:
         snprintf(buf, cap, "$%d", n);
         break;
     }

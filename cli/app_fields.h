@@ -8,11 +8,13 @@
 #include "cli.h"
 
 enum app_field_kind {
-    APP_FIELD_TEXT, /* name */
-    APP_FIELD_BOOL, /* --flag / --no-flag */
-    APP_FIELD_INT,  /* --flag N within [min, max] */
-    APP_FIELD_LIST, /* --flag a,b (text[]) */
-    APP_FIELD_PEM,  /* --flag FILE: a PEM public key read from FILE; --no-flag clears it */
+    APP_FIELD_TEXT,   /* name */
+    APP_FIELD_BOOL,   /* --flag / --no-flag */
+    APP_FIELD_INT,    /* --flag N within [min, max] */
+    APP_FIELD_LIST,   /* --flag a,b (text[]) */
+    APP_FIELD_PEM,    /* --flag FILE: a PEM public key read from FILE; --no-flag clears it */
+    APP_FIELD_PREFIX, /* --flag PREFIX: a Redis key prefix (rt_ingest_parse.h); --no-flag clears it
+                       */
 };
 
 struct app_field {

@@ -73,5 +73,6 @@ extern const struct cli_command cmd_webhook_add, cmd_webhook_list, cmd_webhook_r
 extern const struct cli_command cmd_audit;
 extern const struct cli_command cmd_trigger, cmd_stats, cmd_channels;
 extern const struct cli_command cmd_token;
+extern const struct cli_command cmd_ingest_failures;
 
 #endif

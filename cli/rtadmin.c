@@ -48,6 +48,7 @@ static const struct cli_command *const commands[] = {
     &cmd_trigger,
     &cmd_stats,
     &cmd_channels,
+    &cmd_ingest_failures,
     NULL,
 };
 /* clang-format on */

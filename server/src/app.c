@@ -62,6 +62,7 @@ void rt_app_config_free(struct rt_app_config *cfg)
     free_strv(cfg->allowed_origins, cfg->n_allowed_origins);
     free_strv(cfg->jwt_algorithms, cfg->n_jwt_algorithms);
     free(cfg->jwt_public_key);
+    free(cfg->ingest_redis_prefix);
     free_strv(cfg->kicked_keys, cfg->n_kicked_keys);
     if (cfg->keys) {
         sodium_memzero(cfg->keys, cfg->n_keys * sizeof *cfg->keys);

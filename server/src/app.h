@@ -59,6 +59,12 @@ struct rt_app_config {
     size_t n_webhooks;
     char **kicked_keys; /* revoked with --disconnect: their live connections are closed */
     size_t n_kicked_keys;
+    /* Redis inlets (ingest.h, docs/ingest.md): the key prefix of the app's Laravel `redis`
+     * broadcaster (NULL = none), whether the stream rt:ingest:{id} is read, and the length it
+     * is trimmed to. */
+    char *ingest_redis_prefix;
+    bool ingest_stream;
+    int ingest_stream_max_length;
 };
 
 struct rt_channel;

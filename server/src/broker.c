@@ -110,6 +110,11 @@ void rt_broker_publish_soon(struct rt_app *app, const char *channel, struct rt_f
     uv_idle_start(&soon.idle, on_idle);
 }
 
+void rt_broker_flush(void)
+{
+    run_deferred();
+}
+
 void rt_broker_stop(void)
 {
     run_deferred();

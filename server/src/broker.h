@@ -24,6 +24,9 @@ void rt_broker_publish_soon(struct rt_app *app, const char *channel, struct rt_f
                             const char *except_socket_id, bool cached, const char *event,
                             const char *data);
 
+/* Runs the deferred publishes now, in order (ingest.c: its XACK must follow the fan-out). */
+void rt_broker_flush(void);
+
 /* Closes the deferred-publish handle (at shutdown); what is still queued is delivered first. */
 void rt_broker_stop(void);
 

@@ -41,6 +41,8 @@ static struct {
     uv_timer_t retry;
     unsigned backoff_ms;
     char node[16];
+    rt_cluster_pmessage_fn *on_pmessage;
+    unsigned sub_generation;
 } cl;
 
 bool rt_cluster_connected(void)
@@ -117,6 +119,7 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *kind = reply->element[0], *payload = reply->element[2];
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
         cl.sub_ready = true;
+        cl.sub_generation++;
         rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.url.host, cl.url.port);
         return;
     }
@@ -441,6 +444,56 @@ void rt_cluster_publish_member(struct rt_app *app, const char *channel, const ch
 void rt_cluster_publish_watchlist(struct rt_app *app, const char *user_id, const char *what)
 {
     publish(RT_CLUSTER_WATCHLIST, app, user_id, NULL, what, strlen(what));
+}
+
+/* ---- pattern subscriptions ------------------------------------------------------------- */
+
+/* hiredis keeps one callback per pattern and calls it for "psubscribe", every "pmessage" and
+ * the final "punsubscribe". */
+static void on_psub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    (void)privdata;
+    redisReply *reply = r;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
+        return;
+    redisReply *kind = reply->element[0], *pattern = reply->element[1],
+               *channel = reply->element[2], *payload = reply->element[3];
+    if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "pmessage") != 0 ||
+        pattern->type != REDIS_REPLY_STRING || channel->type != REDIS_REPLY_STRING ||
+        payload->type != REDIS_REPLY_STRING || !cl.on_pmessage)
+        return;
+    if (strlen(channel->str) != channel->len || strlen(pattern->str) != pattern->len)
+        return; /* a NUL byte in a name: no channel of ours */
+    cl.on_pmessage(pattern->str, channel->str, payload->str, payload->len);
+}
+
+void rt_cluster_set_pmessage_handler(rt_cluster_pmessage_fn *fn)
+{
+    cl.on_pmessage = fn;
+}
+
+unsigned rt_cluster_sub_generation(void)
+{
+    return cl.sub_generation;
+}
+
+int rt_cluster_psubscribe(const char *pattern)
+{
+    if (!cl.sub_ready)
+        return -1;
+    return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PSUBSCRIBE %s", pattern) == REDIS_OK
+               ? 0
+               : -1;
+}
+
+int rt_cluster_punsubscribe(const char *pattern)
+{
+    if (!cl.sub_ready)
+        return -1;
+    return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PUNSUBSCRIBE %s", pattern) == REDIS_OK
+               ? 0
+               : -1;
 }
 
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)

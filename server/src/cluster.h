@@ -44,4 +44,23 @@ typedef void rt_cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void
  * when Redis is not connected. */
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv);
 
+/* ---- pattern subscriptions (the Laravel inlet of ingest.c) ----
+ * PSUBSCRIBE on the subscriber connection. Subscriptions end with that connection: a caller
+ * that sees rt_cluster_sub_generation() change knows its patterns are gone and subscribes
+ * again (cluster.c does not re-issue them, so that only the caller decides whether it still
+ * should). */
+typedef void rt_cluster_pmessage_fn(const char *pattern, const char *channel, const char *payload,
+                                    size_t len);
+
+/* The one handler of every pmessage (set once, before subscribing). */
+void rt_cluster_set_pmessage_handler(rt_cluster_pmessage_fn *fn);
+
+/* Counts subscriber connections established: changes when the previous one (with its
+ * subscriptions) is gone. 0 = never connected. */
+unsigned rt_cluster_sub_generation(void);
+
+/* PSUBSCRIBE / PUNSUBSCRIBE pattern. Returns -1 when the subscriber connection is not up. */
+int rt_cluster_psubscribe(const char *pattern);
+int rt_cluster_punsubscribe(const char *pattern);
+
 #endif

@@ -15,6 +15,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "harden.h"
+#include "ingest.h"
 #include "iplimit.h"
 #include "log.h"
 #include "metrics.h"
@@ -285,6 +286,7 @@ int main(int argc, char **argv)
     rt_timers_start(&loop);
     rt_metrics_start(&loop);
     rt_registry_start();
+    rt_ingest_start();
     if (rt_webhooks_start(&loop) != 0)
         rt_log_error("webhooks disabled: libcurl failed to initialise");
 
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
      * loop), then run the loop until nothing is left. */
     rt_listen_stop();
     rt_broker_stop();
+    rt_ingest_stop();
     rt_registry_stop();
     rt_store_stop();
     rt_timers_stop();

@@ -9,6 +9,7 @@
 #include "channel.h"
 #include "cluster.h"
 #include "conn.h"
+#include "ingest.h"
 #include "iplimit.h"
 #include "log.h"
 #include "handlers.h"
@@ -337,6 +338,7 @@ char *rt_metrics_render(void)
             "rt_subscription_count_coalesced_total %llu\n",
             rt_subscription_counts_coalesced);
     rt_webhooks_write_metrics(f);
+    rt_ingest_write_metrics(f);
     rt_token_write_metrics(f);
     rt_seclog_write_metrics(f);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"

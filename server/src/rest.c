@@ -374,6 +374,26 @@ static bool take_backend_tokens(struct rt_app *app, size_t n)
     return true;
 }
 
+int rt_rest_trigger(struct rt_app *app, json_t *event, char *err, size_t err_cap)
+{
+    struct event_req ev;
+    int status = parse_event(app->cfg, event, false, &ev, err, err_cap);
+    if (status) {
+        /* err holds parse_event's message */
+    } else if (!take_backend_tokens(app, ev.n_channels)) {
+        snprintf(err, err_cap, "Rate limit exceeded: at most %d events per second",
+                 app->cfg->backend_events_per_second);
+        status = 429;
+    } else if (rt_registry_clustered() && !rt_cluster_connected()) {
+        snprintf(err, err_cap, "Cluster bus unavailable: the event was not delivered");
+        status = 503;
+    } else {
+        publish_event(app, &ev);
+    }
+    free(ev.data);
+    return status;
+}
+
 static void handle_events(struct rt_app *app, const char *body, size_t body_len,
                           struct rt_rest_response *out)
 {

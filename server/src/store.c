@@ -103,6 +103,10 @@ static struct rt_app_config *config_from_row(const char *app_json, const char *k
     cfg->client_events_per_second = get_int(a, "client_events_per_second", 10);
     cfg->backend_events_per_second = get_int(a, "backend_events_per_second", 1000);
     cfg->read_requests_per_second = get_int(a, "read_requests_per_second", 100);
+    const char *prefix = json_string_value(json_object_get(a, "ingest_redis_prefix"));
+    cfg->ingest_redis_prefix = prefix ? rt_xstrdup(prefix) : NULL;
+    cfg->ingest_stream = get_bool(a, "ingest_stream", false);
+    cfg->ingest_stream_max_length = get_int(a, "ingest_stream_max_length", 100000);
 
     cfg->keys = rt_xcalloc(json_array_size(keys) + 1, sizeof *cfg->keys);
     size_t i;

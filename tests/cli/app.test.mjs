@@ -16,6 +16,7 @@ const DEFAULTS = {
   max_presence_info_bytes: 1024, max_subscriptions_per_connection: 100,
   client_events_per_second: 10, backend_events_per_second: 1000, read_requests_per_second: 100,
   jwt_algorithms: ['HS256'], jwt_public_key: null, require_token: false,
+  ingest_redis_prefix: null, ingest_stream: false, ingest_stream_max_length: 100000,
 };
 const SETTINGS = Object.keys(DEFAULTS);
 const pick = (obj, keys) => Object.fromEntries(keys.map((k) => [k, obj[k]]));
@@ -52,7 +53,8 @@ test('app_create_sets_every_flag_and_limit_column', () => {
     '--max-channels-per-trigger', '10', '--max-batch-size', '5', '--max-presence-members', '200',
     '--max-presence-info-bytes', '2048', '--max-subscriptions-per-connection', '30',
     '--client-events-per-second', '5', '--backend-events-per-second', '50',
-    '--read-requests-per-second', '7', '--jwt-algorithms', 'HS256,ES256', '--require-token', '--json'];
+    '--read-requests-per-second', '7', '--jwt-algorithms', 'HS256,ES256', '--require-token',
+    '--ingest-redis-prefix', 'full_database_', '--ingest-stream', '--ingest-stream-max-length', '1000', '--json'];
   ok(run(args));
   const [stored] = rows(url, 'SELECT * FROM apps');
   assert.deepEqual(pick(stored, SETTINGS), {
@@ -64,6 +66,7 @@ test('app_create_sets_every_flag_and_limit_column', () => {
     max_presence_info_bytes: 2048, max_subscriptions_per_connection: 30,
     client_events_per_second: 5, backend_events_per_second: 50, read_requests_per_second: 7,
     jwt_algorithms: ['HS256', 'ES256'], jwt_public_key: null, require_token: true,
+    ingest_redis_prefix: 'full_database_', ingest_stream: true, ingest_stream_max_length: 1000,
   });
   assert.equal(stored.id, '7000001');
 });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { createEmptyDatabase, psql, BUILD_DIR, SOURCE_DIR, MASTER_KEY, freePort } from '../harness/index.mjs';
+import { createEmptyDatabase, psql, BUILD_DIR, SOURCE_DIR, MASTER_KEY, REDIS_URL, freePort } from '../harness/index.mjs';
 import { rows } from './cli-helpers.mjs';
 
 const DOC = readFileSync(path.join(SOURCE_DIR, 'docs/rtadmin.md'), 'utf8');
@@ -17,7 +17,7 @@ test('docs_have_examples_for_every_command', () => {
   for (const cmd of ['migrate', 'app create', 'app list', 'app show', 'app update', 'app enable',
     'app disable', 'app delete', 'key create', 'key list', 'key revoke', 'key rotate',
     'key show-secret', 'webhook add', 'webhook list', 'webhook remove', 'audit', 'trigger', 'stats',
-    'channels', 'token']) {
+    'channels', 'token', 'ingest failures']) {
     assert.match(all, new RegExp(`^rtadmin ${cmd}\\b|\\$\\(rtadmin ${cmd}\\b`, 'm'), cmd);
   }
 });
@@ -51,6 +51,8 @@ test('every_documented_sh_example_runs_successfully', async () => {
         env: {
           PATH: `${BUILD_DIR}:${process.env.PATH}`, USER: 'tester', HOME: process.env.HOME || '/root',
           RT_DATABASE_URL: url, RT_MASTER_KEY: MASTER_KEY, RT_SERVER_URL: `http://127.0.0.1:${port}`,
+          // ingest failures reads the (absent) dead-letter stream of app 1234567
+          RT_REDIS_URL: REDIS_URL,
         },
       });
       let out = '';
@@ -73,5 +75,6 @@ test('every_documented_sh_example_runs_successfully', async () => {
   assert.equal(psql(url, "SELECT string_agg(url, ' ') FROM app_webhooks"), 'https://hooks.example.com/presence');
   assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'token.issue' AND app_id = '1234567'"), '3');
   assert.equal(psql(url, "SELECT jwt_algorithms, jwt_public_key IS NULL, require_token FROM apps WHERE id = '1234567'"), '{HS256}|t|f');
+  assert.equal(psql(url, "SELECT ingest_redis_prefix, ingest_stream FROM apps WHERE id = '1234567'"), 'shop_database_|t');
   assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'app.update' AND details->'after' ? 'jwt_public_key'"), '2');
 });

@@ -147,10 +147,61 @@ final class LiveServer
         ];
     }
 
-    /** Starts a pusher-js subscriber (see tests/subscriber.mjs). */
-    public function subscriber(array $spec): Subscriber
+    /** Starts a pusher-js subscriber (see tests/subscriber.mjs); $port: another node's. */
+    public function subscriber(array $spec, ?int $port = null): Subscriber
     {
-        return new Subscriber(__DIR__ . '/../subscriber.mjs', $spec, $this->clientEnv());
+        $env = $this->clientEnv();
+        if ($port !== null) {
+            $env['RT_WS_PORT'] = $env['RT_PORT'] = (string) $port;
+        }
+        return new Subscriber(__DIR__ . '/../subscriber.mjs', $spec, $env);
+    }
+
+    /** Runs rtadmin on the test database (e.g. to change the test app's settings). */
+    public function admin(array $args): string
+    {
+        return $this->rtadmin($args);
+    }
+
+    /**
+     * Starts another rtserver on the test database in cluster mode on $redisUrl (for the
+     * Redis inlets); returns [port, process]. The caller stops it with proc_terminate.
+     *
+     * @return array{0: int, 1: resource}
+     */
+    public function clusterNode(string $redisUrl): array
+    {
+        $port = Ports::free();
+        $env = [
+            'PATH' => getenv('PATH') ?: '/usr/bin:/bin',
+            'RT_DATABASE_URL' => $this->dbUrl,
+            'RT_REDIS_URL' => $redisUrl,
+            'RT_MASTER_KEY' => self::MASTER_KEY,
+            'RT_HOST' => '127.0.0.1',
+            'RT_PORT' => (string) $port,
+            'RT_LOG_LEVEL' => 'warn',
+        ];
+        $process = proc_open(
+            ["{$this->buildDir}/rtserver"],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+            $pipes,
+            null,
+            $env
+        );
+        $deadline = microtime(true) + 15;
+        while (microtime(true) < $deadline) {
+            $ch = curl_init("http://127.0.0.1:$port/ready");
+            curl_setopt_array($ch, [CURLOPT_RETURNTRANSFER => true, CURLOPT_TIMEOUT_MS => 500]);
+            curl_exec($ch);
+            $code = curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+            curl_close($ch);
+            if ($code === 200) {
+                return [$port, $process];
+            }
+            usleep(50000);
+        }
+        proc_terminate($process, SIGKILL);
+        throw new \RuntimeException('the cluster rtserver did not become ready');
     }
 
     /** Webhook deliveries received so far, each {"ok", "time_ms", "events"} or {"ok":false}. */
