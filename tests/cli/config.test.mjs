@@ -46,7 +46,7 @@ test('missing_arguments_are_usage_errors_before_any_configuration_is_read', () =
   const cases = [
     [['app', 'show'], 'rtadmin: app show: missing argument (usage: rtadmin app show APP) (see: rtadmin app show --help)'],
     [['key', 'revoke'], 'rtadmin: key revoke: missing argument (usage: rtadmin key revoke KEY [--disconnect]) (see: rtadmin key revoke --help)'],
-    [['webhook', 'add', '1'], 'rtadmin: webhook add: missing argument (usage: rtadmin webhook add APP URL [--events KIND,KIND]) (see: rtadmin webhook add --help)'],
+    [['webhook', 'add', '1'], 'rtadmin: webhook add: missing argument (usage: rtadmin webhook add APP URL [--events KIND,KIND] [--batch-window-ms MS] [--batch-max N]) (see: rtadmin webhook add --help)'],
     [['trigger', '1', 'ch', 'ev'], 'rtadmin: trigger: missing argument (usage: rtadmin trigger APP CHANNEL EVENT DATA [--server URL]) (see: rtadmin trigger --help)'],
     [['channels'], 'rtadmin: channels: missing argument (usage: rtadmin channels APP [--prefix P] [--server URL]) (see: rtadmin channels --help)'],
     [['stats', '1', '2'], "rtadmin: stats: unexpected argument '2' (see: rtadmin stats --help)"],

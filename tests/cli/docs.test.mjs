@@ -65,14 +65,16 @@ test('every_documented_sh_example_runs_successfully', async () => {
     await new Promise((r) => server.close(r));
   }
   // What the examples did, end to end.
-  assert.deepEqual(requests.map((u) => u.split('?')[0]), ['/apps/1234567/events', '/apps/1234567/events',
+  assert.deepEqual(requests.map((u) => u.split('?')[0]), ['/apps/1234567/webhooks', '/apps/1234567/webhooks',
+    '/apps/1234567/events', '/apps/1234567/events',
     '/metrics', '/metrics', '/metrics', '/apps/1234567/channels', '/apps/1234567/channels']);
   assert.deepEqual(rows(url, 'SELECT id, name, client_events, max_connections FROM apps ORDER BY name'), [
     { id: '1234567', name: 'Chat (prod)', client_events: false, max_connections: 500 },
     ...rows(url, "SELECT id, name, client_events, max_connections FROM apps WHERE name = 'Dashboard'"),
   ]);
   assert.equal(psql(url, "SELECT count(*) FROM app_keys WHERE app_id = '1234567' AND status = 'active'"), '1');
-  assert.equal(psql(url, "SELECT string_agg(url, ' ') FROM app_webhooks"), 'https://hooks.example.com/presence');
+  assert.equal(psql(url, "SELECT string_agg(url || ' ' || batch_window_ms || ' ' || batch_max, ', ' ORDER BY id) FROM app_webhooks"),
+    'https://hooks.example.com/presence 100 50, https://hooks.example.com/batched 500 100');
   assert.equal(psql(url, "SELECT count(*) FROM audit_log WHERE action = 'token.issue' AND app_id = '1234567'"), '3');
   assert.equal(psql(url, "SELECT jwt_algorithms, jwt_public_key IS NULL, require_token FROM apps WHERE id = '1234567'"), '{HS256}|t|f');
   assert.equal(psql(url, "SELECT ingest_redis_prefix, ingest_stream FROM apps WHERE id = '1234567'"), 'shop_database_|t');

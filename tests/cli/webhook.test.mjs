@@ -1,4 +1,5 @@
-// rtadmin webhook add|list|remove: URL and event-kind validation, storage and audit.
+// rtadmin webhook add|list|remove: URL, event-kind and batch validation, storage and audit.
+// (failures|retry and the list's last status need a running server: webhooks*.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { psql } from '../harness/index.mjs';
@@ -15,7 +16,8 @@ test('webhook_add_stores_url_and_sorted_unique_event_kinds', () => {
   const hook = ok(run(['webhook', 'add', '77', 'https://hooks.example/pusher',
     '--events', 'member_removed, channel_occupied,member_removed', '--json'])).json();
   assert.deepEqual((({ created_at, ...h }) => h)(hook),
-    { id: 1, app_id: '77', url: 'https://hooks.example/pusher', event_types: ['channel_occupied', 'member_removed'] });
+    { id: 1, app_id: '77', url: 'https://hooks.example/pusher', event_types: ['channel_occupied', 'member_removed'],
+      batch_window_ms: 100, batch_max: 50 });
   assert.deepEqual(rows(url, 'SELECT app_id, url, event_types FROM app_webhooks'),
     [{ app_id: '77', url: 'https://hooks.example/pusher', event_types: ['channel_occupied', 'member_removed'] }]);
 });
@@ -25,6 +27,24 @@ test('webhook_add_without_events_means_every_kind', () => {
   const r = ok(run(['webhook', 'add', '77', 'http://127.0.0.1:9000/hook']));
   assert.equal(r.stdout, 'Added webhook 1 to app 77: http://127.0.0.1:9000/hook (all events)\n');
   assert.equal(psql(url, 'SELECT event_types FROM app_webhooks'), '{}');
+});
+
+test('webhook_add_takes_the_batch_window_and_size_within_their_ranges', () => {
+  const { url, run } = withApp();
+  const hook = ok(run(['webhook', 'add', '77', 'https://h.example/', '--batch-window-ms', '0', '--batch-max', '1000', '--json'])).json();
+  assert.equal(hook.batch_window_ms, 0);
+  assert.equal(hook.batch_max, 1000);
+  const cases = [
+    [['--batch-window-ms', '10001'], "rtadmin: --batch-window-ms must be an integer from 0 to 10000, not '10001' (see: rtadmin webhook add --help)"],
+    [['--batch-window-ms', '-1'], "rtadmin: --batch-window-ms must be an integer from 0 to 10000, not '-1' (see: rtadmin webhook add --help)"],
+    [['--batch-max', '0'], "rtadmin: --batch-max must be an integer from 1 to 1000, not '0' (see: rtadmin webhook add --help)"],
+    [['--batch-max', 'ten'], "rtadmin: --batch-max must be an integer from 1 to 1000, not 'ten' (see: rtadmin webhook add --help)"],
+  ];
+  for (const [args, message] of cases) {
+    const r = expectCode(run(['webhook', 'add', '77', 'https://h.example/x', ...args]), 2);
+    assert.equal(oneErrorLine(r), message, args.join(' '));
+  }
+  assert.equal(psql(url, 'SELECT count(*) FROM app_webhooks'), '1');
 });
 
 test('webhook_add_accepts_every_documented_event_kind', () => {
@@ -61,13 +81,16 @@ test('webhook_list_shows_the_apps_webhooks', () => {
   ok(run(['webhook', 'add', '77', 'https://b.example/2']));
   const list = ok(run(['webhook', 'list', '77', '--json'])).json();
   assert.deepEqual(list.map(({ created_at, ...h }) => h), [
-    { id: 1, url: 'https://a.example/1', event_types: ['client_event'] },
-    { id: 2, url: 'https://b.example/2', event_types: [] },
+    { id: 1, url: 'https://a.example/1', event_types: ['client_event'], batch_window_ms: 100, batch_max: 50, last_status: null },
+    { id: 2, url: 'https://b.example/2', event_types: [], batch_window_ms: 100, batch_max: 50, last_status: null },
   ]);
-  const table = ok(run(['webhook', 'list', '77'])).stdout.split('\n');
-  assert.match(table[0], /^ID +URL +EVENTS +CREATED$/);
-  assert.match(table[1], /^1 +https:\/\/a\.example\/1 +client_event +\S+ \S+Z$/);
-  assert.match(table[2], /^2 +https:\/\/b\.example\/2 +- +\S+ \S+Z$/);
+  // No server answers here: the last status is unknown, said once on stderr.
+  const r = ok(run(['webhook', 'list', '77', '--server', 'http://127.0.0.1:9']));
+  const table = r.stdout.split('\n');
+  assert.match(table[0], /^ID +URL +EVENTS +BATCH +LAST STATUS +CREATED$/);
+  assert.match(table[1], /^1 +https:\/\/a\.example\/1 +client_event +100 ms \/ 50 +\? +\S+ \S+Z$/);
+  assert.match(table[2], /^2 +https:\/\/b\.example\/2 +- +100 ms \/ 50 +\? +\S+ \S+Z$/);
+  assert.match(r.stderr, /rtadmin: the last status of each webhook is unknown \(no server answered; see --server\)\n$/);
 });
 
 test('webhook_remove_deletes_only_that_apps_webhook', () => {
@@ -92,7 +115,7 @@ test('webhook_changes_are_audited_with_passwords_masked', () => {
   const audit = auditRows(url, "action LIKE 'webhook.%'");
   assert.deepEqual(audit, [
     { actor: 'tester', action: 'webhook.add', app_id: '77',
-      details: { id: 1, url: 'https://user:REDACTED@hooks.example/x', event_types: ['member_added'] } },
+      details: { id: 1, url: 'https://user:REDACTED@hooks.example/x', event_types: ['member_added'], batch_window_ms: 100, batch_max: 50 } },
     { actor: 'tester', action: 'webhook.remove', app_id: '77',
       details: { id: 1, before: { url: 'https://user:REDACTED@hooks.example/x', event_types: ['member_added'] } } },
   ]);
