@@ -356,6 +356,13 @@ static void publish_event(struct rt_app *app, struct event_req *ev)
     }
 }
 
+/* A node's share of an app's rate may be below one per second (2/s over 3 nodes): the bucket
+ * still holds one whole token, refilled at the share's pace. */
+static double burst_of(double rate)
+{
+    return rate < 1 ? 1 : rate;
+}
+
 static bool take_backend_tokens(struct rt_app *app, size_t n)
 {
     /* In a cluster each live node takes its share of the app's rate. */
@@ -366,7 +373,7 @@ static bool take_backend_tokens(struct rt_app *app, size_t n)
     /* all-or-nothing for a batch: check first by taking one at a time and refund on failure */
     struct rt_bucket saved = app->backend_bucket;
     for (size_t i = 0; i < n; i++) {
-        if (!rt_bucket_take(&app->backend_bucket, rate, rate, now)) {
+        if (!rt_bucket_take(&app->backend_bucket, rate, burst_of(rate), now)) {
             app->backend_bucket = saved;
             return false;
         }
@@ -789,7 +796,7 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
     }
     double read_rate = (double)app->cfg->read_requests_per_second / rt_registry_nodes();
     if (get && read_rate > 0 &&
-        !rt_bucket_take(&app->read_bucket, read_rate, read_rate, rt_now_ms())) {
+        !rt_bucket_take(&app->read_bucket, read_rate, burst_of(read_rate), rt_now_ms())) {
         respond_error(out, 429, "Rate limit exceeded: at most %d read requests per second",
                       app->cfg->read_requests_per_second);
         return;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createDatabase, createApp, freePort, startServer } from '../harness/index.mjs';
 import { RawClient, handshakeFailure, wsUrl } from './helpers.mjs';
 import {
-  Cluster, alive, eventually, frames, getJson, rawConnect, join, restClient, sdk, sleep, stays, uniq, waitFor, health, readyStatus,
+  Cluster, alive, eventually, frames, get, getJson, rawConnect, join, restClient, sdk, sleep, stays, uniq, waitFor, health, readyStatus,
 } from './cluster_helpers.mjs';
 
 const CROSS_NODE_MS = 3000;
@@ -161,6 +161,18 @@ describe('cluster-wide counts, queries and limits on three nodes', { timeout: 11
 
     for (const client of burst.slice(0, 10)) client.disconnect();
     await eventually(() => watchers.map((w) => counts(w).at(-1)), [13, 13, 13], 4000, 'last count after 10 disconnects');
+  });
+
+  test('a rate below one event per second per node still lets each node take a whole event (2/s over 3 nodes)', async () => {
+    const slow = createApp(db, ['--backend-events-per-second', '2', '--read-requests-per-second', '2'], 'cluster-slow-rate');
+    // Each node knows the app once a read is no longer 404 (its first read takes the token).
+    for (const node of nodes) await waitFor(async () => (await get(node, slow, '/channels')).status !== 404, 5000, `the app on ${node.name}`);
+    await sleep(1600); // 2/3 token per second per node: the read buckets are full again
+    for (const node of nodes) {
+      const r = await sdk(restClient(node, slow).trigger('slow-rate', 'tick', { n: 1 }));
+      assert.equal(r.status, 200, `trigger on ${node.name}: ${JSON.stringify(r.body)}`);
+      assert.equal((await get(node, slow, '/channels')).status, 200, `read on ${node.name}`);
+    }
   });
 
   // A node publishes its total with its heartbeat (every second) and refreshes the others'
