@@ -1008,7 +1008,8 @@ static bool is_channel_event(const char *name)
 
 /* One event of app (ownership of event passes). kind: 'o' occupied and 'a' member added
  * cancel a held 'v' vacated / 'r' member removed of the same hold_id (channel, or channel
- * 0x1f user); 'x' is any other kind. */
+ * 0x1f user); 'c' is a subscription_count (de-duplicated in the durable queue), 'x' any other
+ * kind. */
 static void event(struct rt_app *app, char kind, const char *hold_id, json_t *event)
 {
     const struct rt_app_config *cfg = app->cfg;
@@ -1092,7 +1093,8 @@ void rt_webhook_member_removed(struct rt_app *app, const char *channel, const ch
 void rt_webhook_subscription_count(struct rt_app *app, const char *channel, size_t count)
 {
     if (!app->cfg->subscription_count || count == 0) return;
-    event(app, 'x', channel,
+    /* Several nodes may broadcast the same cluster total: the queue keeps one ('c'). */
+    event(app, 'c', channel,
           json_pack("{s:s,s:s,s:I}", "name", "subscription_count", "channel", channel,
                     "subscription_count", (json_int_t)count));
 }

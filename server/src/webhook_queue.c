@@ -62,7 +62,7 @@
 
 /* ARGV: app, kind, hold id, settle ms, app max pending, event JSON, spec. Returns {status,
  * requests formed}: status -1 cancelled with its held pair, -2 refused (the app's queue is
- * full), 1 held, 0 queued. */
+ * full), 1 held, 0 queued (or, kind 'c', the same count as the last one queued: nothing). */
 static const char lua_event[] =
     LUA_WH "local kind, hid, spec = ARGV[2], ARGV[3], ARGV[7]\n"
            "if kind == 'o' or kind == 'a' then\n"
@@ -71,6 +71,11 @@ static const char lua_event[] =
            "    redis.call('ZREM', P .. 'due', pair)\n"
            "    return {-1, 0}\n"
            "  end\n"
+           "end\n"
+           "if kind == 'v' or kind == 'o' then redis.call('HDEL', P .. 'sc', hid) end\n"
+           "if kind == 'c' then\n"
+           "  if redis.call('HGET', P .. 'sc', hid) == ARGV[6] then return {0, 0} end\n"
+           "  redis.call('HSET', P .. 'sc', hid, ARGV[6])\n"
            "end\n"
            "if spec == '' and kind ~= 'v' and kind ~= 'r' then return {0, 0} end\n"
            "if waiting() >= tonumber(ARGV[5]) then return {-2, 0} end\n"

@@ -11,6 +11,9 @@
  *                    once answered 2xx or given up
  *   rt:{A}:wh:dead   list  given-up requests (JSON, newest first, capped)
  *   rt:{A}:wh:st     hash  W -> the endpoint's last status (JSON)
+ *   rt:{A}:wh:sc     hash  channel -> the last subscription_count event queued (until the
+ *                    channel is vacated): several nodes broadcasting the same total queue it
+ *                    once
  *
  * Scripts decide each step once for the cluster: a held vacated is cancelled by the occupied
  * of any node, a batch is formed by exactly one script run, a request is read by one node.
@@ -32,7 +35,9 @@ void rt_whq_stop(void);
 
 /* Queues event_json (compact JSON of one event) for app_id. kind: 'o' channel_occupied and
  * 'a' member_added (each cancels a held 'v' / 'r' of the same hold_id, and is then dropped
- * with it), 'v' channel_vacated and 'r' member_removed (held settle_ms), 'x' any other.
+ * with it), 'v' channel_vacated and 'r' member_removed (held settle_ms), 'c' a
+ * subscription_count (hold_id: the channel; dropped when equal to the last one queued), 'x'
+ * any other.
  * spec lists the webhooks that want it, "W:window_ms:batch_max,..." (may be empty for 'v'/'r':
  * the hold still cancels its pair). */
 void rt_whq_event(const char *app_id, char kind, const char *hold_id, const char *event_json,

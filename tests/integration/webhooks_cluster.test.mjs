@@ -93,7 +93,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
 
   test('each transition is sent once for the cluster, signed for the pusher SDK and sdk-php', async () => {
     const hook = await receiver();
-    const app = hookedApp(hook, ['--client-events']);
+    const app = hookedApp(hook, ['--client-events', '--subscription-count']);
     await sleep(1500); // every node loaded the app and its webhook
     const ch = uniq('shared'), room = `presence-${uniq('room')}`, priv = `private-${uniq('p')}`, cache = `cache-${uniq('c')}`;
     const onA = cl.client(a, app, { presence: { user_id: 'u1', user_info: {} } });
@@ -114,9 +114,13 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     onB.unsubscribe(room);
     await waitFor(() => hook.about(ch).includes('channel_vacated') && hook.about(room).includes('member_removed:u1'), 8000, 'vacated and member_removed');
     await sleep(1500); // anything sent twice arrives by now
-    assert.deepEqual(hook.about(ch), ['channel_occupied', 'channel_vacated']);
-    assert.deepEqual(hook.about(room).sort(), ['channel_occupied', 'channel_vacated', 'member_added:u1', 'member_removed:u1']);
-    assert.deepEqual(hook.about(priv), ['channel_occupied', 'client_event']);
+    const counts = (channel) => hook.events().filter((e) => e.name === 'subscription_count' && e.channel === channel).map((e) => e.subscription_count);
+    assert.deepEqual(hook.about(ch).filter((n) => n !== 'subscription_count'), ['channel_occupied', 'channel_vacated']);
+    // Both nodes broadcast the total of 2; the queue keeps one of each total in a row.
+    assert.ok(counts(ch).includes(2), `counts ${counts(ch)}`);
+    assert.ok(counts(ch).every((n, i, all) => i === 0 || all[i - 1] !== n), `no total twice in a row: ${counts(ch)}`);
+    assert.deepEqual(hook.about(room).sort(), ['channel_occupied', 'channel_vacated', 'member_added:u1', 'member_removed:u1']); // no counts on presence
+    assert.deepEqual(hook.about(priv).filter((n) => n !== 'subscription_count'), ['channel_occupied', 'client_event']);
     assert.deepEqual(hook.about(cache).filter((n) => n === 'cache_miss'), ['cache_miss']);
     const client = hook.events().find((e) => e.name === 'client_event');
     assert.equal(client.event, 'client-hello');
@@ -147,7 +151,11 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     await stays(() => hook.about(ch), ['channel_occupied'], 4500, 'no vacated/occupied pair');
     onB.unsubscribe(ch);
     await waitFor(() => hook.about(ch).length === 2, 6000, 'vacated');
-    assert.deepEqual(hook.about(ch), ['channel_occupied', 'channel_vacated']);
+    const counts = (channel) => hook.events().filter((e) => e.name === 'subscription_count' && e.channel === channel).map((e) => e.subscription_count);
+    assert.deepEqual(hook.about(ch).filter((n) => n !== 'subscription_count'), ['channel_occupied', 'channel_vacated']);
+    // Both nodes broadcast the total of 2; the queue keeps one of each total in a row.
+    assert.ok(counts(ch).includes(2), `counts ${counts(ch)}`);
+    assert.ok(counts(ch).every((n, i, all) => i === 0 || all[i - 1] !== n), `no total twice in a row: ${counts(ch)}`);
     await hook.down();
   });
 
