@@ -974,9 +974,10 @@ static bool unhold(struct app_state *st, char kind, const char *hold_id)
 
 /* ---- events ----------------------------------------------------------------------------- */
 
-/* Durable queue: hands event (borrowed) to webhook_queue.c with the webhooks that want it. */
-static void queue_event(struct rt_app *app, char kind, const char *hold_id, json_t *event,
-                        const char *name)
+/* Durable queue: hands event (borrowed) to webhook_queue.c with the webhooks that want it.
+ * Returns -1 when it could not be sent. */
+static int queue_event(struct rt_app *app, char kind, const char *hold_id, json_t *event,
+                       const char *name)
 {
     char spec[1024];
     size_t len = 0;
@@ -993,10 +994,11 @@ static void queue_event(struct rt_app *app, char kind, const char *hold_id, json
             min_window = w->batch_window_ms;
     }
     char *text = json_dumps(event, JSON_COMPACT);
-    if (!text) return;
-    rt_whq_event(app->cfg->id, kind, hold_id, text, spec, min_window, RT_WEBHOOK_SETTLE_MS,
-                 wh.limits.app_max_pending);
+    if (!text) return 0; /* cannot happen: jansson allocates through rt_xmalloc */
+    int rc = rt_whq_event(app->cfg->id, kind, hold_id, text, spec, min_window, RT_WEBHOOK_SETTLE_MS,
+                          wh.limits.app_max_pending);
     free(text);
+    return rc;
 }
 
 /* Everything but client_event comes from channel and member churn, which a client can
@@ -1037,8 +1039,7 @@ static void event(struct rt_app *app, char kind, const char *hold_id, json_t *ev
         drop(st, DROP_RATE, wanted ? wanted : 1);
         return;
     }
-    if (rt_registry_active()) {
-        queue_event(app, kind, hold_id, event, name);
+    if (rt_registry_active() && queue_event(app, kind, hold_id, event, name) == 0) {
         json_decref(event);
         return;
     }

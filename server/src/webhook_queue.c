@@ -487,10 +487,10 @@ static void on_event(redisAsyncContext *ac, void *r, void *privdata)
     free(e);
 }
 
-void rt_whq_event(const char *app_id, char kind, const char *hold_id, const char *event_json,
-                  const char *spec, int min_window_ms, int settle_ms, size_t app_max_pending)
+int rt_whq_event(const char *app_id, char kind, const char *hold_id, const char *event_json,
+                 const char *spec, int min_window_ms, int settle_ms, size_t app_max_pending)
 {
-    if (!q.started) return;
+    if (!q.started) return -1;
     struct event_ctx *e = rt_xcalloc(1, sizeof *e);
     snprintf(e->app_id, sizeof e->app_id, "%s", app_id);
     e->min_window_ms = min_window_ms;
@@ -503,9 +503,10 @@ void rt_whq_event(const char *app_id, char kind, const char *hold_id, const char
     snprintf(maxp, sizeof maxp, "%zu", app_max_pending);
     const char *args[] = {k, hold_id, settle, maxp, event_json, spec};
     if (eval(lua_event, app_id, on_event, e, 6, args) != 0) {
-        rt_log_debug("app=%s webhooks: Redis unavailable, event not queued", app_id);
         free(e);
+        return -1;
     }
+    return 0;
 }
 
 /* ---- outcomes ------------------------------------------------------------------------------ */

@@ -39,9 +39,10 @@ void rt_whq_stop(void);
  * subscription_count (hold_id: the channel; dropped when equal to the last one queued), 'x'
  * any other.
  * spec lists the webhooks that want it, "W:window_ms:batch_max,..." (may be empty for 'v'/'r':
- * the hold still cancels its pair). */
-void rt_whq_event(const char *app_id, char kind, const char *hold_id, const char *event_json,
-                  const char *spec, int min_window_ms, int settle_ms, size_t app_max_pending);
+ * the hold still cancels its pair). Returns -1 when the command could not be sent (Redis just
+ * went away): the caller queues the event in memory instead. */
+int rt_whq_event(const char *app_id, char kind, const char *hold_id, const char *event_json,
+                 const char *spec, int min_window_ms, int settle_ms, size_t app_max_pending);
 
 /* The request entry was answered 2xx / was given up (record: the dead-letter JSON). status:
  * the endpoint's new last-status JSON. */
