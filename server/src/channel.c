@@ -15,9 +15,9 @@
 #include "rt_alloc.h"
 #include "rt_err.h"
 #include "rt_protocol.h"
+#include "rt_transition.h"
 #include "rt_user_data.h"
 #include "server.h"
-#include "webhook.h"
 
 /* Hash tables made here (a connection's subscriptions, an app's channels, a channel's members)
  * start with 4 buckets instead of uthash's 32: a 32-bucket table is 512 bytes, which for the
@@ -79,7 +79,7 @@ static void channel_free_if_empty(struct rt_channel *ch)
         return;
     /* In a cluster the registry decides vacated once for all nodes. */
     if (ch->occupied && !rt_registry_active())
-        rt_webhook_channel_vacated(ch->app, ch->name);
+        rt_transition_channel(RT_TRANSITION_VACATED, ch->app, ch->name);
     count_forget(ch);
     ring_free(ch);
     view_free(ch);
@@ -146,10 +146,10 @@ int rt_channel_subscribe(struct rt_app *app, struct rt_conn *c, const char *name
     if (!ch->occupied) {
         ch->occupied = true;
         if (!clustered)
-            rt_webhook_channel_occupied(app, ch->name);
+            rt_transition_channel(RT_TRANSITION_OCCUPIED, app, ch->name);
     }
     if (*first_of_user && !clustered)
-        rt_webhook_member_added(app, ch->name, user_id);
+        rt_transition_member(RT_TRANSITION_MEMBER_ADDED, app, ch->name, user_id);
     *out = ch;
     return RT_SUB_ADDED;
 }
@@ -188,7 +188,7 @@ void rt_channel_unsubscribe(struct rt_sub *s)
             if (!clustered) {
                 if (ch->sub_count > 0)
                     send_member_removed(ch, m->user_id);
-                rt_webhook_member_removed(ch->app, ch->name, m->user_id);
+                rt_transition_member(RT_TRANSITION_MEMBER_REMOVED, ch->app, ch->name, m->user_id);
             }
             free(m->user_id);
             free(m->user_info);
@@ -300,7 +300,7 @@ static void count_send(struct rt_channel *ch, uint64_t now)
         rt_registry_publish_count(ch->app, ch->name);
         return;
     }
-    rt_webhook_subscription_count(ch->app, ch->name, ch->sub_count);
+    rt_transition_count(ch->app, ch->name, ch->sub_count);
     struct rt_frame *f = count_frame(ch->name, ch->sub_count);
     rt_channel_deliver(ch, f, NULL);
     rt_frame_unref(f);
@@ -392,7 +392,7 @@ void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_ch
 
 void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total)
 {
-    rt_webhook_subscription_count(app, name, total);
+    rt_transition_count(app, name, total);
     struct rt_channel *ch = rt_channel_find(app, name);
     if (!ch)
         return;

@@ -8,16 +8,14 @@
 #include "channel.h"
 #include "handlers.h"
 #include "rt_channel_name.h"
-#include "webhook.h"
+#include "rt_transition.h"
 
 /* Size of the client's data as it will be relayed: a string counts its bytes, anything else
  * its compact JSON. */
 static size_t data_size(const json_t *data)
 {
-    if (!data)
-        return 0;
-    if (json_is_string(data))
-        return json_string_length(data);
+    if (!data) return 0;
+    if (json_is_string(data)) return json_string_length(data);
     return json_dumpb(data, NULL, 0, JSON_COMPACT);
 }
 
@@ -69,6 +67,13 @@ void rt_handle_client_event(struct rt_conn *c, const struct rt_msg *m)
     struct rt_frame *f = rt_frame_from_text(text, len);
     rt_broker_publish(c->app, m->channel, f, c->socket_id);
     rt_frame_unref(f);
-    rt_webhook_client_event(c->app, m->channel, m->event, m->data ? m->data : null_data,
-                            c->socket_id, type == RT_CHANNEL_PRESENCE ? s->user_id : NULL);
+    rt_transition_report(&(struct rt_transition){
+        .kind = RT_TRANSITION_CLIENT_EVENT,
+        .app = c->app,
+        .channel = m->channel,
+        .user_id = type == RT_CHANNEL_PRESENCE ? s->user_id : NULL,
+        .event = m->event,
+        .data = m->data ? m->data : null_data,
+        .socket_id = c->socket_id,
+    });
 }

@@ -9,6 +9,7 @@
 #include "channel.h"
 #include "handlers.h"
 #include "rt_auth.h"
+#include "rt_transition.h"
 #include "rt_channel_name.h"
 #include "rt_err.h"
 #include "registry.h"
@@ -16,7 +17,6 @@
 #include "seclog.h"
 #include "server.h"
 #include "token.h"
-#include "webhook.h"
 
 unsigned long long rt_subscribe_rate_limited;
 
@@ -125,7 +125,7 @@ static void send_cached(struct rt_conn *c, struct rt_channel *ch)
     uint64_t now = rt_now_ms();
     if (!ch->last_cache_miss_ms || now - ch->last_cache_miss_ms >= 10000) {
         ch->last_cache_miss_ms = now;
-        rt_webhook_cache_miss(c->app, ch->name);
+        rt_transition_channel(RT_TRANSITION_CACHE_MISS, c->app, ch->name);
     }
 }
 

@@ -38,10 +38,10 @@
 #include "log.h"
 #include "rt_alloc.h"
 #include "rt_protocol.h"
+#include "rt_transition.h"
 #include "rt_user_data.h"
 #include "server.h"
 #include "user.h"
-#include "webhook.h"
 
 #define HEARTBEAT_MS 1000
 #define DEAD_AFTER_MS 5000 /* a node silent this long is reaped (within the 10 s bound) */
@@ -453,9 +453,9 @@ static void announce_member_to(struct rt_app *app, const char *channel, bool add
     rt_cluster_publish_member(app, channel, except, version, f);
     rt_frame_unref(f);
     if (added)
-        rt_webhook_member_added(app, channel, user_id);
+        rt_transition_member(RT_TRANSITION_MEMBER_ADDED, app, channel, user_id);
     else
-        rt_webhook_member_removed(app, channel, user_id);
+        rt_transition_member(RT_TRANSITION_MEMBER_REMOVED, app, channel, user_id);
 }
 
 static void announce_member(struct rt_app *app, const char *channel, bool added,
@@ -470,8 +470,8 @@ static void announce_member(struct rt_app *app, const char *channel, bool added,
 static void announce_total(struct rt_app *app, const char *channel, long long total, bool occupied,
                            bool vacated, bool presence)
 {
-    if (occupied) rt_webhook_channel_occupied(app, channel);
-    if (vacated) rt_webhook_channel_vacated(app, channel);
+    if (occupied) rt_transition_channel(RT_TRANSITION_OCCUPIED, app, channel);
+    if (vacated) rt_transition_channel(RT_TRANSITION_VACATED, app, channel);
     if (presence || total <= 0) return;
     struct rt_channel *ch = rt_channel_find(app, channel);
     rt_channel_cluster_count(app, channel, ch, (size_t)total);

@@ -26,6 +26,7 @@
 #include "rt_alloc.h"
 #include "rt_hmac.h"
 #include "rt_ratelimit.h"
+#include "rt_transition.h"
 #include "rt_url.h"
 #include "server.h"
 #include "webhook_queue.h"
@@ -1062,18 +1063,18 @@ static char *member_hold_id(const char *channel, const char *user_id)
     return id;
 }
 
-void rt_webhook_channel_occupied(struct rt_app *app, const char *channel)
+static void channel_occupied(struct rt_app *app, const char *channel)
 {
     event(app, 'o', channel,
           json_pack("{s:s,s:s}", "name", "channel_occupied", "channel", channel));
 }
 
-void rt_webhook_channel_vacated(struct rt_app *app, const char *channel)
+static void channel_vacated(struct rt_app *app, const char *channel)
 {
     event(app, 'v', channel, json_pack("{s:s,s:s}", "name", "channel_vacated", "channel", channel));
 }
 
-void rt_webhook_member_added(struct rt_app *app, const char *channel, const char *user_id)
+static void member_added(struct rt_app *app, const char *channel, const char *user_id)
 {
     char *id = member_hold_id(channel, user_id);
     event(
@@ -1082,7 +1083,7 @@ void rt_webhook_member_added(struct rt_app *app, const char *channel, const char
     free(id);
 }
 
-void rt_webhook_member_removed(struct rt_app *app, const char *channel, const char *user_id)
+static void member_removed(struct rt_app *app, const char *channel, const char *user_id)
 {
     char *id = member_hold_id(channel, user_id);
     event(app, 'r', id,
@@ -1091,7 +1092,7 @@ void rt_webhook_member_removed(struct rt_app *app, const char *channel, const ch
     free(id);
 }
 
-void rt_webhook_subscription_count(struct rt_app *app, const char *channel, size_t count)
+static void subscription_count(struct rt_app *app, const char *channel, size_t count)
 {
     if (!app->cfg->subscription_count || count == 0) return;
     /* Several nodes may broadcast the same cluster total: the queue keeps one ('c'). */
@@ -1100,13 +1101,13 @@ void rt_webhook_subscription_count(struct rt_app *app, const char *channel, size
                     "subscription_count", (json_int_t)count));
 }
 
-void rt_webhook_cache_miss(struct rt_app *app, const char *channel)
+static void cache_miss(struct rt_app *app, const char *channel)
 {
     event(app, 'x', channel, json_pack("{s:s,s:s}", "name", "cache_miss", "channel", channel));
 }
 
-void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *name,
-                             const json_t *data, const char *socket_id, const char *user_id)
+static void client_event(struct rt_app *app, const char *channel, const char *name,
+                         const json_t *data, const char *socket_id, const char *user_id)
 {
     if (!wh.started || app->cfg->n_webhooks == 0) return;
     char *text = json_is_string(data) ? rt_xstrdup(json_string_value(data))
@@ -1116,6 +1117,34 @@ void rt_webhook_client_event(struct rt_app *app, const char *channel, const char
     free(text);
     if (ev && user_id) json_object_set_new(ev, "user_id", json_string(user_id));
     if (ev) event(app, 'x', channel, ev);
+}
+
+/* The listener of channel transitions (rt_transition.h). */
+static void on_transition(const struct rt_transition *t)
+{
+    switch (t->kind) {
+    case RT_TRANSITION_OCCUPIED:
+        channel_occupied(t->app, t->channel);
+        break;
+    case RT_TRANSITION_VACATED:
+        channel_vacated(t->app, t->channel);
+        break;
+    case RT_TRANSITION_MEMBER_ADDED:
+        member_added(t->app, t->channel, t->user_id);
+        break;
+    case RT_TRANSITION_MEMBER_REMOVED:
+        member_removed(t->app, t->channel, t->user_id);
+        break;
+    case RT_TRANSITION_COUNT:
+        subscription_count(t->app, t->channel, t->count);
+        break;
+    case RT_TRANSITION_CACHE_MISS:
+        cache_miss(t->app, t->channel);
+        break;
+    case RT_TRANSITION_CLIENT_EVENT:
+        client_event(t->app, t->channel, t->event, t->data, t->socket_id, t->user_id);
+        break;
+    }
 }
 
 size_t rt_webhooks_flush(void)
@@ -1438,6 +1467,7 @@ int rt_webhooks_start(uv_loop_t *loop)
     /* Idle keep-alive connections count against the descriptors main.c keeps back too. */
     curl_multi_setopt(wh.multi, CURLMOPT_MAXCONNECTS, (long)RT_WEBHOOK_NODE_CONCURRENCY);
     wh.started = true;
+    rt_transition_listen(on_transition);
     if (c->redis_url) rt_whq_start(loop);
     return 0;
 }
@@ -1449,6 +1479,7 @@ void rt_webhooks_stop(void)
 {
     if (!wh.started) return;
     wh.started = false;
+    rt_transition_unlisten(on_transition);
     rt_whq_stop();
     struct held *e, *tmp;
     HASH_ITER(hh, wh.held, e, tmp)

@@ -34,17 +34,7 @@ void rt_webhooks_stop(void);
  * deliveries still pending (waiting, in flight, retrying). */
 size_t rt_webhooks_flush(void);
 
-void rt_webhook_channel_occupied(struct rt_app *app, const char *channel);
-void rt_webhook_channel_vacated(struct rt_app *app, const char *channel);
-void rt_webhook_member_added(struct rt_app *app, const char *channel, const char *user_id);
-void rt_webhook_member_removed(struct rt_app *app, const char *channel, const char *user_id);
-void rt_webhook_subscription_count(struct rt_app *app, const char *channel, size_t count);
-void rt_webhook_cache_miss(struct rt_app *app, const char *channel);
-
-/* data is the client's value as received: a string is sent as-is, anything else as its
- * compact JSON text. user_id is set for presence channels. */
-void rt_webhook_client_event(struct rt_app *app, const char *channel, const char *event,
-                             const json_t *data, const char *socket_id, const char *user_id);
+/* Events reach webhooks as channel transitions (rt_transition.h): started webhooks listen. */
 
 struct rt_query;
 struct rt_rest_response;
@@ -53,8 +43,7 @@ struct rt_rest_response;
  * request of app: GET /webhooks, GET /webhooks/failures?limit=N, POST /webhooks/retry (rest is
  * the path after /apps/{id}). Returns false when rest is not one of them. */
 bool rt_webhooks_route(struct rt_app *app, const char *method, const char *rest,
-                       const struct rt_query *q, uint64_t request_id,
-                       struct rt_rest_response *out);
+                       const struct rt_query *q, uint64_t request_id, struct rt_rest_response *out);
 
 /* Writes the node-wide rt_webhooks_* series and the # TYPE lines of the per-app
  * rt_app_webhooks_* series to f (Prometheus text, as in metrics.c). */

@@ -114,7 +114,10 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     onB.unsubscribe(room);
     await waitFor(() => hook.about(ch).includes('channel_vacated') && hook.about(room).includes('member_removed:u1'), 8000, 'vacated and member_removed');
     await sleep(1500); // anything sent twice arrives by now
-    const counts = (channel) => hook.events().filter((e) => e.name === 'subscription_count' && e.channel === channel).map((e) => e.subscription_count);
+    // Requests may be in flight at the same time and arrive out of order: order them by the
+    // time they were formed.
+    const formed = [...hook.hits].sort((x, y) => x.json.time_ms - y.json.time_ms).flatMap((h) => h.json.events);
+    const counts = (channel) => formed.filter((e) => e.name === 'subscription_count' && e.channel === channel).map((e) => e.subscription_count);
     assert.deepEqual(hook.about(ch).filter((n) => n !== 'subscription_count'), ['channel_occupied', 'channel_vacated']);
     // Both nodes broadcast the total of 2; the queue keeps one of each total in a row.
     assert.ok(counts(ch).includes(2), `counts ${counts(ch)}`);
@@ -151,11 +154,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     await stays(() => hook.about(ch), ['channel_occupied'], 4500, 'no vacated/occupied pair');
     onB.unsubscribe(ch);
     await waitFor(() => hook.about(ch).length === 2, 6000, 'vacated');
-    const counts = (channel) => hook.events().filter((e) => e.name === 'subscription_count' && e.channel === channel).map((e) => e.subscription_count);
-    assert.deepEqual(hook.about(ch).filter((n) => n !== 'subscription_count'), ['channel_occupied', 'channel_vacated']);
-    // Both nodes broadcast the total of 2; the queue keeps one of each total in a row.
-    assert.ok(counts(ch).includes(2), `counts ${counts(ch)}`);
-    assert.ok(counts(ch).every((n, i, all) => i === 0 || all[i - 1] !== n), `no total twice in a row: ${counts(ch)}`);
+    assert.deepEqual(hook.about(ch), ['channel_occupied', 'channel_vacated']);
     await hook.down();
   });
 
