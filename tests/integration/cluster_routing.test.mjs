@@ -1,0 +1,129 @@
+// Interest-based routing (docs/cluster.md "Interest-based routing"): each channel has its own
+// Redis channel ("rt:c:APP:CHANNEL"), and a node subscribes to it only while it has a local
+// subscriber, so a node receives none of the traffic of channels nobody on it listens to.
+// Two rtserver nodes on a private Redis; what Redis sees is read with redis-cli, what a node
+// received with its /metrics counter rt_cluster_bus_messages_in_total.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createDatabase, createApp, freePort } from '../harness/index.mjs';
+import { Cluster, eventually, frames, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
+import { connected, subscribed } from './helpers.mjs';
+
+// Deadline for an event or a subscription to cross nodes.
+const CROSS_NODE_MS = 3000;
+// A route nobody needs is unsubscribed 10 s after its last local subscriber left (plus the
+// once-a-second sweep).
+const LINGER_MS = 15000;
+
+describe('interest-based routing between two nodes', { timeout: 120000 }, () => {
+  let cl, app, a, b;
+
+  const redis = (...args) => execFileSync('redis-cli', ['-p', String(cl.redis.port), ...args], { encoding: 'utf8' });
+  /** How many nodes are subscribed to the Redis channel of app's channel. */
+  const subscribers = (channel) => Number(redis('PUBSUB', 'NUMSUB', `rt:c:${app.id}:${channel}`).split('\n')[1]);
+  async function busIn(node) {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    return Number(/^rt_cluster_bus_messages_in_total (\d+)$/m.exec(text)[1]);
+  }
+  const eventsOf = (client, channel, event) => frames(client, channel, event);
+
+  before(async () => {
+    const db = createDatabase();
+    app = createApp(db, ['--user-auth'], 'cluster-routing');
+    cl = new Cluster(db);
+    await cl.startRedis(await freePort());
+    [a, b] = await Promise.all([cl.startNode('a', '510001'), cl.startNode('b', '510002')]);
+  });
+
+  after(async () => {
+    await cl?.shutdown();
+  });
+
+  test('a node with no subscribers on a channel receives none of its traffic from Redis', async () => {
+    const busy = uniq('busy-'), marker = uniq('marker-');
+    const onA = cl.client(a, app);
+    await connected(onA);
+    await subscribed(onA, busy);
+    const onB = cl.client(b, app);
+    await connected(onB);
+    await subscribed(onB, marker);
+    assert.equal(subscribers(busy), 1, 'only a is subscribed to the busy channel');
+    assert.equal(subscribers(marker), 1, 'only b is subscribed to the marker channel');
+
+    const before = await busIn(b);
+    const rest = restClient(a, app);
+    for (let i = 0; i < 20; i++) assert.equal((await sdk(rest.trigger(busy, 'tick', { i }))).status, 200);
+    // Redis delivers a publisher's messages in order: once the marker (published last) is on
+    // b, anything published before it for b has arrived too.
+    assert.equal((await sdk(rest.trigger(marker, 'done', {}))).status, 200);
+    await eventually(() => eventsOf(onB, marker, 'done').length, 1, CROSS_NODE_MS, 'the marker on b');
+    await eventually(() => eventsOf(onA, busy, 'tick').length, 20, CROSS_NODE_MS, 'the 20 ticks on a');
+    assert.equal(await busIn(b), before + 1, 'b received the marker and nothing of the busy channel');
+  });
+
+  test('a node subscribes to a channel at its first local subscriber and events from the other node reach it', async () => {
+    const ch = uniq('join-');
+    const first = cl.client(b, app);
+    await connected(first);
+    await subscribed(first, ch);
+    const second = cl.client(b, app);
+    await connected(second);
+    await subscribed(second, ch);
+    assert.equal(subscribers(ch), 1, 'one Redis subscription per node, however many local subscribers');
+    assert.equal((await sdk(restClient(a, app).trigger(ch, 'hello', { n: 1 }))).status, 200);
+    await eventually(() => [eventsOf(first, ch, 'hello').length, eventsOf(second, ch, 'hello').length], [1, 1], CROSS_NODE_MS, 'hello on both');
+  });
+
+  test('a node unsubscribes from a channel some seconds after its last local subscriber left', async () => {
+    const ch = uniq('leave-');
+    const c = cl.client(b, app);
+    await connected(c);
+    await subscribed(c, ch);
+    assert.equal(subscribers(ch), 1);
+    c.unsubscribe(ch);
+    await eventually(() => subscribers(ch), 0, LINGER_MS, 'b to leave the Redis channel', 500);
+  });
+
+  test('a node that subscribes again after leaving receives the channel\'s events again', async () => {
+    const ch = uniq('again-');
+    const c = cl.client(b, app);
+    await connected(c);
+    await subscribed(c, ch);
+    c.unsubscribe(ch);
+    await eventually(() => subscribers(ch), 0, LINGER_MS, 'b to leave the Redis channel', 500);
+    await subscribed(c, ch);
+    await eventually(() => subscribers(ch), 1, CROSS_NODE_MS, 'b subscribed again');
+    assert.equal((await sdk(restClient(a, app).trigger(ch, 'back', {}))).status, 200);
+    await eventually(() => eventsOf(c, ch, 'back').length, 1, CROSS_NODE_MS, 'the event on b');
+  });
+
+  test('user events and terminations travel only to nodes where the user is signed in', async () => {
+    const id = uniq('user-');
+    const u = cl.client(b, app, { user: { id } });
+    await connected(u);
+    u.signin();
+    await waitFor(() => u.user.user_data?.id === id, CROSS_NODE_MS, 'signin');
+    await eventually(() => subscribers(`#server-to-user-${id}`), 1, CROSS_NODE_MS, 'b subscribed to the user');
+    const got = [];
+    u.user.bind('notice', (d) => got.push(d));
+    assert.equal((await sdk(restClient(a, app).sendToUser(id, 'notice', { text: 'hi' }))).status, 200);
+    await eventually(() => got, [{ text: 'hi' }], CROSS_NODE_MS, 'the user event on b');
+    const closed = new Promise((resolve) => u.connection.bind('error', (e) => resolve(e?.data?.code)));
+    assert.equal((await sdk(restClient(a, app).terminateUserConnections(id))).status, 200);
+    assert.equal(await closed, 4009);
+  });
+
+  test('after Redis restarts empty, every node subscribes to its channels again', async () => {
+    const ch = uniq('restart-');
+    const c = cl.client(b, app);
+    await connected(c);
+    await subscribed(c, ch);
+    await cl.redis.kill();
+    await cl.redis.start();
+    await Promise.all([waitReady(a, 15000), waitReady(b, 15000)]);
+    await eventually(() => subscribers(ch), 1, CROSS_NODE_MS, 'b subscribed again after the restart');
+    assert.equal((await sdk(restClient(a, app).trigger(ch, 'after', {}))).status, 200);
+    await eventually(() => eventsOf(c, ch, 'after').length, 1, CROSS_NODE_MS, 'the event on b');
+  });
+});
