@@ -629,7 +629,10 @@ void rt_cluster_stop(void)
     uv_close((uv_handle_t *)&cl.sweep, NULL);
     cl.pub_ready = false; /* presence joins still waiting for a route answer from local state */
     struct interest *in, *tmp;
-    HASH_ITER(hh, cl.interests, in, tmp) { interest_free(in); }
+    HASH_ITER(hh, cl.interests, in, tmp)
+    {
+        interest_free(in);
+    }
     if (cl.pub)
         redisAsyncDisconnect(cl.pub);
     if (cl.sub)

@@ -620,7 +620,8 @@ static const char lua_count[] =
     "if total > 0 then\n"
     "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
     "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
-    "  redis.call('PUBLISH', route, 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. frame)\n"
+    "  redis.call('PUBLISH', route, 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. "
+    "frame)\n"
     "end\n"
     "return total\n";
 

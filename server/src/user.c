@@ -27,8 +27,7 @@ static void user_interest(struct rt_app *app, const char *user_id, bool add)
 {
     char channel[RT_CHANNEL_NAME_MAX + 1];
     int n = snprintf(channel, sizeof channel, RT_SERVER_TO_USER_PREFIX "%s", user_id);
-    if (n > 0 && (size_t)n < sizeof channel)
-        rt_cluster_interest(app, channel, add);
+    if (n > 0 && (size_t)n < sizeof channel) rt_cluster_interest(app, channel, add);
 }
 
 int rt_user_attach(struct rt_app *app, struct rt_conn *c, const char *user_id)
