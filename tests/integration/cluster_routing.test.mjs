@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createDatabase, createApp, freePort } from '../harness/index.mjs';
-import { Cluster, eventually, frames, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
+import { Cluster, eventually, frames, join, membersView, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
 import { connected, subscribed } from './helpers.mjs';
 
 // Deadline for an event or a subscription to cross nodes.
@@ -112,6 +112,23 @@ describe('interest-based routing between two nodes', { timeout: 120000 }, () => 
     const closed = new Promise((resolve) => u.connection.bind('error', (e) => resolve(e?.data?.code)));
     assert.equal((await sdk(restClient(a, app).terminateUserConnections(id))).status, 200);
     assert.equal(await closed, 4009);
+  });
+
+  test('the first presence subscriber on a node sees every member who joins on the other node at the same time', async () => {
+    // The joiner's member list is read only once its node listens to the channel: a member
+    // who joins on a at that moment is either in the list or announced, never lost.
+    for (let round = 0; round < 5; round++) {
+      const ch = uniq('presence-race-');
+      const host = cl.client(a, app, { presence: { user_id: 'host', user_info: {} } });
+      await join(host, ch);
+      const first = cl.client(b, app, { presence: { user_id: 'first', user_info: {} } });
+      await connected(first);
+      const others = ['u1', 'u2', 'u3', 'u4', 'u5'].map((id) => cl.client(a, app, { presence: { user_id: id, user_info: {} } }));
+      await Promise.all(others.map((c) => connected(c)));
+      await Promise.all([join(first, ch), ...others.map((c) => join(c, ch))]);
+      const all = { host: {}, first: {}, u1: {}, u2: {}, u3: {}, u4: {}, u5: {} };
+      await eventually(() => membersView(first, ch), { count: 7, members: all }, CROSS_NODE_MS, `round ${round}: every member seen on b`);
+    }
   });
 
   test('after Redis restarts empty, every node subscribes to its channels again', async () => {
