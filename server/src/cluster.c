@@ -39,6 +39,10 @@
  * that leaves and comes back (a page reload, a reconnect) does not make the node unsubscribe
  * and subscribe again, and the window of a fresh SUBSCRIBE (docs/cluster.md) opens less. */
 #define INTEREST_LINGER_MS 10000
+/* At most this many routes linger: past it, a route whose last subscriber left is unsubscribed
+ * at once, so clients churning through channel names cannot make the node hold (and Redis
+ * keep) more than this many Redis subscriptions nobody needs. */
+#define INTEREST_LINGER_MAX 4096
 #define SUBSCRIBE_BATCH 512 /* Redis channels per SUBSCRIBE after a reconnect */
 
 /* A callback waiting until Redis confirmed a route's SUBSCRIBE (rt_cluster_route_pending). */
@@ -79,6 +83,7 @@ static struct {
     char node[16];
     struct interest *interests; /* by Redis channel name */
     size_t n_subscribed;        /* Redis channels confirmed on the subscriber connection */
+    size_t n_lingering;         /* routes without a local subscriber, still subscribed */
     uv_timer_t sweep;
     unsigned long long bus_in, bus_out; /* messages received from / published to Redis */
 } cl;
@@ -149,6 +154,13 @@ static void on_fanout(const char *buf, size_t len)
 
 static void on_unsubscribed(const redisReply *name);
 static void interest_free(struct interest *in);
+static void interest_leave(struct interest *in);
+
+/* No local subscriber any more, not yet unsubscribed (counted in cl.n_lingering). */
+static bool lingering(const struct interest *in)
+{
+    return in->refs == 0 && !in->leaving;
+}
 
 static void run_waiters(struct interest *in)
 {
@@ -270,9 +282,13 @@ void rt_cluster_interest(struct rt_app *app, const char *channel, bool add)
     struct interest *in = NULL;
     HASH_FIND(hh, cl.interests, name, len, in);
     if (!add) {
-        if (in && in->refs && --in->refs == 0) in->idle_since = uv_now(cl.loop);
+        if (!in || !in->refs || --in->refs || in->leaving) return;
+        in->idle_since = uv_now(cl.loop);
+        cl.n_lingering++;
+        if (cl.n_lingering > INTEREST_LINGER_MAX) interest_leave(in);
         return;
     }
+    if (in && lingering(in)) cl.n_lingering--;
     if (!in) {
         in = rt_xcalloc(1, sizeof *in);
         in->name = rt_xstrdup(name);
@@ -303,6 +319,7 @@ bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn
 
 static void interest_free(struct interest *in)
 {
+    if (lingering(in)) cl.n_lingering--;
     run_waiters(in);
     HASH_DEL(cl.interests, in);
     free(in->name);
@@ -318,19 +335,35 @@ static void on_unsubscribed(const redisReply *name)
     struct interest *in = NULL;
     HASH_FIND(hh, cl.interests, name->str, name->len, in);
     if (!in || !in->leaving) return;
-    in->leaving = false;
-    in->sent = false;
     if (!in->refs) {
         interest_free(in);
         return;
     }
+    in->leaving = false;
+    in->sent = false;
     const char *one = in->name;
     send_subscribe(&one, 1);
     in->sent = true;
 }
 
-/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are unsubscribed
- * (freed when Redis confirms, on_unsubscribed). */
+/* A lingering route is given up: UNSUBSCRIBE (freed when Redis confirms, on_unsubscribed), or
+ * freed at once when it was never subscribed on this connection. */
+static void interest_leave(struct interest *in)
+{
+    if (!in->sent || !cl.sub) {
+        interest_free(in);
+        return;
+    }
+    cl.n_lingering--;
+    if (in->confirmed) cl.n_subscribed--;
+    in->confirmed = false;
+    in->leaving = true;
+    const char *argv[] = {"UNSUBSCRIBE", in->name};
+    size_t lens[] = {11, strlen(in->name)};
+    redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
+}
+
+/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up. */
 static void on_sweep(uv_timer_t *t)
 {
     (void)t;
@@ -338,17 +371,7 @@ static void on_sweep(uv_timer_t *t)
     struct interest *in, *tmp;
     HASH_ITER(hh, cl.interests, in, tmp)
     {
-        if (in->refs || in->leaving || now - in->idle_since < INTEREST_LINGER_MS) continue;
-        if (!in->sent || !cl.sub) {
-            interest_free(in);
-            continue;
-        }
-        if (in->confirmed) cl.n_subscribed--;
-        in->confirmed = false;
-        in->leaving = true;
-        const char *argv[] = {"UNSUBSCRIBE", in->name};
-        size_t lens[] = {11, strlen(in->name)};
-        redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
+        if (lingering(in) && now - in->idle_since >= INTEREST_LINGER_MS) interest_leave(in);
     }
 }
 

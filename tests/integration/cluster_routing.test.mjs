@@ -7,8 +7,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createDatabase, createApp, freePort } from '../harness/index.mjs';
-import { Cluster, eventually, frames, join, membersView, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
-import { connected, subscribed } from './helpers.mjs';
+import { Cluster, eventually, frames, join, membersView, rawConnect, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
+import { connected, subscribed, wsUrl } from './helpers.mjs';
 
 // Deadline for an event or a subscription to cross nodes.
 const CROSS_NODE_MS = 3000;
@@ -22,10 +22,12 @@ describe('interest-based routing between two nodes', { timeout: 120000 }, () => 
   const redis = (...args) => execFileSync('redis-cli', ['-p', String(cl.redis.port), ...args], { encoding: 'utf8' });
   /** How many nodes are subscribed to the Redis channel of app's channel. */
   const subscribers = (channel) => Number(redis('PUBSUB', 'NUMSUB', `rt:c:${app.id}:${channel}`).split('\n')[1]);
-  async function busIn(node) {
+  async function metric(node, name) {
     const text = await (await fetch(`${node.url}/metrics`)).text();
-    return Number(/^rt_cluster_bus_messages_in_total (\d+)$/m.exec(text)[1]);
+    return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)[1]);
   }
+  const busIn = (node) => metric(node, 'rt_cluster_bus_messages_in_total');
+  const routes = (node) => metric(node, 'rt_cluster_bus_routes');
   const eventsOf = (client, channel, event) => frames(client, channel, event);
 
   before(async () => {
@@ -129,6 +131,21 @@ describe('interest-based routing between two nodes', { timeout: 120000 }, () => 
       const all = { host: {}, first: {}, u1: {}, u2: {}, u3: {}, u4: {}, u5: {} };
       await eventually(() => membersView(first, ch), { count: 7, members: all }, CROSS_NODE_MS, `round ${round}: every member seen on b`);
     }
+  });
+
+  test('at most 4096 channels linger on a node: past that, a channel left by its last subscriber is unsubscribed at once', async () => {
+    const prefix = uniq('churn-');
+    const before = await routes(b);
+    const conns = [];
+    for (let i = 0; i < 42; i++) conns.push(await rawConnect(wsUrl(b, app.key)));
+    await Promise.all(conns.map((c, i) => {
+      for (let j = 0; j < 100; j++) c.send({ event: 'pusher:subscribe', data: { channel: `${prefix}-${i}-${j}` } });
+      return waitFor(() => c.messages.filter((m) => m.event === 'pusher_internal:subscription_succeeded').length === 100, 15000, `connection ${i}: 100 subscriptions`);
+    }));
+    await eventually(async () => (await routes(b)) >= before + 4200, true, CROSS_NODE_MS, '4200 more Redis channels on b');
+    for (const c of conns) c.close();
+    // Well before the 10 s linger ends, only 4096 of them are left.
+    await eventually(async () => (await routes(b)) <= before + 4096, true, 5000, 'b to give up the channels past 4096');
   });
 
   test('after Redis restarts empty, every node subscribes to its channels again', async () => {
