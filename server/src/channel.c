@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "broker.h"
+#include "cluster.h"
 #include "conn.h"
 #include "registry.h"
 #include "rt_alloc.h"
@@ -68,6 +69,7 @@ static struct rt_channel *channel_create(struct rt_app *app, const char *name,
     ch->kind = kind;
     ch->app = app;
     HASH_ADD_KEYPTR(hh, app->channels, ch->name, strlen(ch->name), ch);
+    rt_cluster_interest(app, ch->name, true); /* receive its events from the other nodes */
     return ch;
 }
 
@@ -83,6 +85,7 @@ static void channel_free_if_empty(struct rt_channel *ch)
     count_forget(ch);
     ring_free(ch);
     view_free(ch);
+    rt_cluster_interest(ch->app, ch->name, false);
     HASH_DEL(ch->app->channels, ch);
     struct rt_member_entry *m, *tmp;
     HASH_ITER(hh, ch->members, m, tmp)

@@ -1,5 +1,12 @@
 /* Redis fan-out between nodes: one PUBLISH connection, one SUBSCRIBE connection (hiredis on
- * the libuv loop). The message format is core/rt_cluster_wire.h. */
+ * the libuv loop). The message format is core/rt_cluster_wire.h.
+ *
+ * Interest-based routing: every channel has its own Redis channel ("rt:c:APP:CHANNEL", see
+ * rt_cluster_route), and a node SUBSCRIBEs to it only while it has a local subscriber to the
+ * channel (or, for "#server-to-user-ID", a local socket signed in as the user). So a node gets
+ * none of the traffic of channels it has no subscriber for, and adding nodes adds delivery
+ * capacity. Low-volume messages every node may need (watchlist changes, cache-channel values)
+ * still go over the one channel every node subscribes to, "rt:fanout". */
 #include "cluster.h"
 
 #include <hiredis/async.h>
@@ -10,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 #include <utlist.h>
 
 #include "app.h"
@@ -22,13 +30,45 @@
 #include "rt_err.h"
 #include "registry.h"
 #include "rt_redis_url.h"
+#include "rt_str.h"
 #include "server.h"
 #include "user.h"
 
 #define FANOUT_CHANNEL "rt:fanout"
+/* A Redis channel no local subscriber needs any more stays subscribed this long: a client
+ * that leaves and comes back (a page reload, a reconnect) does not make the node unsubscribe
+ * and subscribe again, and the window of a fresh SUBSCRIBE (docs/cluster.md) opens less. */
+#define INTEREST_LINGER_MS 10000
+/* At most this many routes linger: past it, a route whose last subscriber left is unsubscribed
+ * at once, so clients churning through channel names cannot make the node hold (and Redis
+ * keep) more than this many Redis subscriptions nobody needs. */
+#define INTEREST_LINGER_MAX 4096
+#define SUBSCRIBE_BATCH 512 /* Redis channels per SUBSCRIBE after a reconnect */
+
+/* A callback waiting until Redis confirmed a route's SUBSCRIBE (rt_cluster_route_pending). */
+struct route_waiter {
+    void (*fn)(void *arg);
+    void *arg;
+    struct route_waiter *next;
+};
+
+/* One Redis channel this node is interested in. refs counts the local channels and signed-in
+ * users routed to it; at 0 it lingers (idle_since) and is then unsubscribed and freed. */
+struct interest {
+    char *name;
+    unsigned refs;
+    bool sent;      /* SUBSCRIBE sent on the current subscriber connection */
+    bool confirmed; /* and Redis answered it: messages published from now on reach us */
+    bool leaving;   /* UNSUBSCRIBE sent, its reply not yet in */
+    uint64_t idle_since;
+    struct route_waiter *waiters;
+    UT_hash_handle hh;
+};
 
 _Static_assert(RT_CLUSTER_APP_ID_MAX == RT_APP_ID_MAX, "wire app id bound = app id bound");
 _Static_assert(RT_CLUSTER_SOCKET_ID_MAX == RT_SOCKET_ID_MAX, "wire socket id bound");
+_Static_assert(RT_CLUSTER_ROUTE_MAX == 5 + RT_APP_ID_MAX + 1 + RT_CHANNEL_NAME_MAX + 1,
+               "route bound");
 
 static struct {
     uv_loop_t *loop;
@@ -43,6 +83,11 @@ static struct {
     char node[16];
     rt_cluster_pmessage_fn *on_pmessage;
     unsigned sub_generation;
+    struct interest *interests; /* by Redis channel name */
+    size_t n_subscribed;        /* Redis channels confirmed on the subscriber connection */
+    size_t n_lingering;         /* routes without a local subscriber, still subscribed */
+    uv_timer_t sweep;
+    unsigned long long bus_in, bus_out; /* messages received from / published to Redis */
 } cl;
 
 bool rt_cluster_connected(void)
@@ -109,6 +154,45 @@ static void on_fanout(const char *buf, size_t len)
     rt_frame_unref(f);
 }
 
+static void on_unsubscribed(const redisReply *name);
+static void interest_free(struct interest *in);
+static void interest_leave(struct interest *in);
+
+/* No local subscriber any more, not yet unsubscribed (counted in cl.n_lingering). */
+static bool lingering(const struct interest *in)
+{
+    return in->refs == 0 && !in->leaving;
+}
+
+static void run_waiters(struct interest *in)
+{
+    struct route_waiter *w = in->waiters;
+    in->waiters = NULL;
+    while (w) {
+        struct route_waiter *next = w->next;
+        w->fn(w->arg);
+        free(w);
+        w = next;
+    }
+}
+
+static void on_subscribed(const redisReply *name)
+{
+    if (name->type != REDIS_REPLY_STRING) return;
+    if (strcmp(name->str, FANOUT_CHANNEL) == 0) {
+        cl.sub_ready = true;
+        cl.sub_generation++; /* the ingest lease holder re-subscribes its patterns */
+        rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.url.host, cl.url.port);
+        return;
+    }
+    struct interest *in = NULL;
+    HASH_FIND(hh, cl.interests, name->str, name->len, in);
+    if (!in || !in->sent || in->confirmed) return;
+    in->confirmed = true;
+    cl.n_subscribed++;
+    run_waiters(in);
+}
+
 static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     (void)ac;
@@ -118,14 +202,188 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     redisReply *kind = reply->element[0], *payload = reply->element[2];
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
-        cl.sub_ready = true;
-        cl.sub_generation++;
-        rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.url.host, cl.url.port);
+        on_subscribed(reply->element[1]);
+        return;
+    }
+    if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "unsubscribe") == 0) {
+        on_unsubscribed(reply->element[1]);
         return;
     }
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "message") == 0 &&
-        payload->type == REDIS_REPLY_STRING)
+        payload->type == REDIS_REPLY_STRING) {
+        cl.bus_in++;
         on_fanout(payload->str, payload->len);
+    }
+}
+
+/* ---- interest ------------------------------------------------------------------------------ */
+
+size_t rt_cluster_route(const char *app_id, const char *channel, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "rt:c:%s:%s", app_id, channel);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* SUBSCRIBEs names[0..n) on the subscriber connection (replies: on_sub_reply). */
+static void send_subscribe(const char **names, size_t n)
+{
+    if (!cl.sub || n == 0) return;
+    const char *argv[SUBSCRIBE_BATCH + 1];
+    size_t lens[SUBSCRIBE_BATCH + 1];
+    argv[0] = "SUBSCRIBE";
+    lens[0] = 9;
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 1] = names[i];
+        lens[i + 1] = strlen(names[i]);
+    }
+    redisAsyncCommandArgv(cl.sub, on_sub_reply, NULL, (int)n + 1, argv, lens);
+}
+
+/* After (re)connecting the subscriber: every route still wanted, in batches. */
+static void resubscribe_all(void)
+{
+    const char *batch[SUBSCRIBE_BATCH];
+    size_t n = 0;
+    struct interest *in, *tmp;
+    HASH_ITER(hh, cl.interests, in, tmp)
+    {
+        in->sent = true;
+        batch[n++] = in->name;
+        if (n == SUBSCRIBE_BATCH) {
+            send_subscribe(batch, n);
+            n = 0;
+        }
+    }
+    send_subscribe(batch, n);
+}
+
+/* The subscriber connection is gone: nothing is subscribed any more, and whoever waits for a
+ * confirmation goes ahead (Redis is unreachable; the registry's resync settles the rest). */
+static void interests_lost(void)
+{
+    cl.n_subscribed = 0;
+    struct interest *in, *tmp;
+    HASH_ITER(hh, cl.interests, in, tmp)
+    {
+        in->sent = false;
+        in->confirmed = false;
+        run_waiters(in);
+        if (in->leaving && !in->refs) {
+            interest_free(in);
+            continue;
+        }
+        in->leaving = false;
+    }
+}
+
+void rt_cluster_interest(struct rt_app *app, const char *channel, bool add)
+{
+    if (!cl.loop || cl.stopping) return;
+    char name[RT_CLUSTER_ROUTE_MAX];
+    size_t len = rt_cluster_route(app->cfg->id, channel, name, sizeof name);
+    if (!len) return;
+    struct interest *in = NULL;
+    HASH_FIND(hh, cl.interests, name, len, in);
+    if (!add) {
+        if (!in || !in->refs || --in->refs || in->leaving) return;
+        in->idle_since = uv_now(cl.loop);
+        cl.n_lingering++;
+        if (cl.n_lingering > INTEREST_LINGER_MAX) interest_leave(in);
+        return;
+    }
+    if (in && lingering(in)) cl.n_lingering--;
+    if (!in) {
+        in = rt_xcalloc(1, sizeof *in);
+        in->name = rt_xstrdup(name);
+        HASH_ADD_KEYPTR(hh, cl.interests, in->name, len, in);
+    }
+    in->refs++;
+    if (!in->sent && !in->leaving && cl.sub) {
+        const char *one = in->name;
+        send_subscribe(&one, 1);
+        in->sent = true;
+    }
+}
+
+bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn)(void *arg),
+                              void *arg)
+{
+    char name[RT_CLUSTER_ROUTE_MAX];
+    size_t len = rt_cluster_route(app->cfg->id, channel, name, sizeof name);
+    struct interest *in = NULL;
+    if (len) HASH_FIND(hh, cl.interests, name, len, in);
+    if (!in || in->confirmed || !cl.sub || !(in->sent || in->leaving)) return false;
+    struct route_waiter *w = rt_xcalloc(1, sizeof *w);
+    w->fn = fn;
+    w->arg = arg;
+    LL_APPEND(in->waiters, w);
+    return true;
+}
+
+static void interest_free(struct interest *in)
+{
+    if (lingering(in)) cl.n_lingering--;
+    run_waiters(in);
+    HASH_DEL(cl.interests, in);
+    free(in->name);
+    free(in);
+}
+
+/* Redis confirmed an UNSUBSCRIBE. A route wanted again meanwhile is subscribed anew only now:
+ * hiredis drops a channel's reply callback when the "unsubscribe" reply arrives, so a
+ * SUBSCRIBE sent before it would be answered into the void. */
+static void on_unsubscribed(const redisReply *name)
+{
+    if (name->type != REDIS_REPLY_STRING) return;
+    struct interest *in = NULL;
+    HASH_FIND(hh, cl.interests, name->str, name->len, in);
+    if (!in || !in->leaving) return;
+    if (!in->refs) {
+        interest_free(in);
+        return;
+    }
+    in->leaving = false;
+    in->sent = false;
+    const char *one = in->name;
+    send_subscribe(&one, 1);
+    in->sent = true;
+}
+
+/* A lingering route is given up: UNSUBSCRIBE (freed when Redis confirms, on_unsubscribed), or
+ * freed at once when it was never subscribed on this connection. */
+static void interest_leave(struct interest *in)
+{
+    if (!in->sent || !cl.sub) {
+        interest_free(in);
+        return;
+    }
+    cl.n_lingering--;
+    if (in->confirmed) cl.n_subscribed--;
+    in->confirmed = false;
+    in->leaving = true;
+    const char *argv[] = {"UNSUBSCRIBE", in->name};
+    size_t lens[] = {11, strlen(in->name)};
+    redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
+}
+
+/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up. */
+static void on_sweep(uv_timer_t *t)
+{
+    (void)t;
+    uint64_t now = uv_now(cl.loop);
+    struct interest *in, *tmp;
+    HASH_ITER(hh, cl.interests, in, tmp)
+    {
+        if (lingering(in) && now - in->idle_since >= INTEREST_LINGER_MS) interest_leave(in);
+    }
+}
+
+void rt_cluster_stats(struct rt_cluster_stats *out)
+{
+    out->messages_in = cl.bus_in;
+    out->messages_out = cl.bus_out;
+    out->subscribed = cl.n_subscribed;
+    out->routes = HASH_COUNT(cl.interests);
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -154,6 +412,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     } else if (ac == cl.sub) {
         cl.sub = NULL;
         cl.sub_ready = false;
+        interests_lost();
     }
     if (cl.stopping)
         return;
@@ -280,8 +539,10 @@ static void connect_missing(const char *addr)
         cl.pub = connect_one(addr);
     if (!cl.sub) {
         cl.sub = connect_one(addr);
-        if (cl.sub)
+        if (cl.sub) {
             redisAsyncCommand(cl.sub, on_sub_reply, NULL, "SUBSCRIBE %s", FANOUT_CHANNEL);
+            resubscribe_all();
+        }
     }
     if (!cl.pub || !cl.sub)
         schedule_retry();
@@ -372,6 +633,9 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     uv_timer_init(loop, &cl.retry);
+    uv_timer_init(loop, &cl.sweep);
+    uv_timer_start(&cl.sweep, on_sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&cl.sweep);
     connect_all();
     return 0;
 }
@@ -387,6 +651,14 @@ void rt_cluster_stop(void)
         uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
+    uv_timer_stop(&cl.sweep);
+    uv_close((uv_handle_t *)&cl.sweep, NULL);
+    cl.pub_ready = false; /* presence joins still waiting for a route answer from local state */
+    struct interest *in, *tmp;
+    HASH_ITER(hh, cl.interests, in, tmp)
+    {
+        interest_free(in);
+    }
     if (cl.pub)
         redisAsyncDisconnect(cl.pub);
     if (cl.sub)
@@ -395,21 +667,42 @@ void rt_cluster_stop(void)
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/* The Redis channel a message goes to: the channel's route for events, member events and
+ * terminations (the user's "#server-to-user-ID" route: nodes where the user is signed in);
+ * "rt:fanout" for watchlist changes and cache-channel values, which every node may need. */
+static bool target_of(enum rt_cluster_kind kind, const char *app_id, const char *channel, char *out,
+                      size_t cap)
+{
+    if (kind == RT_CLUSTER_WATCHLIST || kind == RT_CLUSTER_CACHE_EVENT) {
+        snprintf(out, cap, "%s", FANOUT_CHANNEL);
+        return true;
+    }
+    if (kind == RT_CLUSTER_TERMINATE_USER) {
+        char user_channel[RT_CHANNEL_NAME_MAX + 1];
+        int n = snprintf(user_channel, sizeof user_channel, RT_SERVER_TO_USER_PREFIX "%s", channel);
+        if (n < 0 || (size_t)n >= sizeof user_channel) return false;
+        return rt_cluster_route(app_id, user_channel, out, cap) > 0;
+    }
+    return rt_cluster_route(app_id, channel, out, cap) > 0;
+}
+
 static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
                     const char *except, const char *payload, size_t len)
 {
-    if (!cl.pub_ready)
-        return;
+    if (!cl.pub_ready) return;
     size_t n;
+    char target[RT_CLUSTER_ROUTE_MAX];
     char *msg =
         rt_cluster_msg_encode(kind, cl.node, app->cfg->id, channel, except, payload, len, &n);
-    if (!msg) {
+    if (!msg || !target_of(kind, app->cfg->id, channel, target, sizeof target)) {
         rt_log_warn("cluster: app=%s channel=%s not published to other nodes (over a wire "
                     "limit)",
                     app->cfg->id, channel);
+        free(msg);
         return;
     }
-    redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", FANOUT_CHANNEL, msg, n);
+    redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", target, msg, n);
+    cl.bus_out++;
     free(msg);
 }
 

@@ -1,6 +1,7 @@
 /* Multi-node fan-out over Redis pub/sub (RT_REDIS_URL). Every node publishes what it delivers
- * locally to one Redis channel and delivers what the other nodes publish; a node that loses
- * Redis keeps serving its own clients and reconnects with back-off. */
+ * locally to the channel's Redis channel (its route) and delivers what the other nodes publish
+ * on the routes it has local subscribers for; a node that loses Redis keeps serving its own
+ * clients and reconnects with back-off. */
 #ifndef RT_CLUSTER_H
 #define RT_CLUSTER_H
 
@@ -10,6 +11,7 @@
 #include <uv.h>
 
 #include "frame.h"
+#include "rt_channel_name.h"
 
 struct rt_app;
 
@@ -35,6 +37,33 @@ void rt_cluster_publish_member(struct rt_app *app, const char *channel, const ch
 /* Tells the other nodes a user came online or went offline cluster-wide (what: "online" or
  * "offline"), for their watchlists. */
 void rt_cluster_publish_watchlist(struct rt_app *app, const char *user_id, const char *what);
+
+/* "rt:c:" + app id + ":" + channel name + NUL */
+#define RT_CLUSTER_ROUTE_MAX (5 + 24 + 1 + RT_CHANNEL_NAME_MAX + 1)
+
+/* Writes the Redis channel carrying app_id's channel ("rt:c:APP:CHANNEL") into out; returns
+ * its length, or 0 when it does not fit in cap. */
+size_t rt_cluster_route(const char *app_id, const char *channel, char *out, size_t cap);
+
+/* A local channel (or "#server-to-user-ID" for a signed-in user) got its first (add) or lost
+ * its last (!add) local subscriber: the node subscribes to its route at once and unsubscribes
+ * some seconds after the last one left. Counted: every add needs one remove. No-op when
+ * standalone. */
+void rt_cluster_interest(struct rt_app *app, const char *channel, bool add);
+
+/* True when the channel's route is subscribed but Redis has not confirmed it yet: fn(arg) is
+ * then called once it has (or once the connection drops). False (fn not called) when
+ * messages published from now on already reach this node, or cannot (no Redis). */
+bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn)(void *arg),
+                              void *arg);
+
+struct rt_cluster_stats {
+    unsigned long long messages_in;  /* received from Redis */
+    unsigned long long messages_out; /* published to Redis */
+    size_t subscribed;               /* routes Redis confirmed */
+    size_t routes;                   /* routes wanted or lingering */
+};
+void rt_cluster_stats(struct rt_cluster_stats *out);
 
 struct redisAsyncContext;
 typedef void rt_cluster_reply_fn(struct redisAsyncContext *ac, void *reply, void *privdata);

@@ -278,6 +278,15 @@ char *rt_metrics_render(void)
             rt_srv.cfg.redis_url && rt_cluster_connected() ? 1 : 0);
     fprintf(f, "# TYPE rt_redis_reconnects_total counter\nrt_redis_reconnects_total %llu\n",
             rt_srv.redis_connects > 1 ? rt_srv.redis_connects - 1 : 0);
+    struct rt_cluster_stats bus = {0};
+    rt_cluster_stats(&bus);
+    fprintf(f,
+            "# TYPE rt_cluster_bus_messages_in_total counter\n"
+            "rt_cluster_bus_messages_in_total %llu\n"
+            "# TYPE rt_cluster_bus_messages_out_total counter\n"
+            "rt_cluster_bus_messages_out_total %llu\n"
+            "# TYPE rt_cluster_bus_routes gauge\nrt_cluster_bus_routes %zu\n",
+            bus.messages_in, bus.messages_out, bus.subscribed);
     fprintf(f, "# TYPE rt_draining gauge\nrt_draining %d\n", rt_srv.draining ? 1 : 0);
     struct out_totals out = {0};
     rt_apps_each(node_out, &out);

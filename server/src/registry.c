@@ -365,6 +365,7 @@ struct pending_op {
     bool presence;
     bool reap;       /* a resync for a dead node (not this node's own) */
     char *user_info; /* presence joins: the member's info, for member_added */
+    int max_members; /* presence joins: the app's member limit */
     uint64_t ctx;
     rt_registry_done done;
 };
@@ -530,18 +531,10 @@ static void on_subscribed(redisAsyncContext *ac, void *r, void *privdata)
     op_free(op);
 }
 
-void rt_registry_subscribed(struct rt_conn *c, struct rt_sub *s, const char *user_info,
-                            int max_members)
+static void send_subscribed(struct rt_conn *c, struct rt_sub *s, struct pending_op *op)
 {
-    bool presence = s->user_id != NULL;
-    struct pending_op *op = op_new(c->app, s->channel->name, c->socket_id);
-    op->presence = presence;
-    if (presence) {
-        snprintf(op->user_id, sizeof op->user_id, "%s", s->user_id);
-        op->user_info = user_info ? rt_xstrdup(user_info) : NULL;
-    }
     char max[16];
-    snprintf(max, sizeof max, "%d", max_members);
+    snprintf(max, sizeof max, "%d", op->max_members);
     const char *argv[] = {"EVAL",
                           lua_subscribe,
                           "0",
@@ -549,15 +542,50 @@ void rt_registry_subscribed(struct rt_conn *c, struct rt_sub *s, const char *use
                           reg.node,
                           s->channel->name,
                           c->socket_id,
-                          presence ? s->user_id : "",
-                          user_info ? user_info : "",
+                          op->presence ? s->user_id : "",
+                          op->user_info ? op->user_info : "",
                           max};
+    bool presence = op->presence;
     if (command(on_subscribed, op, sizeof argv / sizeof argv[0], argv) != 0) {
         op_free(op);
         if (presence) rt_handle_presence_joined(c, s, NULL, false);
         return;
     }
     if (presence) s->pending = true;
+}
+
+/* The channel's route is subscribed (or Redis went away): the join reads the member list only
+ * now, so every member event published after that list reaches this node (cluster.h). */
+static void subscribe_when_routed(void *arg)
+{
+    struct pending_op *op = arg;
+    struct rt_app *app = rt_apps_by_id(op->app_id);
+    struct rt_conn *c = rt_conn_by_socket_id(op->socket_id);
+    struct rt_sub *s = NULL;
+    if (c && c->app == app) HASH_FIND_STR(c->subs, op->channel, s);
+    if (!s || !s->pending) { /* left while waiting */
+        op_free(op);
+        return;
+    }
+    send_subscribed(c, s, op);
+}
+
+void rt_registry_subscribed(struct rt_conn *c, struct rt_sub *s, const char *user_info,
+                            int max_members)
+{
+    bool presence = s->user_id != NULL;
+    struct pending_op *op = op_new(c->app, s->channel->name, c->socket_id);
+    op->presence = presence;
+    op->max_members = max_members;
+    if (presence) {
+        snprintf(op->user_id, sizeof op->user_id, "%s", s->user_id);
+        op->user_info = user_info ? rt_xstrdup(user_info) : NULL;
+        if (rt_cluster_route_pending(c->app, s->channel->name, subscribe_when_routed, op)) {
+            s->pending = true;
+            return;
+        }
+    }
+    send_subscribed(c, s, op);
 }
 
 static void on_unsubscribed(redisAsyncContext *ac, void *r, void *privdata)
@@ -589,16 +617,18 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
 
 /* ---- subscription counts ------------------------------------------------------------------ */
 
-/* ARGV: app, node, channel. Publishes the count frame in the cluster's wire format
- * (rt_cluster_wire.h, kind 'E') with the total read in the same step; returns the total.
+/* ARGV: app, node, channel, the channel's route (rt_cluster_route). Publishes the count frame
+ * in the cluster's wire format (rt_cluster_wire.h, kind 'E') to the route, with the total read
+ * in the same step; returns the total.
  * Channel names need no JSON escaping (their characters are limited, rt_channel_name.h). */
 static const char lua_count[] =
-    "local A, node, ch = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local A, node, ch, route = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local total = redis.call('HLEN', 'rt:{' .. A .. '}:c:' .. ch)\n"
     "if total > 0 then\n"
     "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
     "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
-    "  redis.call('PUBLISH', 'rt:fanout', 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. frame)\n"
+    "  redis.call('PUBLISH', route, 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. "
+    "frame)\n"
     "end\n"
     "return total\n";
 
@@ -615,9 +645,11 @@ static void on_count(redisAsyncContext *ac, void *r, void *privdata)
 
 void rt_registry_publish_count(struct rt_app *app, const char *channel)
 {
+    char route[RT_CLUSTER_ROUTE_MAX];
+    if (!rt_cluster_route(app->cfg->id, channel, route, sizeof route)) return;
     struct pending_op *op = op_new(app, channel, NULL);
-    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel};
-    if (command(on_count, op, 6, argv) != 0) op_free(op);
+    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel, route};
+    if (command(on_count, op, 7, argv) != 0) op_free(op);
 }
 
 /* ---- member events on this node ------------------------------------------------------------ */

@@ -2,11 +2,13 @@
 #include "user.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
 
 #include "app.h"
+#include "cluster.h"
 #include "conn.h"
 #include "registry.h"
 #include "rt_alloc.h"
@@ -19,6 +21,15 @@ struct rt_user *rt_user_find(struct rt_app *app, const char *id)
     return u;
 }
 
+/* A node receives a user's "#server-to-user-ID" events and terminations while one of the
+ * user's sockets is signed in here (cluster.h, interest). */
+static void user_interest(struct rt_app *app, const char *user_id, bool add)
+{
+    char channel[RT_CHANNEL_NAME_MAX + 1];
+    int n = snprintf(channel, sizeof channel, RT_SERVER_TO_USER_PREFIX "%s", user_id);
+    if (n > 0 && (size_t)n < sizeof channel) rt_cluster_interest(app, channel, add);
+}
+
 int rt_user_attach(struct rt_app *app, struct rt_conn *c, const char *user_id)
 {
     struct rt_user *u = rt_user_find(app, user_id);
@@ -27,6 +38,7 @@ int rt_user_attach(struct rt_app *app, struct rt_conn *c, const char *user_id)
         u = rt_xcalloc(1, sizeof *u);
         u->id = rt_xstrdup(user_id);
         HASH_ADD_KEYPTR(hh, app->users, u->id, strlen(u->id), u);
+        user_interest(app, u->id, true);
         came_online = 1;
     }
     DL_APPEND2(u->conns, c, user_prev, user_next);
@@ -46,6 +58,7 @@ int rt_user_detach(struct rt_conn *c)
     if (--u->conn_count > 0)
         return 0;
     HASH_DEL(c->app->users, u);
+    user_interest(c->app, u->id, false);
     free(u->id);
     free(u);
     return 1;
