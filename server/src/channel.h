@@ -29,6 +29,9 @@ struct rt_sub {
      * below it are already in that list. pending: the list is still on its way from Redis. */
     uint64_t presence_version;
     bool pending;
+    /* cluster mode, other channels: subscription_succeeded waits until Redis confirmed the
+     * node's subscription to the channel's route (handle_subscribe.c) */
+    bool awaiting_route;
     struct rt_sub *next, *prev; /* channel's list (utlist DL) */
     UT_hash_handle hh;          /* conn->subs keyed by channel->name */
 };

@@ -7,7 +7,10 @@
 #include "app.h"
 #include "cache.h"
 #include "channel.h"
+#include "cluster.h"
+#include "conn.h"
 #include "handlers.h"
+#include "rt_alloc.h"
 #include "rt_auth.h"
 #include "rt_transition.h"
 #include "rt_channel_name.h"
@@ -32,8 +35,7 @@ static bool take_subscribe_token(struct rt_conn *c, const char *verb, const char
     /* long long: the sum of two ints set by operators must not overflow */
     long long burst =
         (long long)c->app->cfg->max_subscriptions_per_connection + rt_srv.cfg.subscribe_burst;
-    if (rt_bucket_take(&c->subscribes, rate, (double)burst, rt_now_ms()))
-        return true;
+    if (rt_bucket_take(&c->subscribes, rate, (double)burst, rt_now_ms())) return true;
     rt_subscribe_rate_limited++;
     char err[160];
     snprintf(err, sizeof err,
@@ -129,11 +131,51 @@ static void send_cached(struct rt_conn *c, struct rt_channel *ch)
     }
 }
 
+/* A subscription waiting for its channel's route (cluster.h), found again by ids. */
+struct routed_sub {
+    char socket_id[RT_SOCKET_ID_MAX + 1];
+    char app_id[RT_APP_ID_MAX + 1];
+    char *channel;
+};
+
+static void on_routed(void *arg)
+{
+    struct routed_sub *r = arg;
+    struct rt_conn *c = rt_conn_by_socket_id(r->socket_id);
+    struct rt_sub *s = NULL;
+    if (c && strcmp(c->app->cfg->id, r->app_id) == 0) HASH_FIND_STR(c->subs, r->channel, s);
+    if (s && s->awaiting_route) { /* still subscribed */
+        s->awaiting_route = false;
+        send_succeeded(c, s->channel);
+        if (s->channel->kind.cache) send_cached(c, s->channel);
+    }
+    free(r->channel);
+    free(r);
+}
+
+/* The node's first subscriber of a channel: its route to the other nodes is subscribed but
+ * not confirmed yet. subscription_succeeded promises that events published anywhere from now
+ * on arrive, so it waits for Redis's confirmation (or for the connection to drop). Returns
+ * false when there is nothing to wait for. */
+static bool succeed_when_routed(struct rt_conn *c, struct rt_sub *s)
+{
+    struct routed_sub *r = rt_xcalloc(1, sizeof *r);
+    snprintf(r->socket_id, sizeof r->socket_id, "%s", c->socket_id);
+    snprintf(r->app_id, sizeof r->app_id, "%s", c->app->cfg->id);
+    r->channel = rt_xstrdup(s->channel->name);
+    if (!rt_cluster_route_pending(c->app, s->channel->name, on_routed, r)) {
+        free(r->channel);
+        free(r);
+        return false;
+    }
+    s->awaiting_route = true;
+    return true;
+}
+
 void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
 {
     const char *channel = rt_json_str(m->data_obj, "channel", NULL);
-    if (!take_subscribe_token(c, "Subscribe", channel))
-        return;
+    if (!take_subscribe_token(c, "Subscribe", channel)) return;
     if (!channel) {
         rt_conn_send_error(c, 0, "Invalid pusher:subscribe: data.channel must be a string", NULL);
         return;
@@ -208,8 +250,9 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
             int rc = rt_member_parse(channel_data, (size_t)cfg->max_presence_info_bytes, &member,
                                      err, sizeof err);
             if (rc != 0) {
-                sub_error(c, channel, rc == RT_ERR_TOO_LARGE ? "LimitReached" : "InvalidChannelData",
-                          err, rc == RT_ERR_TOO_LARGE ? 4009 : 400);
+                sub_error(c, channel,
+                          rc == RT_ERR_TOO_LARGE ? "LimitReached" : "InvalidChannelData", err,
+                          rc == RT_ERR_TOO_LARGE ? 4009 : 400);
                 return;
             }
             user_id = member.user_id;
@@ -233,16 +276,16 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
     if (rc == RT_SUB_ADDED && clustered && kind.type != RT_CHANNEL_SERVER_TO_USER) {
         struct rt_sub *s = NULL;
         HASH_FIND_STR(c->subs, channel, s);
-        if (rt_channel_needs_auth(kind.type))
-            c->authorized = true;
+        if (rt_channel_needs_auth(kind.type)) c->authorized = true;
         if (kind.type == RT_CHANNEL_PRESENCE) {
             /* subscription_succeeded waits for the cluster's member list */
             rt_registry_subscribed(c, s, user_info, cfg->max_presence_members);
         } else {
-            send_succeeded(c, ch);
             rt_registry_subscribed(c, s, NULL, 0);
-            if (kind.cache)
-                send_cached(c, ch);
+            if (!succeed_when_routed(c, s)) {
+                send_succeeded(c, ch);
+                if (kind.cache) send_cached(c, ch);
+            }
         }
     } else if (rc == RT_ERR_LIMIT) {
         snprintf(err, sizeof err, "Presence channel is full: at most %d members",
@@ -250,8 +293,7 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
         sub_error(c, channel, "LimitReached", err, 4009);
     } else {
         send_succeeded(c, ch);
-        if (rt_channel_needs_auth(kind.type))
-            c->authorized = true;
+        if (rt_channel_needs_auth(kind.type)) c->authorized = true;
         if (kind.type == RT_CHANNEL_PRESENCE && rt_registry_clustered()) {
             /* Redis unreachable: a member this node's subscribers already know of (on another
              * node) is not news; the heal after the outage settles the rest (registry.c). */
@@ -260,12 +302,10 @@ void rt_handle_subscribe(struct rt_conn *c, const struct rt_msg *m)
             rt_channel_view_apply(ch, true, user_id);
             first = first && !known;
         }
-        if (kind.type == RT_CHANNEL_PRESENCE && first)
-            send_member_added(ch, c, user_id, user_info);
+        if (kind.type == RT_CHANNEL_PRESENCE && first) send_member_added(ch, c, user_id, user_info);
         if (kind.type != RT_CHANNEL_PRESENCE && kind.type != RT_CHANNEL_SERVER_TO_USER)
             rt_channel_count_changed(ch);
-        if (kind.cache)
-            send_cached(c, ch);
+        if (kind.cache) send_cached(c, ch);
     }
     rt_member_clear(&member);
 }
@@ -294,22 +334,18 @@ void rt_handle_presence_joined(struct rt_conn *c, struct rt_sub *s, const char *
     free(local);
     rt_conn_send_text(c, text, len);
     rt_channel_replay_member_events(s);
-    if (ch->kind.cache)
-        send_cached(c, ch);
+    if (ch->kind.cache) send_cached(c, ch);
 }
 
 void rt_handle_unsubscribe(struct rt_conn *c, const struct rt_msg *m)
 {
     const char *channel = rt_json_str(m->data_obj, "channel", NULL);
-    if (!take_subscribe_token(c, "Unsubscribe", channel))
-        return;
+    if (!take_subscribe_token(c, "Unsubscribe", channel)) return;
     if (!channel) {
-        rt_conn_send_error(c, 0, "Invalid pusher:unsubscribe: data.channel must be a string",
-                           NULL);
+        rt_conn_send_error(c, 0, "Invalid pusher:unsubscribe: data.channel must be a string", NULL);
         return;
     }
     struct rt_sub *s = NULL;
     HASH_FIND_STR(c->subs, channel, s);
-    if (s)
-        rt_channel_unsubscribe(s);
+    if (s) rt_channel_unsubscribe(s);
 }

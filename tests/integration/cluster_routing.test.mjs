@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createDatabase, createApp, freePort } from '../harness/index.mjs';
-import { Cluster, eventually, frames, join, membersView, rawConnect, restClient, sdk, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
+import { Cluster, eventually, frames, join, membersView, rawConnect, restClient, sdk, sleep, uniq, waitFor, waitReady } from './cluster_helpers.mjs';
 import { connected, subscribed, wsUrl } from './helpers.mjs';
 
 // Deadline for an event or a subscription to cross nodes.
@@ -146,6 +146,28 @@ describe('interest-based routing between two nodes', { timeout: 120000 }, () => 
     for (const c of conns) c.close();
     // Well before the 10 s linger ends, only 4096 of them are left.
     await eventually(async () => (await routes(b)) <= before + 4096, true, 5000, 'b to give up the channels past 4096');
+  });
+
+  test("a node's first subscriber gets subscription_succeeded only once Redis confirmed the node listens to the channel", async () => {
+    // subscription_succeeded promises that events published anywhere from then on arrive.
+    const ch = uniq('confirm-');
+    const c = cl.client(b, app);
+    await connected(c);
+    cl.redis.proc.kill('SIGSTOP');
+    try {
+      c.subscribe(ch);
+      await sleep(700);
+      assert.equal(eventsOf(c, ch, 'pusher_internal:subscription_succeeded').length, 0, 'no success while Redis cannot confirm');
+    } finally {
+      cl.redis.proc.kill('SIGCONT');
+    }
+    await eventually(() => eventsOf(c, ch, 'pusher_internal:subscription_succeeded').length, 1, CROSS_NODE_MS, 'success once Redis confirmed');
+    assert.equal(subscribers(ch), 1);
+    assert.equal((await sdk(restClient(a, app).trigger(ch, 'now', {}))).status, 200);
+    await eventually(() => eventsOf(c, ch, 'now').length, 1, CROSS_NODE_MS, 'the event from a');
+    const second = cl.client(b, app);
+    await connected(second);
+    await subscribed(second, ch); // the route is confirmed: at once
   });
 
   test('after Redis restarts empty, every node subscribes to its channels again', async () => {
