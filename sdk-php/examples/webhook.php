@@ -16,6 +16,7 @@ try {
     http_response_code(401);
     return true;
 }
+// A request can arrive twice (a retry after a lost answer): $webhook->get_id() names it.
 foreach ($webhook->get_events() as $event) {
     // e.g. channel_occupied, channel_vacated, member_added, member_removed, client_event
     error_log(sprintf('webhook %s on %s', $event->name, $event->channel ?? '-'));

@@ -517,7 +517,7 @@ class Pusher implements PusherInterface
             }
             $events[] = $decrypted;
         }
-        return new Webhook((int) ($decoded->time_ms ?? 0), $events);
+        return new Webhook((int) ($decoded->time_ms ?? 0), $events, self::header($headers, 'X-Realtime-Webhook-Id'));
     }
 
     /**

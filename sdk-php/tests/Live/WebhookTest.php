@@ -33,6 +33,7 @@ final class WebhookTest extends LiveTestCase
             static fn (array $e) => $e['name'] === 'channel_occupied' && $e['channel'] === $channel
         );
         $this->assertTrue($delivery['ok']);
+        $this->assertMatchesRegularExpression('/^m-[0-9a-f]{32}$/', $delivery['id']);
         $this->assertSame('application/json', $delivery['content_type']);
         $this->assertEqualsWithDelta(microtime(true) * 1000, $delivery['time_ms'], 60000);
     }

@@ -41,6 +41,15 @@ final class WebhookTest extends TestCase
         $this->assertSame('7', $webhook->getEvents()[1]->user_id);
     }
 
+    public function testTheRequestIdComesFromItsHeaderAndIsNullWithoutIt(): void
+    {
+        $body = '{"time_ms":1,"events":[]}';
+        $headers = self::headers($body) + ['x-realtime-webhook-id' => ['4812736:1764100000000-0']];
+        $this->assertSame('4812736:1764100000000-0', $this->pusher()->webhook($headers, $body)->get_id());
+        $this->assertSame('4812736:1764100000000-0', $this->pusher()->webhook($headers, $body)->getId());
+        $this->assertNull($this->pusher()->webhook(self::headers($body), $body)->get_id());
+    }
+
     public function testHeadersAreMatchedCaseInsensitivelyAndMayBeLists(): void
     {
         $body = '{"time_ms":1,"events":[]}';
