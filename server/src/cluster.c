@@ -11,6 +11,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -78,6 +79,13 @@ static struct {
     bool looking_up; /* one lookup at a time, on libuv's thread pool */
     redisAsyncContext *pub, *sub;
     bool pub_ready, sub_ready, stopping, warned;
+    /* A connection was dropped for not being read (output cap): until Redis answers a PING
+     * on a new command connection, the node stays degraded (a stopped Redis still accepts
+     * TCP connections). */
+    bool stalled;
+    size_t max_output;  /* RT_REDIS_MAX_OUTPUT_KB in bytes */
+    uv_timer_t dropper; /* drops connections over the cap on the next loop turn */
+    unsigned long long output_overflows;
     uv_timer_t retry;
     unsigned backoff_ms;
     char node[16];
@@ -224,10 +232,12 @@ size_t rt_cluster_route(const char *app_id, const char *channel, char *out, size
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+static bool output_full(redisAsyncContext *ac);
+
 /* SUBSCRIBEs names[0..n) on the subscriber connection (replies: on_sub_reply). */
 static void send_subscribe(const char **names, size_t n)
 {
-    if (!cl.sub || n == 0) return;
+    if (!cl.sub || n == 0 || output_full(cl.sub)) return;
     const char *argv[SUBSCRIBE_BATCH + 1];
     size_t lens[SUBSCRIBE_BATCH + 1];
     argv[0] = "SUBSCRIBE";
@@ -361,6 +371,7 @@ static void interest_leave(struct interest *in)
     if (in->confirmed) cl.n_subscribed--;
     in->confirmed = false;
     in->leaving = true;
+    if (output_full(cl.sub)) return; /* the connection is dropped: interests_lost frees it */
     const char *argv[] = {"UNSUBSCRIBE", in->name};
     size_t lens[] = {11, strlen(in->name)};
     redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
@@ -384,6 +395,7 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
     out->messages_out = cl.bus_out;
     out->subscribed = cl.n_subscribed;
     out->routes = HASH_COUNT(cl.interests);
+    out->output_overflows = cl.output_overflows;
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -420,22 +432,49 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     schedule_retry();
 }
 
+/* Commands may go: the registry re-sends this node's state. */
+static void pub_ready_now(void)
+{
+    cl.pub_ready = true;
+    rt_srv.redis_connects++;
+    rt_registry_on_connected();
+}
+
+static void connected(void)
+{
+    if (cl.pub_ready && cl.warned) {
+        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
+        cl.warned = false;
+    }
+    cl.backoff_ms = 0;
+}
+
+/* Redis answered the PING sent after a stall: it reads again. Any answer will do (an error
+ * too: it is the same connection the commands go on). NULL: dropped before. */
+static void on_pong(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    if (!r || ac != cl.pub) return;
+    cl.stalled = false;
+    pub_ready_now();
+    connected();
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     if (status != REDIS_OK) {
         on_disconnect(ac, status); /* hiredis frees the context after this callback */
         return;
     }
-    if (ac == cl.pub) {
-        cl.pub_ready = true;
-        rt_srv.redis_connects++;
-        rt_registry_on_connected();
+    if (ac == cl.pub && cl.stalled) {
+        /* Connected is not reading: a stopped Redis's kernel completes the handshake. Taking
+         * commands now would fill the buffer again and drop the connection every few
+         * seconds, each time with events answered 200 and then lost. */
+        redisAsyncCommand(cl.pub, on_pong, NULL, "PING");
+        return;
     }
-    if (cl.pub_ready && cl.warned) {
-        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
-        cl.warned = false;
-    }
-    cl.backoff_ms = 0;
+    if (ac == cl.pub) pub_ready_now();
+    connected();
 }
 
 /* ---- hiredis on the libuv loop ------------------------------------------------------------
@@ -448,6 +487,7 @@ struct redis_poll {
     uv_poll_t handle;
     redisAsyncContext *ac; /* NULL once hiredis let go of the context */
     int events;
+    bool over; /* over the output cap: takes no command, dropped on the next loop turn */
 };
 
 static void on_redis_io(uv_poll_t *h, int status, int events)
@@ -508,6 +548,53 @@ static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
     ac->ev.delWrite = redis_del_write;
     ac->ev.cleanup = redis_cleanup;
     return 0;
+}
+
+/* ---- output cap ------------------------------------------------------------------------------
+ * hiredis appends every command to the context's output buffer and writes it out as the socket
+ * takes it: a Redis that accepts the connection but does not read (stopped, stalled, a network
+ * black hole) would make that buffer grow without bound. */
+
+/* Drops a connection that went over the cap, as if Redis had closed it (callbacks get NULL,
+ * on_disconnect schedules the reconnect). hiredis calls on_disconnect only for a connected
+ * context; one still connecting is let go of here. */
+static void drop_if_over(redisAsyncContext *ac)
+{
+    if (!ac || !((struct redis_poll *)ac->ev.data)->over) return;
+    if (!(ac->c.flags & REDIS_CONNECTED)) on_disconnect(ac, REDIS_ERR);
+    redisAsyncFree(ac);
+}
+
+static void on_dropper(uv_timer_t *t)
+{
+    (void)t;
+    drop_if_over(cl.pub);
+    drop_if_over(cl.sub);
+}
+
+/* True when ac must not take another command: it is being dropped, or more than
+ * RT_REDIS_MAX_OUTPUT_KB already waits to be written (so one command larger than the cap, a
+ * resync of a big node, still goes when the buffer is short). The first time, the node treats
+ * Redis as gone: degraded at once, the connection dropped on the next loop turn (hiredis may
+ * be inside a callback of this very context now), one warning per outage, counted. */
+static bool output_full(redisAsyncContext *ac)
+{
+    struct redis_poll *p = ac->ev.data;
+    if (p->over) return true;
+    size_t pending = sdslen(ac->c.obuf);
+    if (pending <= cl.max_output) return false;
+    p->over = true;
+    cl.output_overflows++;
+    cl.stalled = true;
+    if (ac == cl.pub) cl.pub_ready = false;
+    if (ac == cl.sub) cl.sub_ready = false;
+    char why[160];
+    snprintf(why, sizeof why,
+             "%zu KB of commands not taken, over RT_REDIS_MAX_OUTPUT_KB=%zu; connection dropped",
+             pending / 1024, cl.max_output / 1024);
+    warn_unreachable(why);
+    uv_timer_start(&cl.dropper, on_dropper, 0, 0);
+    return true;
 }
 
 /* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
@@ -632,12 +719,25 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
         return -1;
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
+    cl.max_output = (size_t)rt_srv.cfg.redis_max_output_kb * 1024;
     uv_timer_init(loop, &cl.retry);
+    uv_timer_init(loop, &cl.dropper);
     uv_timer_init(loop, &cl.sweep);
     uv_timer_start(&cl.sweep, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&cl.sweep);
     connect_all();
     return 0;
+}
+
+/* A clean disconnect waits for the replies to what was sent; a connection Redis does not read
+ * (over the cap, or waiting for the PING after a stall) would keep the process from exiting. */
+static void close_connection(redisAsyncContext *ac)
+{
+    struct redis_poll *p = ac->ev.data;
+    if (p->over || (ac == cl.pub && cl.stalled))
+        redisAsyncFree(ac);
+    else
+        redisAsyncDisconnect(ac);
 }
 
 /* A lookup already running on the thread pool cannot be cancelled: its callback still runs
@@ -651,6 +751,8 @@ void rt_cluster_stop(void)
         uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
+    uv_timer_stop(&cl.dropper);
+    uv_close((uv_handle_t *)&cl.dropper, NULL);
     uv_timer_stop(&cl.sweep);
     uv_close((uv_handle_t *)&cl.sweep, NULL);
     cl.pub_ready = false; /* presence joins still waiting for a route answer from local state */
@@ -660,9 +762,9 @@ void rt_cluster_stop(void)
         interest_free(in);
     }
     if (cl.pub)
-        redisAsyncDisconnect(cl.pub);
+        close_connection(cl.pub);
     if (cl.sub)
-        redisAsyncDisconnect(cl.sub);
+        close_connection(cl.sub);
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -689,7 +791,7 @@ static bool target_of(enum rt_cluster_kind kind, const char *app_id, const char 
 static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
                     const char *except, const char *payload, size_t len)
 {
-    if (!cl.pub_ready) return;
+    if (!cl.pub_ready || output_full(cl.pub)) return;
     size_t n;
     char target[RT_CLUSTER_ROUTE_MAX];
     char *msg =
@@ -773,7 +875,7 @@ unsigned rt_cluster_sub_generation(void)
 
 int rt_cluster_psubscribe(const char *pattern)
 {
-    if (!cl.sub_ready)
+    if (!cl.sub_ready || output_full(cl.sub))
         return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -782,7 +884,7 @@ int rt_cluster_psubscribe(const char *pattern)
 
 int rt_cluster_punsubscribe(const char *pattern)
 {
-    if (!cl.sub_ready)
+    if (!cl.sub_ready || output_full(cl.sub))
         return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PUNSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -791,7 +893,7 @@ int rt_cluster_punsubscribe(const char *pattern)
 
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
-    if (!cl.pub_ready)
+    if (!cl.pub_ready || output_full(cl.pub))
         return -1;
     size_t lens[64] = {0};
     size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);

@@ -281,6 +281,10 @@ char *rt_metrics_render(void)
     struct rt_cluster_stats bus = {0};
     rt_cluster_stats(&bus);
     fprintf(f,
+            "# TYPE rt_redis_output_overflows_total counter\n"
+            "rt_redis_output_overflows_total %llu\n",
+            bus.output_overflows);
+    fprintf(f,
             "# TYPE rt_cluster_bus_messages_in_total counter\n"
             "rt_cluster_bus_messages_in_total %llu\n"
             "# TYPE rt_cluster_bus_messages_out_total counter\n"
