@@ -83,9 +83,10 @@ static struct {
      * on a new command connection, the node stays degraded (a stopped Redis still accepts
      * TCP connections). */
     bool stalled;
-    size_t max_output;  /* RT_REDIS_MAX_OUTPUT_KB in bytes */
-    uv_timer_t dropper; /* drops connections over the cap on the next loop turn */
-    unsigned long long output_overflows;
+    size_t max_output;         /* RT_REDIS_MAX_OUTPUT_KB in bytes */
+    uint64_t write_timeout_ms; /* RT_REDIS_WRITE_TIMEOUT */
+    uv_timer_t dropper;        /* drops connections given up on, on the next loop turn */
+    unsigned long long output_overflows, write_timeouts;
     uv_timer_t retry;
     unsigned backoff_ms;
     char node[16];
@@ -377,11 +378,16 @@ static void interest_leave(struct interest *in)
     redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
 }
 
-/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up. */
+static void check_writing(redisAsyncContext *ac, uint64_t now);
+
+/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up, and
+ * so are connections that could not write for RT_REDIS_WRITE_TIMEOUT. */
 static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     uint64_t now = uv_now(cl.loop);
+    if (cl.pub) check_writing(cl.pub, now);
+    if (cl.sub) check_writing(cl.sub, now);
     struct interest *in, *tmp;
     HASH_ITER(hh, cl.interests, in, tmp)
     {
@@ -396,6 +402,7 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
     out->subscribed = cl.n_subscribed;
     out->routes = HASH_COUNT(cl.interests);
     out->output_overflows = cl.output_overflows;
+    out->write_timeouts = cl.write_timeouts;
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -487,7 +494,9 @@ struct redis_poll {
     uv_poll_t handle;
     redisAsyncContext *ac; /* NULL once hiredis let go of the context */
     int events;
-    bool over; /* over the output cap: takes no command, dropped on the next loop turn */
+    bool over; /* given up (output cap, write timeout): takes no command, dropped on the next
+                  loop turn */
+    uint64_t waiting_since; /* output pending and nothing written since; 0 = none */
 };
 
 static void on_redis_io(uv_poll_t *h, int status, int events)
@@ -497,6 +506,8 @@ static void on_redis_io(uv_poll_t *h, int status, int events)
         events = p->events;
     if (p->ac && (events & UV_READABLE))
         redisAsyncHandleRead(p->ac);
+    if (status == 0 && (events & UV_WRITABLE))
+        p->waiting_since = 0; /* the socket takes output again */
     if (p->ac && (events & UV_WRITABLE))
         redisAsyncHandleWrite(p->ac);
 }
@@ -572,29 +583,59 @@ static void on_dropper(uv_timer_t *t)
     drop_if_over(cl.sub);
 }
 
+/* Redis does not read ac: the node treats it as gone, degraded at once, the connection
+ * dropped on the next loop turn (hiredis may be inside a callback of this very context now),
+ * one warning per outage. */
+static void give_up(redisAsyncContext *ac, const char *why)
+{
+    ((struct redis_poll *)ac->ev.data)->over = true;
+    cl.stalled = true;
+    if (ac == cl.pub) cl.pub_ready = false;
+    if (ac == cl.sub) cl.sub_ready = false;
+    warn_unreachable(why);
+    uv_timer_start(&cl.dropper, on_dropper, 0, 0);
+}
+
 /* True when ac must not take another command: it is being dropped, or more than
  * RT_REDIS_MAX_OUTPUT_KB already waits to be written (so one command larger than the cap, a
- * resync of a big node, still goes when the buffer is short). The first time, the node treats
- * Redis as gone: degraded at once, the connection dropped on the next loop turn (hiredis may
- * be inside a callback of this very context now), one warning per outage, counted. */
+ * resync of a big node, still goes when the buffer is short); then it is given up, counted. */
 static bool output_full(redisAsyncContext *ac)
 {
     struct redis_poll *p = ac->ev.data;
     if (p->over) return true;
     size_t pending = sdslen(ac->c.obuf);
     if (pending <= cl.max_output) return false;
-    p->over = true;
     cl.output_overflows++;
-    cl.stalled = true;
-    if (ac == cl.pub) cl.pub_ready = false;
-    if (ac == cl.sub) cl.sub_ready = false;
     char why[160];
     snprintf(why, sizeof why,
              "%zu KB of commands not taken, over RT_REDIS_MAX_OUTPUT_KB=%zu; connection dropped",
              pending / 1024, cl.max_output / 1024);
-    warn_unreachable(why);
-    uv_timer_start(&cl.dropper, on_dropper, 0, 0);
+    give_up(ac, why);
     return true;
+}
+
+/* Gives ac up, counted, when output has been waiting for RT_REDIS_WRITE_TIMEOUT without the
+ * socket taking a byte: a Redis that reads nothing under a light load (the kernel buffers full,
+ * the cap far away), or a connection attempt into a black hole once commands wait for it. */
+static void check_writing(redisAsyncContext *ac, uint64_t now)
+{
+    struct redis_poll *p = ac->ev.data;
+    if (p->over || sdslen(ac->c.obuf) == 0) {
+        p->waiting_since = 0;
+        return;
+    }
+    if (!p->waiting_since) {
+        p->waiting_since = now;
+        return;
+    }
+    if (now - p->waiting_since < cl.write_timeout_ms) return;
+    cl.write_timeouts++;
+    char why[160];
+    snprintf(why, sizeof why,
+             "nothing written for RT_REDIS_WRITE_TIMEOUT=%llu s with %zu KB waiting; connection "
+             "dropped",
+             (unsigned long long)cl.write_timeout_ms / 1000, sdslen(ac->c.obuf) / 1024);
+    give_up(ac, why);
 }
 
 /* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
@@ -720,6 +761,7 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     cl.max_output = (size_t)rt_srv.cfg.redis_max_output_kb * 1024;
+    cl.write_timeout_ms = (uint64_t)rt_srv.cfg.redis_write_timeout * 1000;
     uv_timer_init(loop, &cl.retry);
     uv_timer_init(loop, &cl.dropper);
     uv_timer_init(loop, &cl.sweep);
