@@ -45,6 +45,8 @@
  * keep) more than this many Redis subscriptions nobody needs. */
 #define INTEREST_LINGER_MAX 4096
 #define SUBSCRIBE_BATCH 512 /* Redis channels per SUBSCRIBE after a reconnect */
+/* On shutdown, how long a clean disconnect may wait for the replies to the last commands. */
+#define STOP_GRACE_MS 2000
 
 /* A callback waiting until Redis confirmed a route's SUBSCRIBE (rt_cluster_route_pending). */
 struct route_waiter {
@@ -411,6 +413,7 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
  * things are failing) and then connects both contexts to the numeric address. */
 
 static void schedule_retry(void);
+static void stopped(void);
 
 /* Logs once per outage; "reachable again" closes it. */
 static void warn_unreachable(const char *why)
@@ -433,8 +436,10 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         cl.sub_ready = false;
         interests_lost();
     }
-    if (cl.stopping)
+    if (cl.stopping) {
+        stopped();
         return;
+    }
     warn_unreachable(ac->errstr[0] ? ac->errstr : "connection closed");
     schedule_retry();
 }
@@ -771,15 +776,41 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
     return 0;
 }
 
-/* A clean disconnect waits for the replies to what was sent; a connection Redis does not read
- * (over the cap, or waiting for the PING after a stall) would keep the process from exiting. */
-static void close_connection(redisAsyncContext *ac)
+/* A clean disconnect waits for the replies to what was sent (the registry giving the node id
+ * back); one Redis does not read (over the cap, waiting for the PING after a stall, or not
+ * even connected) is let go of at once. *slot is cleared when hiredis will not call
+ * on_disconnect for it. */
+static void close_connection(redisAsyncContext **slot)
 {
+    redisAsyncContext *ac = *slot;
     struct redis_poll *p = ac->ev.data;
-    if (p->over || (ac == cl.pub && cl.stalled))
+    if (p->over || (ac == cl.pub && cl.stalled) || !(ac->c.flags & REDIS_CONNECTED)) {
+        *slot = NULL;
         redisAsyncFree(ac);
-    else
-        redisAsyncDisconnect(ac);
+        return;
+    }
+    redisAsyncDisconnect(ac);
+}
+
+/* The clean disconnects are over (both connections gone): nothing of cluster.c is left on the
+ * loop. */
+static void stopped(void)
+{
+    if (cl.pub || cl.sub || uv_is_closing((uv_handle_t *)&cl.dropper)) return;
+    uv_timer_stop(&cl.dropper);
+    uv_close((uv_handle_t *)&cl.dropper, NULL);
+}
+
+/* STOP_GRACE_MS after rt_cluster_stop: a Redis that stopped answering (stopped, stalled) would
+ * keep a clean disconnect, and with it the process, waiting for ever. */
+static void on_stop_deadline(uv_timer_t *t)
+{
+    (void)t;
+    redisAsyncContext *pub = cl.pub, *sub = cl.sub;
+    cl.pub = cl.sub = NULL; /* on_disconnect, if hiredis calls it, finds neither */
+    if (pub) redisAsyncFree(pub);
+    if (sub) redisAsyncFree(sub);
+    stopped();
 }
 
 /* A lookup already running on the thread pool cannot be cancelled: its callback still runs
@@ -793,8 +824,6 @@ void rt_cluster_stop(void)
         uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
-    uv_timer_stop(&cl.dropper);
-    uv_close((uv_handle_t *)&cl.dropper, NULL);
     uv_timer_stop(&cl.sweep);
     uv_close((uv_handle_t *)&cl.sweep, NULL);
     cl.pub_ready = false; /* presence joins still waiting for a route answer from local state */
@@ -803,10 +832,10 @@ void rt_cluster_stop(void)
     {
         interest_free(in);
     }
-    if (cl.pub)
-        close_connection(cl.pub);
-    if (cl.sub)
-        close_connection(cl.sub);
+    uv_timer_start(&cl.dropper, on_stop_deadline, STOP_GRACE_MS, 0); /* before: may close it */
+    if (cl.pub) close_connection(&cl.pub);
+    if (cl.sub) close_connection(&cl.sub);
+    stopped();
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */

@@ -169,3 +169,16 @@ describe('Redis stopped (SIGSTOP) under a load below the cap, RT_REDIS_WRITE_TIM
     await eventually(() => frames(s.y, 'feed', 'back'), [{ n: 2 }], 3000, 'the event on b\'s subscriber');
   });
 });
+
+describe('SIGTERM while Redis is stopped', { timeout: 60000 }, () => {
+  let s;
+  before(async () => { s = await stallSetup('c', '440003', { RT_DRAIN_SECONDS: '0' }); });
+  after(async () => { await s?.shutdown(); });
+
+  test('the node exits 0 within 10 s instead of waiting for replies Redis will not send', async () => {
+    s.cl.redis.proc.kill('SIGSTOP');
+    await sleep(2500); // a heartbeat went out: its reply is pending
+    await s.node.stop(); // SIGTERM; fails after 10 s, on a non-zero exit or a sanitizer report
+    s.node.killed = true; // stopped already: shutdown() leaves it alone
+  });
+});
