@@ -566,12 +566,12 @@ static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
     return 0;
 }
 
-/* ---- output cap ------------------------------------------------------------------------------
+/* ---- output cap and write timeout -------------------------------------------------------------
  * hiredis appends every command to the context's output buffer and writes it out as the socket
  * takes it: a Redis that accepts the connection but does not read (stopped, stalled, a network
  * black hole) would make that buffer grow without bound. */
 
-/* Drops a connection that went over the cap, as if Redis had closed it (callbacks get NULL,
+/* Drops a connection given up on (give_up), as if Redis had closed it (callbacks get NULL,
  * on_disconnect schedules the reconnect). hiredis calls on_disconnect only for a connected
  * context; one still connecting is let go of here. */
 static void drop_if_over(redisAsyncContext *ac)
