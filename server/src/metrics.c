@@ -233,8 +233,9 @@ static void rank_apps(struct app_ranking *r)
     size_t max = (size_t)rt_srv.cfg.metrics_apps_max;
     r->shown = r->l.n < max ? r->l.n : max;
     r->own = rt_xmalloc((r->shown ? r->shown : 1) * sizeof *r->own);
+    if (!r->shown) return; /* no apps: r->l.v is NULL */
     memcpy(r->own, r->l.v, r->shown * sizeof *r->own);
-    if (r->shown) qsort(r->own, r->shown, sizeof *r->own, by_address);
+    qsort(r->own, r->shown, sizeof *r->own, by_address);
 }
 
 static void ranking_free(struct app_ranking *r)
