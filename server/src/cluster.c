@@ -11,6 +11,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -44,6 +45,8 @@
  * keep) more than this many Redis subscriptions nobody needs. */
 #define INTEREST_LINGER_MAX 4096
 #define SUBSCRIBE_BATCH 512 /* Redis channels per SUBSCRIBE after a reconnect */
+/* On shutdown, how long a clean disconnect may wait for the replies to the last commands. */
+#define STOP_GRACE_MS 2000
 
 /* A callback waiting until Redis confirmed a route's SUBSCRIBE (rt_cluster_route_pending). */
 struct route_waiter {
@@ -78,6 +81,14 @@ static struct {
     bool looking_up; /* one lookup at a time, on libuv's thread pool */
     redisAsyncContext *pub, *sub;
     bool pub_ready, sub_ready, stopping, warned;
+    /* A connection was dropped for not being read (output cap): until Redis answers a PING
+     * on a new command connection, the node stays degraded (a stopped Redis still accepts
+     * TCP connections). */
+    bool stalled;
+    size_t max_output;         /* RT_REDIS_MAX_OUTPUT_KB in bytes */
+    uint64_t write_timeout_ms; /* RT_REDIS_WRITE_TIMEOUT */
+    uv_timer_t dropper;        /* drops connections given up on, on the next loop turn */
+    unsigned long long output_overflows, write_timeouts;
     uv_timer_t retry;
     unsigned backoff_ms;
     char node[16];
@@ -224,10 +235,12 @@ size_t rt_cluster_route(const char *app_id, const char *channel, char *out, size
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+static bool output_full(redisAsyncContext *ac);
+
 /* SUBSCRIBEs names[0..n) on the subscriber connection (replies: on_sub_reply). */
 static void send_subscribe(const char **names, size_t n)
 {
-    if (!cl.sub || n == 0) return;
+    if (!cl.sub || n == 0 || output_full(cl.sub)) return;
     const char *argv[SUBSCRIBE_BATCH + 1];
     size_t lens[SUBSCRIBE_BATCH + 1];
     argv[0] = "SUBSCRIBE";
@@ -361,16 +374,22 @@ static void interest_leave(struct interest *in)
     if (in->confirmed) cl.n_subscribed--;
     in->confirmed = false;
     in->leaving = true;
+    if (output_full(cl.sub)) return; /* the connection is dropped: interests_lost frees it */
     const char *argv[] = {"UNSUBSCRIBE", in->name};
     size_t lens[] = {11, strlen(in->name)};
     redisAsyncCommandArgv(cl.sub, NULL, NULL, 2, argv, lens);
 }
 
-/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up. */
+static void check_writing(redisAsyncContext *ac, uint64_t now);
+
+/* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up, and
+ * so are connections that could not write for RT_REDIS_WRITE_TIMEOUT. */
 static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     uint64_t now = uv_now(cl.loop);
+    if (cl.pub) check_writing(cl.pub, now);
+    if (cl.sub) check_writing(cl.sub, now);
     struct interest *in, *tmp;
     HASH_ITER(hh, cl.interests, in, tmp)
     {
@@ -384,6 +403,8 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
     out->messages_out = cl.bus_out;
     out->subscribed = cl.n_subscribed;
     out->routes = HASH_COUNT(cl.interests);
+    out->output_overflows = cl.output_overflows;
+    out->write_timeouts = cl.write_timeouts;
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -392,6 +413,7 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
  * things are failing) and then connects both contexts to the numeric address. */
 
 static void schedule_retry(void);
+static void stopped(void);
 
 /* Logs once per outage; "reachable again" closes it. */
 static void warn_unreachable(const char *why)
@@ -414,10 +436,40 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         cl.sub_ready = false;
         interests_lost();
     }
-    if (cl.stopping)
+    if (cl.stopping) {
+        stopped();
         return;
+    }
     warn_unreachable(ac->errstr[0] ? ac->errstr : "connection closed");
     schedule_retry();
+}
+
+/* Commands may go: the registry re-sends this node's state. */
+static void pub_ready_now(void)
+{
+    cl.pub_ready = true;
+    rt_srv.redis_connects++;
+    rt_registry_on_connected();
+}
+
+static void connected(void)
+{
+    if (cl.pub_ready && cl.warned) {
+        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
+        cl.warned = false;
+    }
+    cl.backoff_ms = 0;
+}
+
+/* Redis answered the PING sent after a stall: it reads again. Any answer will do (an error
+ * too: it is the same connection the commands go on). NULL: dropped before. */
+static void on_pong(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    if (!r || ac != cl.pub) return;
+    cl.stalled = false;
+    pub_ready_now();
+    connected();
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -426,16 +478,15 @@ static void on_connect(const redisAsyncContext *ac, int status)
         on_disconnect(ac, status); /* hiredis frees the context after this callback */
         return;
     }
-    if (ac == cl.pub) {
-        cl.pub_ready = true;
-        rt_srv.redis_connects++;
-        rt_registry_on_connected();
+    if (ac == cl.pub && cl.stalled) {
+        /* Connected is not reading: a stopped Redis's kernel completes the handshake. Taking
+         * commands now would fill the buffer again and drop the connection every few
+         * seconds, each time with events answered 200 and then lost. */
+        redisAsyncCommand(cl.pub, on_pong, NULL, "PING");
+        return;
     }
-    if (cl.pub_ready && cl.warned) {
-        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
-        cl.warned = false;
-    }
-    cl.backoff_ms = 0;
+    if (ac == cl.pub) pub_ready_now();
+    connected();
 }
 
 /* ---- hiredis on the libuv loop ------------------------------------------------------------
@@ -448,6 +499,9 @@ struct redis_poll {
     uv_poll_t handle;
     redisAsyncContext *ac; /* NULL once hiredis let go of the context */
     int events;
+    bool over; /* given up (output cap, write timeout): takes no command, dropped on the next
+                  loop turn */
+    uint64_t waiting_since; /* output pending and nothing written since; 0 = none */
 };
 
 static void on_redis_io(uv_poll_t *h, int status, int events)
@@ -457,6 +511,8 @@ static void on_redis_io(uv_poll_t *h, int status, int events)
         events = p->events;
     if (p->ac && (events & UV_READABLE))
         redisAsyncHandleRead(p->ac);
+    if (status == 0 && (events & UV_WRITABLE))
+        p->waiting_since = 0; /* the socket takes output again */
     if (p->ac && (events & UV_WRITABLE))
         redisAsyncHandleWrite(p->ac);
 }
@@ -508,6 +564,83 @@ static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
     ac->ev.delWrite = redis_del_write;
     ac->ev.cleanup = redis_cleanup;
     return 0;
+}
+
+/* ---- output cap and write timeout -------------------------------------------------------------
+ * hiredis appends every command to the context's output buffer and writes it out as the socket
+ * takes it: a Redis that accepts the connection but does not read (stopped, stalled, a network
+ * black hole) would make that buffer grow without bound. */
+
+/* Drops a connection given up on (give_up), as if Redis had closed it (callbacks get NULL,
+ * on_disconnect schedules the reconnect). hiredis calls on_disconnect only for a connected
+ * context; one still connecting is let go of here. */
+static void drop_if_over(redisAsyncContext *ac)
+{
+    if (!ac || !((struct redis_poll *)ac->ev.data)->over) return;
+    if (!(ac->c.flags & REDIS_CONNECTED)) on_disconnect(ac, REDIS_ERR);
+    redisAsyncFree(ac);
+}
+
+static void on_dropper(uv_timer_t *t)
+{
+    (void)t;
+    drop_if_over(cl.pub);
+    drop_if_over(cl.sub);
+}
+
+/* Redis does not read ac: the node treats it as gone, degraded at once, the connection
+ * dropped on the next loop turn (hiredis may be inside a callback of this very context now),
+ * one warning per outage. */
+static void give_up(redisAsyncContext *ac, const char *why)
+{
+    ((struct redis_poll *)ac->ev.data)->over = true;
+    cl.stalled = true;
+    if (ac == cl.pub) cl.pub_ready = false;
+    if (ac == cl.sub) cl.sub_ready = false;
+    warn_unreachable(why);
+    uv_timer_start(&cl.dropper, on_dropper, 0, 0);
+}
+
+/* True when ac must not take another command: it is being dropped, or more than
+ * RT_REDIS_MAX_OUTPUT_KB already waits to be written (so one command larger than the cap, a
+ * resync of a big node, still goes when the buffer is short); then it is given up, counted. */
+static bool output_full(redisAsyncContext *ac)
+{
+    struct redis_poll *p = ac->ev.data;
+    if (p->over) return true;
+    size_t pending = sdslen(ac->c.obuf);
+    if (pending <= cl.max_output) return false;
+    cl.output_overflows++;
+    char why[160];
+    snprintf(why, sizeof why,
+             "%zu KB of commands not taken, over RT_REDIS_MAX_OUTPUT_KB=%zu; connection dropped",
+             pending / 1024, cl.max_output / 1024);
+    give_up(ac, why);
+    return true;
+}
+
+/* Gives ac up, counted, when output has been waiting for RT_REDIS_WRITE_TIMEOUT without the
+ * socket taking a byte: a Redis that reads nothing under a light load (the kernel buffers full,
+ * the cap far away), or a connection attempt into a black hole once commands wait for it. */
+static void check_writing(redisAsyncContext *ac, uint64_t now)
+{
+    struct redis_poll *p = ac->ev.data;
+    if (p->over || sdslen(ac->c.obuf) == 0) {
+        p->waiting_since = 0;
+        return;
+    }
+    if (!p->waiting_since) {
+        p->waiting_since = now;
+        return;
+    }
+    if (now - p->waiting_since < cl.write_timeout_ms) return;
+    cl.write_timeouts++;
+    char why[160];
+    snprintf(why, sizeof why,
+             "nothing written for RT_REDIS_WRITE_TIMEOUT=%llu s with %zu KB waiting; connection "
+             "dropped",
+             (unsigned long long)cl.write_timeout_ms / 1000, sdslen(ac->c.obuf) / 1024);
+    give_up(ac, why);
 }
 
 /* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
@@ -632,12 +765,52 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
         return -1;
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
+    cl.max_output = (size_t)rt_srv.cfg.redis_max_output_kb * 1024;
+    cl.write_timeout_ms = (uint64_t)rt_srv.cfg.redis_write_timeout * 1000;
     uv_timer_init(loop, &cl.retry);
+    uv_timer_init(loop, &cl.dropper);
     uv_timer_init(loop, &cl.sweep);
     uv_timer_start(&cl.sweep, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&cl.sweep);
     connect_all();
     return 0;
+}
+
+/* A clean disconnect waits for the replies to what was sent (the registry giving the node id
+ * back); one Redis does not read (over the cap, waiting for the PING after a stall, or not
+ * even connected) is let go of at once. *slot is cleared when hiredis will not call
+ * on_disconnect for it. */
+static void close_connection(redisAsyncContext **slot)
+{
+    redisAsyncContext *ac = *slot;
+    struct redis_poll *p = ac->ev.data;
+    if (p->over || (ac == cl.pub && cl.stalled) || !(ac->c.flags & REDIS_CONNECTED)) {
+        *slot = NULL;
+        redisAsyncFree(ac);
+        return;
+    }
+    redisAsyncDisconnect(ac);
+}
+
+/* The clean disconnects are over (both connections gone): nothing of cluster.c is left on the
+ * loop. */
+static void stopped(void)
+{
+    if (cl.pub || cl.sub || uv_is_closing((uv_handle_t *)&cl.dropper)) return;
+    uv_timer_stop(&cl.dropper);
+    uv_close((uv_handle_t *)&cl.dropper, NULL);
+}
+
+/* STOP_GRACE_MS after rt_cluster_stop: a Redis that stopped answering (stopped, stalled) would
+ * keep a clean disconnect, and with it the process, waiting for ever. */
+static void on_stop_deadline(uv_timer_t *t)
+{
+    (void)t;
+    redisAsyncContext *pub = cl.pub, *sub = cl.sub;
+    cl.pub = cl.sub = NULL; /* on_disconnect, if hiredis calls it, finds neither */
+    if (pub) redisAsyncFree(pub);
+    if (sub) redisAsyncFree(sub);
+    stopped();
 }
 
 /* A lookup already running on the thread pool cannot be cancelled: its callback still runs
@@ -659,10 +832,10 @@ void rt_cluster_stop(void)
     {
         interest_free(in);
     }
-    if (cl.pub)
-        redisAsyncDisconnect(cl.pub);
-    if (cl.sub)
-        redisAsyncDisconnect(cl.sub);
+    uv_timer_start(&cl.dropper, on_stop_deadline, STOP_GRACE_MS, 0); /* before: may close it */
+    if (cl.pub) close_connection(&cl.pub);
+    if (cl.sub) close_connection(&cl.sub);
+    stopped();
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
@@ -689,7 +862,7 @@ static bool target_of(enum rt_cluster_kind kind, const char *app_id, const char 
 static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
                     const char *except, const char *payload, size_t len)
 {
-    if (!cl.pub_ready) return;
+    if (!cl.pub_ready || output_full(cl.pub)) return;
     size_t n;
     char target[RT_CLUSTER_ROUTE_MAX];
     char *msg =
@@ -773,7 +946,7 @@ unsigned rt_cluster_sub_generation(void)
 
 int rt_cluster_psubscribe(const char *pattern)
 {
-    if (!cl.sub_ready)
+    if (!cl.sub_ready || output_full(cl.sub))
         return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -782,7 +955,7 @@ int rt_cluster_psubscribe(const char *pattern)
 
 int rt_cluster_punsubscribe(const char *pattern)
 {
-    if (!cl.sub_ready)
+    if (!cl.sub_ready || output_full(cl.sub))
         return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PUNSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -791,7 +964,7 @@ int rt_cluster_punsubscribe(const char *pattern)
 
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
-    if (!cl.pub_ready)
+    if (!cl.pub_ready || output_full(cl.pub))
         return -1;
     size_t lens[64] = {0};
     size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);

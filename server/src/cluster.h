@@ -58,10 +58,12 @@ bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn
                               void *arg);
 
 struct rt_cluster_stats {
-    unsigned long long messages_in;  /* received from Redis */
-    unsigned long long messages_out; /* published to Redis */
-    size_t subscribed;               /* routes Redis confirmed */
-    size_t routes;                   /* routes wanted or lingering */
+    unsigned long long messages_in;      /* received from Redis */
+    unsigned long long messages_out;     /* published to Redis */
+    size_t subscribed;                   /* routes Redis confirmed */
+    size_t routes;                       /* routes wanted or lingering */
+    unsigned long long output_overflows; /* connections dropped over RT_REDIS_MAX_OUTPUT_KB */
+    unsigned long long write_timeouts;   /* ... and for RT_REDIS_WRITE_TIMEOUT */
 };
 void rt_cluster_stats(struct rt_cluster_stats *out);
 

@@ -51,6 +51,10 @@ static const char usage[] =
     "                                             are spread over (default 10; 0 = all at once)\n"
     "  (env only)             RT_METRICS_APPS_MAX apps with their own /metrics series, by\n"
     "                                             connections; the rest sum to app=\"_other\" (100)\n"
+    "  (env only)             RT_REDIS_MAX_OUTPUT_KB commands waiting to be written to Redis on one\n"
+    "                                             connection before it counts as gone (default 65536)\n"
+    "  (env only)             RT_REDIS_WRITE_TIMEOUT seconds commands may wait while Redis takes\n"
+    "                                             none of them before it counts as gone (default 30)\n"
     "  --workers N|auto       RT_WORKERS          processes sharing the port (needs RT_REDIS_URL;\n"
     "                                             auto = one per core; default 1)\n"
     "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
@@ -140,6 +144,8 @@ const char *const rt_config_settings[] = {"RT_CONFIG",
                                           "RT_WEBHOOK_RETRY_BASE_MS",
                                           "RT_WEBHOOK_DEAD_LETTERS",
                                           "RT_METRICS_APPS_MAX",
+                                          "RT_REDIS_MAX_OUTPUT_KB",
+                                          "RT_REDIS_WRITE_TIMEOUT",
                                           "RT_WORKERS",
                                           "RT_LWS_LOG",
                                           NULL};
@@ -298,6 +304,9 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"RT_CLOSE_TIMEOUT", "5", 1, 600, offsetof(struct rt_config, close_timeout)},
         {"RT_DRAIN_SECONDS", "10", 0, 3600, offsetof(struct rt_config, drain_seconds)},
         {"RT_METRICS_APPS_MAX", "100", 0, 100000, offsetof(struct rt_config, metrics_apps_max)},
+        {"RT_REDIS_MAX_OUTPUT_KB", "65536", 64, 16777216,
+         offsetof(struct rt_config, redis_max_output_kb)},
+        {"RT_REDIS_WRITE_TIMEOUT", "30", 1, 3600, offsetof(struct rt_config, redis_write_timeout)},
         {"RT_IP_MAX_CONNECTIONS", "0", 0, 10000000, offsetof(struct rt_config, ip_max_connections)},
         {"RT_IP_CONNECTIONS_PER_SECOND", "0", 0, 1000000,
          offsetof(struct rt_config, ip_connections_per_second)},

@@ -60,6 +60,8 @@ struct rt_config {
     int webhook_retry_seconds; /* RT_WEBHOOK_RETRY_SECONDS: give up this long after queueing */
     int webhook_retry_base_ms; /* RT_WEBHOOK_RETRY_BASE_MS: first retry delay, doubled */
     int webhook_dead_letters;  /* RT_WEBHOOK_DEAD_LETTERS kept per app */
+    int redis_max_output_kb; /* RT_REDIS_MAX_OUTPUT_KB unsent Redis commands per connection */
+    int redis_write_timeout; /* RT_REDIS_WRITE_TIMEOUT s output may wait unwritten (30) */
     int metrics_apps_max;    /* RT_METRICS_APPS_MAX apps with their own series (100) */
     const char *config_file; /* RT_CONFIG or --config: NAME=value lines under the environment */
     int check_only;          /* --check-config: check settings and dependencies, then exit */

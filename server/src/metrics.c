@@ -211,28 +211,64 @@ static int by_connections(const void *a, const void *b)
     return strcmp(x->cfg->id, y->cfg->id);
 }
 
-static void write_apps(FILE *f)
+/* The apps in /metrics order, most connections first: the first `shown` have their own series,
+ * the rest are summed as app="_other". Computed once per scrape, so that every per-app family
+ * (rt_app_*, the security counters) names the same apps. */
+struct app_ranking {
+    struct app_list l;
+    size_t shown;
+    struct rt_app **own; /* the shown apps by address, for own_series() */
+};
+
+static int by_address(const void *a, const void *b)
 {
-    struct app_list l = {0};
-    rt_apps_each(collect_app, &l);
-    if (l.n) qsort(l.v, l.n, sizeof *l.v, by_connections);
-    size_t shown =
-        l.n < (size_t)rt_srv.cfg.metrics_apps_max ? l.n : (size_t)rt_srv.cfg.metrics_apps_max;
+    const struct rt_app *x = *(struct rt_app *const *)a, *y = *(struct rt_app *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void rank_apps(struct app_ranking *r)
+{
+    rt_apps_each(collect_app, &r->l);
+    if (r->l.n) qsort(r->l.v, r->l.n, sizeof *r->l.v, by_connections);
+    size_t max = (size_t)rt_srv.cfg.metrics_apps_max;
+    r->shown = r->l.n < max ? r->l.n : max;
+    r->own = rt_xmalloc((r->shown ? r->shown : 1) * sizeof *r->own);
+    if (!r->shown) return; /* no apps: r->l.v is NULL */
+    memcpy(r->own, r->l.v, r->shown * sizeof *r->own);
+    qsort(r->own, r->shown, sizeof *r->own, by_address);
+}
+
+static void ranking_free(struct app_ranking *r)
+{
+    free(r->l.v);
+    free(r->own);
+}
+
+/* True when app_id has its own series in this scrape; false for an id no longer in the
+ * registry (a deleted app's counters then go to "_other"). */
+static bool own_series(const char *app_id, void *ctx)
+{
+    const struct app_ranking *r = ctx;
+    struct rt_app *app = rt_apps_by_id(app_id);
+    return app && bsearch(&app, r->own, r->shown, sizeof *r->own, by_address) != NULL;
+}
+
+static void write_apps(FILE *f, const struct app_ranking *r)
+{
     struct app_sums other = {0};
-    for (size_t i = 0; i < l.n; i++) {
-        if (i < shown) {
+    for (size_t i = 0; i < r->l.n; i++) {
+        if (i < r->shown) {
             struct app_sums a = {0};
-            app_sums(l.v[i], &a);
-            write_app(f, l.v[i]->cfg->id, &a);
-            rt_webhooks_write_app_metrics(f, l.v[i]->cfg->id);
+            app_sums(r->l.v[i], &a);
+            write_app(f, r->l.v[i]->cfg->id, &a);
+            rt_webhooks_write_app_metrics(f, r->l.v[i]->cfg->id);
         } else {
-            app_sums(l.v[i], &other);
+            app_sums(r->l.v[i], &other);
         }
     }
     /* The rest as one series: the totals stay right, the label set stays bounded. */
-    if (l.n > shown) write_app(f, "_other", &other);
-    fprintf(f, "# TYPE rt_apps gauge\nrt_apps %zu\n", l.n);
-    free(l.v);
+    if (r->l.n > r->shown) write_app(f, "_other", &other);
+    fprintf(f, "# TYPE rt_apps gauge\nrt_apps %zu\n", r->l.n);
 }
 
 /* ---- node totals computed at scrape ------------------------------------------------------ */
@@ -280,6 +316,12 @@ char *rt_metrics_render(void)
             rt_srv.redis_connects > 1 ? rt_srv.redis_connects - 1 : 0);
     struct rt_cluster_stats bus = {0};
     rt_cluster_stats(&bus);
+    fprintf(f,
+            "# TYPE rt_redis_output_overflows_total counter\n"
+            "rt_redis_output_overflows_total %llu\n"
+            "# TYPE rt_redis_write_timeouts_total counter\n"
+            "rt_redis_write_timeouts_total %llu\n",
+            bus.output_overflows, bus.write_timeouts);
     fprintf(f,
             "# TYPE rt_cluster_bus_messages_in_total counter\n"
             "rt_cluster_bus_messages_in_total %llu\n"
@@ -349,13 +391,16 @@ char *rt_metrics_render(void)
     rt_webhooks_write_metrics(f);
     rt_ingest_write_metrics(f);
     rt_token_write_metrics(f);
-    rt_seclog_write_metrics(f);
+    struct app_ranking ranking = {0};
+    rank_apps(&ranking);
+    rt_seclog_write_metrics(f, own_series, &ranking);
     fprintf(f, "# TYPE rt_app_connections gauge\n# TYPE rt_app_channels gauge\n"
                "# TYPE rt_app_presence_members gauge\n# TYPE rt_app_users gauge\n"
                "# TYPE rt_app_messages_in_total counter\n"
                "# TYPE rt_app_messages_out_total counter\n"
                "# TYPE rt_app_rest_calls_total counter\n");
-    write_apps(f);
+    write_apps(f, &ranking);
+    ranking_free(&ranking);
     /* A write that ran out of memory shows only here, as a failed flush. */
     if (fclose(f) != 0) rt_out_of_memory("open_memstream", len);
     return buf;

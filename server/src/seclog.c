@@ -139,30 +139,90 @@ static int known_index(const char *event)
     return -1;
 }
 
-void rt_seclog_write_metrics(FILE *f)
+/* The counts of the apps without their own series, per (event, reason): summed as
+ * app="_other". Events and reasons are literals of the code, so a few slots hold them all; a
+ * pair beyond them is added to the last slot, relabelled "other". */
+#define FOLDED_MAX 64
+struct folded {
+    struct {
+        const char *event, *reason;
+        unsigned long long n;
+    } v[FOLDED_MAX];
+    size_t n;
+};
+
+static void fold(struct folded *o, const char *event, const char *reason, unsigned long long n)
+{
+    size_t i = 0;
+    while (i < o->n && (strcmp(o->v[i].event, event) != 0 || strcmp(o->v[i].reason, reason) != 0))
+        i++;
+    if (i == FOLDED_MAX) {
+        i = FOLDED_MAX - 1;
+        o->v[i].reason = "other";
+    } else if (i == o->n) {
+        o->n++;
+        o->v[i].event = event;
+        o->v[i].reason = reason;
+    }
+    o->v[i].n += n;
+}
+
+/* Writes one entry's series of metric (k: its index in known[], KNOWN_COUNT for
+ * rt_security_events_total) under app label app. */
+static void write_entry(FILE *f, size_t k, const char *metric, const char *app,
+                        const struct entry *e)
+{
+    unsigned long long sum = 0;
+    for (int i = 0; i <= REASONS_MAX; i++) {
+        const struct reason_count *r = &e->reasons[i];
+        if (!r->reason || !r->total) continue;
+        sum += r->total;
+        if (k == KNOWN_COUNT)
+            fprintf(f, "%s{app=\"%s\",event=\"%s\",reason=\"%s\"} %llu\n", metric, app, e->event,
+                    r->reason, r->total);
+        else if (known[k].by_reason)
+            fprintf(f, "%s{app=\"%s\",reason=\"%s\"} %llu\n", metric, app, r->reason, r->total);
+    }
+    if (k < KNOWN_COUNT && !known[k].by_reason)
+        fprintf(f, "%s{app=\"%s\"} %llu\n", metric, app, sum);
+}
+
+void rt_seclog_write_metrics(FILE *f, bool (*own_series)(const char *app_id, void *ctx), void *ctx)
 {
     for (size_t k = 0; k <= KNOWN_COUNT; k++) {
         const char *metric = k < KNOWN_COUNT ? known[k].metric : "rt_security_events_total";
         fprintf(f, "# TYPE %s counter\n", metric);
+        struct folded other = {0};
+        unsigned long long other_sum = 0;
         struct entry *e, *tmp;
         HASH_ITER(hh, entries, e, tmp)
         {
             int idx = known_index(e->event);
             if (k < KNOWN_COUNT ? idx != (int)k : idx >= 0) continue;
-            unsigned long long sum = 0;
+            /* "-" is the node, not an app: one series whatever the number of apps. */
+            if (strcmp(e->app_id, "-") == 0 || own_series(e->app_id, ctx)) {
+                write_entry(f, k, metric, e->app_id, e);
+                continue;
+            }
             for (int i = 0; i <= REASONS_MAX; i++) {
                 const struct reason_count *r = &e->reasons[i];
                 if (!r->reason || !r->total) continue;
-                sum += r->total;
-                if (k == KNOWN_COUNT)
-                    fprintf(f, "%s{app=\"%s\",event=\"%s\",reason=\"%s\"} %llu\n", metric,
-                            e->app_id, e->event, r->reason, r->total);
-                else if (known[k].by_reason)
-                    fprintf(f, "%s{app=\"%s\",reason=\"%s\"} %llu\n", metric, e->app_id, r->reason,
-                            r->total);
+                fold(&other, e->event, r->reason, r->total);
+                other_sum += r->total;
             }
-            if (k < KNOWN_COUNT && !known[k].by_reason)
-                fprintf(f, "%s{app=\"%s\"} %llu\n", metric, e->app_id, sum);
+        }
+        if (!other_sum) continue;
+        if (k < KNOWN_COUNT && !known[k].by_reason) {
+            fprintf(f, "%s{app=\"_other\"} %llu\n", metric, other_sum);
+            continue;
+        }
+        for (size_t i = 0; i < other.n; i++) {
+            if (k == KNOWN_COUNT)
+                fprintf(f, "%s{app=\"_other\",event=\"%s\",reason=\"%s\"} %llu\n", metric,
+                        other.v[i].event, other.v[i].reason, other.v[i].n);
+            else
+                fprintf(f, "%s{app=\"_other\",reason=\"%s\"} %llu\n", metric, other.v[i].reason,
+                        other.v[i].n);
         }
     }
 }

@@ -4,6 +4,7 @@
 #ifndef RT_SECLOG_H
 #define RT_SECLOG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Events, each with its own counter rt_<name>s_total (see seclog.c's table). */
@@ -22,7 +23,10 @@
  * logged and counted as rt_security_events_total{app,event,reason}. */
 void rt_seclog(const char *app_id, const char *event, const char *reason);
 
-/* Writes the counters in Prometheus text format (called by rt_metrics_render). */
-void rt_seclog_write_metrics(FILE *f);
+/* Writes the counters in Prometheus text format (called by rt_metrics_render). An app for
+ * which own_series(app_id, ctx) is false is summed with the others under app="_other", as
+ * /metrics does for the rt_app_* series (RT_METRICS_APPS_MAX); app "-" (the node) always has
+ * its own series. */
+void rt_seclog_write_metrics(FILE *f, bool (*own_series)(const char *app_id, void *ctx), void *ctx);
 
 #endif

@@ -180,3 +180,72 @@ describe('sign-in failures and per-address refusals', { timeout: 60000 }, () => 
       'the ip_limit line');
   });
 });
+
+describe('security series are bounded by RT_METRICS_APPS_MAX like the rt_app_* series', { timeout: 60000 }, () => {
+  let db, server, busy, quiet;
+  const sockets = [];
+  before(async () => {
+    db = createDatabase();
+    busy = createApp(db, [], 'sec-busy');
+    quiet = createApp(db, [], 'sec-quiet');
+    server = await startServer({ dbUrl: db, env: { RT_IP_AUTH_FAILURES: '0', RT_METRICS_APPS_MAX: '1' } });
+  });
+  after(async () => {
+    for (const s of sockets) s.ws.close();
+    await server.stop();
+  });
+
+  async function open(app) {
+    const s = await openSocket(server, app);
+    sockets.push(s);
+    return s;
+  }
+
+  /** Every sample of /metrics whose name is one of the security counters: {series: value}. */
+  async function securitySeries() {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Object.fromEntries(text.split('\n')
+      .filter((l) => /^rt_(rest_auth_failures|channel_auth_failures|signin_auth_failures|ip_limit_refusals|security_events)_total\{/.test(l))
+      .map((l) => { const i = l.lastIndexOf(' '); return [l.slice(0, i), Number(l.slice(i + 1))]; }));
+  }
+
+  /** A private subscription with a bad signature on socket s: answered with a 401 subscription_error. */
+  async function badSubscription(s, app) {
+    s.ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel: 'private-x', auth: `${app.key}:${'0'.repeat(64)}` } }));
+    assert.equal((await s.next()).event, 'pusher:subscription_error');
+  }
+
+  test('with RT_METRICS_APPS_MAX=1 the app with most connections has its own series and the other app\'s failures are summed as app="_other"', async () => {
+    await open(busy);
+    const busySocket = await open(busy);
+    const quietSocket = await open(quiet);
+    for (let i = 0; i < 3; i++) assert.equal((await badSignature(server, busy, randomBytes(32).toString('hex'))).status, 401);
+    for (let i = 0; i < 2; i++) assert.equal((await badSignature(server, quiet, randomBytes(32).toString('hex'))).status, 401);
+    assert.equal((await signedRequest(server, quiet, { path: '/channels', key: 'notakeyofthisapp' })).status, 401);
+    await badSubscription(busySocket, busy);
+    await badSubscription(quietSocket, quiet);
+    await badSubscription(quietSocket, quiet);
+    assert.deepEqual(await securitySeries(), {
+      [`rt_rest_auth_failures_total{app="${busy.id}",reason="bad_signature"}`]: 3,
+      'rt_rest_auth_failures_total{app="_other",reason="bad_signature"}': 2,
+      'rt_rest_auth_failures_total{app="_other",reason="unknown_key"}': 1,
+      [`rt_channel_auth_failures_total{app="${busy.id}"}`]: 1,
+      'rt_channel_auth_failures_total{app="_other"}': 2,
+    });
+    assert.equal(await metric(server, `rt_app_connections{app="${busy.id}"}`), 2, 'the same app as rt_app_*');
+    assert.equal(await metric(server, 'rt_app_connections{app="_other"}'), 1);
+  });
+
+  test('when the other app gets more connections, the series follow: its counts become its own and the first app\'s go to "_other"', async () => {
+    await open(quiet);
+    await open(quiet);
+    await waitFor(async () => (await metric(server, `rt_app_connections{app="${quiet.id}"}`)) === 3, 5000, 'quiet has its own rt_app_* series');
+    assert.deepEqual(await securitySeries(), {
+      [`rt_rest_auth_failures_total{app="${quiet.id}",reason="bad_signature"}`]: 2,
+      [`rt_rest_auth_failures_total{app="${quiet.id}",reason="unknown_key"}`]: 1,
+      'rt_rest_auth_failures_total{app="_other",reason="bad_signature"}': 3,
+      [`rt_channel_auth_failures_total{app="${quiet.id}"}`]: 2,
+      'rt_channel_auth_failures_total{app="_other"}': 1,
+    });
+  });
+});
