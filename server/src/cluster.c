@@ -87,8 +87,11 @@ static struct {
     bool stalled;
     size_t max_output;         /* RT_REDIS_MAX_OUTPUT_KB in bytes */
     uint64_t write_timeout_ms; /* RT_REDIS_WRITE_TIMEOUT */
-    uv_timer_t dropper;        /* drops connections given up on, on the next loop turn */
-    unsigned long long output_overflows, write_timeouts;
+    uint64_t reply_timeout_ms; /* RT_REDIS_REPLY_TIMEOUT */
+    bool probing;              /* a PING of the reply probe is unanswered, sent at probe_ms */
+    uint64_t probe_ms;
+    uv_timer_t dropper; /* drops connections given up on, on the next loop turn */
+    unsigned long long output_overflows, write_timeouts, reply_timeouts;
     uv_timer_t retry;
     unsigned backoff_ms;
     char node[16];
@@ -113,8 +116,7 @@ static void cache_from_frame(struct rt_app *app, const char *channel, struct rt_
     json_t *root = json_loadb((const char *)f->payload, f->len, 0, NULL);
     const char *event = json_string_value(json_object_get(root, "event"));
     const char *data = json_string_value(json_object_get(root, "data"));
-    if (event && data)
-        rt_cache_put(app, channel, event, data, f);
+    if (event && data) rt_cache_put(app, channel, event, data, f);
     json_decref(root);
 }
 
@@ -127,11 +129,9 @@ static void on_fanout(const char *buf, size_t len)
         rt_log_debug("cluster: dropped a malformed message of %zu bytes", len);
         return;
     }
-    if (strcmp(m.node, cl.node) == 0)
-        return; /* our own publish: already delivered locally */
+    if (strcmp(m.node, cl.node) == 0) return; /* our own publish: already delivered locally */
     struct rt_app *app = rt_apps_by_id(m.app_id);
-    if (!app)
-        return;
+    if (!app) return;
     if (m.kind == RT_CLUSTER_WATCHLIST) {
         char what[16];
         snprintf(what, sizeof what, "%.*s", (int)m.payload_len, m.payload);
@@ -153,14 +153,12 @@ static void on_fanout(const char *buf, size_t len)
     if (m.kind == RT_CLUSTER_TERMINATE_USER) {
         struct rt_user *u = rt_user_find(app, m.channel);
         struct rt_conn *c;
-        if (u)
-            DL_FOREACH2(u->conns, c, user_next)
-            rt_conn_fail(c, 4009, "You got disconnected by the app");
+        if (u) DL_FOREACH2(u->conns, c, user_next)
+        rt_conn_fail(c, 4009, "You got disconnected by the app");
         return;
     }
     struct rt_frame *f = rt_frame_new(m.payload, m.payload_len);
-    if (m.kind == RT_CLUSTER_CACHE_EVENT)
-        cache_from_frame(app, m.channel, f);
+    if (m.kind == RT_CLUSTER_CACHE_EVENT) cache_from_frame(app, m.channel, f);
     rt_broker_deliver_local(app, m.channel, f, m.except[0] ? m.except : NULL);
     rt_frame_unref(f);
 }
@@ -209,8 +207,7 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     (void)privdata;
     redisReply *reply = r;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
-        return;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
     redisReply *kind = reply->element[0], *payload = reply->element[2];
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
         on_subscribed(reply->element[1]);
@@ -381,15 +378,18 @@ static void interest_leave(struct interest *in)
 }
 
 static void check_writing(redisAsyncContext *ac, uint64_t now);
+static void check_replies(uint64_t now);
 
 /* Once a second: routes without a local subscriber for INTEREST_LINGER_MS are given up, and
- * so are connections that could not write for RT_REDIS_WRITE_TIMEOUT. */
+ * so are connections that could not write for RT_REDIS_WRITE_TIMEOUT or got no reply for
+ * RT_REDIS_REPLY_TIMEOUT. */
 static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     uint64_t now = uv_now(cl.loop);
     if (cl.pub) check_writing(cl.pub, now);
     if (cl.sub) check_writing(cl.sub, now);
+    check_replies(now);
     struct interest *in, *tmp;
     HASH_ITER(hh, cl.interests, in, tmp)
     {
@@ -405,6 +405,7 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
     out->routes = HASH_COUNT(cl.interests);
     out->output_overflows = cl.output_overflows;
     out->write_timeouts = cl.write_timeouts;
+    out->reply_timeouts = cl.reply_timeouts;
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -418,8 +419,7 @@ static void stopped(void);
 /* Logs once per outage; "reachable again" closes it. */
 static void warn_unreachable(const char *why)
 {
-    if (cl.warned)
-        return;
+    if (cl.warned) return;
     rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only", cl.url.host,
                 cl.url.port, why);
     cl.warned = true;
@@ -507,22 +507,18 @@ struct redis_poll {
 static void on_redis_io(uv_poll_t *h, int status, int events)
 {
     struct redis_poll *p = h->data;
-    if (status < 0)
-        events = p->events;
-    if (p->ac && (events & UV_READABLE))
-        redisAsyncHandleRead(p->ac);
+    if (status < 0) events = p->events;
+    if (p->ac && (events & UV_READABLE)) redisAsyncHandleRead(p->ac);
     if (status == 0 && (events & UV_WRITABLE))
         p->waiting_since = 0; /* the socket takes output again */
-    if (p->ac && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(p->ac);
+    if (p->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(p->ac);
 }
 
 static void redis_poll_update(void *data, int add, int del)
 {
     struct redis_poll *p = data;
     int events = (p->events | add) & ~del;
-    if (events == p->events)
-        return;
+    if (events == p->events) return;
     p->events = events;
     if (events)
         uv_poll_start(&p->handle, events, on_redis_io);
@@ -530,10 +526,22 @@ static void redis_poll_update(void *data, int add, int del)
         uv_poll_stop(&p->handle);
 }
 
-static void redis_add_read(void *data) { redis_poll_update(data, UV_READABLE, 0); }
-static void redis_del_read(void *data) { redis_poll_update(data, 0, UV_READABLE); }
-static void redis_add_write(void *data) { redis_poll_update(data, UV_WRITABLE, 0); }
-static void redis_del_write(void *data) { redis_poll_update(data, 0, UV_WRITABLE); }
+static void redis_add_read(void *data)
+{
+    redis_poll_update(data, UV_READABLE, 0);
+}
+static void redis_del_read(void *data)
+{
+    redis_poll_update(data, 0, UV_READABLE);
+}
+static void redis_add_write(void *data)
+{
+    redis_poll_update(data, UV_WRITABLE, 0);
+}
+static void redis_del_write(void *data)
+{
+    redis_poll_update(data, 0, UV_WRITABLE);
+}
 
 static void redis_poll_free(uv_handle_t *h)
 {
@@ -643,12 +651,45 @@ static void check_writing(redisAsyncContext *ac, uint64_t now)
     give_up(ac, why);
 }
 
+static void on_probe(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    (void)r;
+    (void)privdata;
+    cl.probing = false; /* answered, or the connection is gone (NULL) */
+}
+
+/* Redis answers in order, so a PING unanswered for RT_REDIS_REPLY_TIMEOUT means it stopped
+ * processing this connection's commands, even when everything still fits in the kernel's
+ * buffers (a stall under light load, which neither the cap nor the write timeout sees): the
+ * node then treats Redis as gone rather than accepting events it cannot pass on. */
+static void check_replies(uint64_t now)
+{
+    if (!cl.pub || !cl.pub_ready) {
+        cl.probing = false;
+        return;
+    }
+    if (cl.probing) {
+        if (now - cl.probe_ms < cl.reply_timeout_ms) return;
+        cl.reply_timeouts++;
+        cl.probing = false;
+        char why[160];
+        snprintf(why, sizeof why, "no reply for RT_REDIS_REPLY_TIMEOUT=%llu s; connection dropped",
+                 (unsigned long long)cl.reply_timeout_ms / 1000);
+        give_up(cl.pub, why);
+        return;
+    }
+    if (output_full(cl.pub)) return;
+    if (redisAsyncCommand(cl.pub, on_probe, NULL, "PING") != REDIS_OK) return;
+    cl.probing = true;
+    cl.probe_ms = now;
+}
+
 /* addr is numeric, so hiredis's own getaddrinfo does no lookup. */
 static redisAsyncContext *connect_one(const char *addr)
 {
     redisAsyncContext *ac = redisAsyncConnect(addr, cl.url.port);
-    if (!ac)
-        return NULL;
+    if (!ac) return NULL;
     if (ac->err) {
         warn_unreachable(ac->errstr);
         redisAsyncFree(ac);
@@ -661,15 +702,13 @@ static redisAsyncContext *connect_one(const char *addr)
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (cl.url.password[0])
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.url.password);
+    if (cl.url.password[0]) redisAsyncCommand(ac, NULL, NULL, "AUTH %s", cl.url.password);
     return ac;
 }
 
 static void connect_missing(const char *addr)
 {
-    if (!cl.pub)
-        cl.pub = connect_one(addr);
+    if (!cl.pub) cl.pub = connect_one(addr);
     if (!cl.sub) {
         cl.sub = connect_one(addr);
         if (cl.sub) {
@@ -677,8 +716,7 @@ static void connect_missing(const char *addr)
             resubscribe_all();
         }
     }
-    if (!cl.pub || !cl.sub)
-        schedule_retry();
+    if (!cl.pub || !cl.sub) schedule_retry();
 }
 
 /* The first IPv4 or IPv6 address of res as text into out (INET6_ADDRSTRLEN bytes); false
@@ -703,8 +741,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     char addr[INET6_ADDRSTRLEN];
     bool found = status == 0 && first_address(res, addr);
     uv_freeaddrinfo(res);
-    if (cl.stopping)
-        return;
+    if (cl.stopping) return;
     if (!found) {
         char why[128];
         snprintf(why, sizeof why, "cannot resolve the host: %s",
@@ -718,8 +755,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_all(void)
 {
-    if ((cl.pub && cl.sub) || cl.looking_up)
-        return;
+    if ((cl.pub && cl.sub) || cl.looking_up) return;
     if (cl.host_numeric) {
         connect_missing(cl.url.host);
         return;
@@ -742,8 +778,7 @@ static void on_retry(uv_timer_t *t)
 
 static void schedule_retry(void)
 {
-    if (uv_is_active((uv_handle_t *)&cl.retry))
-        return;
+    if (uv_is_active((uv_handle_t *)&cl.retry)) return;
     cl.backoff_ms = cl.backoff_ms ? cl.backoff_ms * 2 : 250;
     if (cl.backoff_ms > 2000) /* Redis back within 2 s of a restart: state heals fast */
         cl.backoff_ms = 2000;
@@ -761,12 +796,12 @@ static bool is_ip_literal(const char *host)
 int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap)
 {
     cl.loop = loop;
-    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0)
-        return -1;
+    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0) return -1;
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     cl.max_output = (size_t)rt_srv.cfg.redis_max_output_kb * 1024;
     cl.write_timeout_ms = (uint64_t)rt_srv.cfg.redis_write_timeout * 1000;
+    cl.reply_timeout_ms = (uint64_t)rt_srv.cfg.redis_reply_timeout * 1000;
     uv_timer_init(loop, &cl.retry);
     uv_timer_init(loop, &cl.dropper);
     uv_timer_init(loop, &cl.sweep);
@@ -817,11 +852,9 @@ static void on_stop_deadline(uv_timer_t *t)
  * on the loop (main runs it until nothing is left) and only frees the result. */
 void rt_cluster_stop(void)
 {
-    if (!cl.loop)
-        return;
+    if (!cl.loop) return;
     cl.stopping = true;
-    if (cl.looking_up)
-        uv_cancel((uv_req_t *)&cl.lookup);
+    if (cl.looking_up) uv_cancel((uv_req_t *)&cl.lookup);
     uv_timer_stop(&cl.retry);
     uv_close((uv_handle_t *)&cl.retry, NULL);
     uv_timer_stop(&cl.sweep);
@@ -921,8 +954,7 @@ static void on_psub_reply(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     (void)privdata;
     redisReply *reply = r;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
-        return;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return;
     redisReply *kind = reply->element[0], *pattern = reply->element[1],
                *channel = reply->element[2], *payload = reply->element[3];
     if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "pmessage") != 0 ||
@@ -946,8 +978,7 @@ unsigned rt_cluster_sub_generation(void)
 
 int rt_cluster_psubscribe(const char *pattern)
 {
-    if (!cl.sub_ready || output_full(cl.sub))
-        return -1;
+    if (!cl.sub_ready || output_full(cl.sub)) return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
                : -1;
@@ -955,8 +986,7 @@ int rt_cluster_psubscribe(const char *pattern)
 
 int rt_cluster_punsubscribe(const char *pattern)
 {
-    if (!cl.sub_ready || output_full(cl.sub))
-        return -1;
+    if (!cl.sub_ready || output_full(cl.sub)) return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PUNSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
                : -1;
@@ -964,15 +994,13 @@ int rt_cluster_punsubscribe(const char *pattern)
 
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
-    if (!cl.pub_ready || output_full(cl.pub))
-        return -1;
+    if (!cl.pub_ready || output_full(cl.pub)) return -1;
     size_t lens[64] = {0};
     size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);
     for (size_t i = 0; i < argc; i++)
         argvlen[i] = strlen(argv[i]);
-    int rc = redisAsyncCommandArgv(cl.pub, (redisCallbackFn *)cb, privdata, (int)argc, argv,
-                                   argvlen);
-    if (argvlen != lens)
-        free(argvlen);
+    int rc =
+        redisAsyncCommandArgv(cl.pub, (redisCallbackFn *)cb, privdata, (int)argc, argv, argvlen);
+    if (argvlen != lens) free(argvlen);
     return rc == REDIS_OK ? 0 : -1;
 }

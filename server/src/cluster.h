@@ -64,6 +64,7 @@ struct rt_cluster_stats {
     size_t routes;                       /* routes wanted or lingering */
     unsigned long long output_overflows; /* connections dropped over RT_REDIS_MAX_OUTPUT_KB */
     unsigned long long write_timeouts;   /* ... and for RT_REDIS_WRITE_TIMEOUT */
+    unsigned long long reply_timeouts;   /* ... and for RT_REDIS_REPLY_TIMEOUT */
 };
 void rt_cluster_stats(struct rt_cluster_stats *out);
 

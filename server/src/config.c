@@ -55,6 +55,8 @@ static const char usage[] =
     "                                             connection before it counts as gone (default 65536)\n"
     "  (env only)             RT_REDIS_WRITE_TIMEOUT seconds commands may wait while Redis takes\n"
     "                                             none of them before it counts as gone (default 30)\n"
+    "  (env only)             RT_REDIS_REPLY_TIMEOUT seconds a PING to Redis may wait for its reply\n"
+    "                                             before Redis counts as gone (default 10)\n"
     "  --workers N|auto       RT_WORKERS          processes sharing the port (needs RT_REDIS_URL;\n"
     "                                             auto = one per core; default 1)\n"
     "  --tls-cert FILE        RT_TLS_CERT         PEM certificate (with its chain): serve wss/https\n"
@@ -146,6 +148,7 @@ const char *const rt_config_settings[] = {"RT_CONFIG",
                                           "RT_METRICS_APPS_MAX",
                                           "RT_REDIS_MAX_OUTPUT_KB",
                                           "RT_REDIS_WRITE_TIMEOUT",
+                                          "RT_REDIS_REPLY_TIMEOUT",
                                           "RT_WORKERS",
                                           "RT_LWS_LOG",
                                           NULL};
@@ -307,6 +310,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         {"RT_REDIS_MAX_OUTPUT_KB", "65536", 64, 16777216,
          offsetof(struct rt_config, redis_max_output_kb)},
         {"RT_REDIS_WRITE_TIMEOUT", "30", 1, 3600, offsetof(struct rt_config, redis_write_timeout)},
+        {"RT_REDIS_REPLY_TIMEOUT", "10", 1, 3600, offsetof(struct rt_config, redis_reply_timeout)},
         {"RT_IP_MAX_CONNECTIONS", "0", 0, 10000000, offsetof(struct rt_config, ip_max_connections)},
         {"RT_IP_CONNECTIONS_PER_SECOND", "0", 0, 1000000,
          offsetof(struct rt_config, ip_connections_per_second)},

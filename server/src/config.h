@@ -62,6 +62,7 @@ struct rt_config {
     int webhook_dead_letters;  /* RT_WEBHOOK_DEAD_LETTERS kept per app */
     int redis_max_output_kb; /* RT_REDIS_MAX_OUTPUT_KB unsent Redis commands per connection */
     int redis_write_timeout; /* RT_REDIS_WRITE_TIMEOUT s output may wait unwritten (30) */
+    int redis_reply_timeout; /* RT_REDIS_REPLY_TIMEOUT s a PING may wait for its reply (10) */
     int metrics_apps_max;    /* RT_METRICS_APPS_MAX apps with their own series (100) */
     const char *config_file; /* RT_CONFIG or --config: NAME=value lines under the environment */
     int check_only;          /* --check-config: check settings and dependencies, then exit */

@@ -320,8 +320,10 @@ char *rt_metrics_render(void)
             "# TYPE rt_redis_output_overflows_total counter\n"
             "rt_redis_output_overflows_total %llu\n"
             "# TYPE rt_redis_write_timeouts_total counter\n"
-            "rt_redis_write_timeouts_total %llu\n",
-            bus.output_overflows, bus.write_timeouts);
+            "rt_redis_write_timeouts_total %llu\n"
+            "# TYPE rt_redis_reply_timeouts_total counter\n"
+            "rt_redis_reply_timeouts_total %llu\n",
+            bus.output_overflows, bus.write_timeouts, bus.reply_timeouts);
     fprintf(f,
             "# TYPE rt_cluster_bus_messages_in_total counter\n"
             "rt_cluster_bus_messages_in_total %llu\n"

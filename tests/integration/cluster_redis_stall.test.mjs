@@ -2,7 +2,8 @@
 // stopped with SIGSTOP while clients on a node send client events that all go to Redis. hiredis
 // would buffer them without bound. With RT_REDIS_MAX_OUTPUT_KB the node drops the connection
 // once more than the cap waits; with RT_REDIS_WRITE_TIMEOUT once output has waited that long
-// without the socket taking any. Either way it says so once, counts it, keeps serving its own
+// without the socket taking any; with RT_REDIS_REPLY_TIMEOUT, without load, once a PING has
+// waited that long for its reply. Either way it says so once, counts it, keeps serving its own
 // clients (degraded), does not fill the buffer again while Redis stays stopped, and is ok again
 // once Redis reads (SIGCONT).
 import { test, describe, before, after } from 'node:test';
@@ -167,6 +168,37 @@ describe('Redis stopped (SIGSTOP) under a load below the cap, RT_REDIS_WRITE_TIM
     await eventually(() => healthView(b), { http: 200, status: 'ok', redis: 'connected' }, 10000, '/health on b');
     assert.deepEqual(await sdk(restClient(b, s.app).trigger('feed', 'back', { n: 2 })), { status: 200, body: {} });
     await eventually(() => frames(s.y, 'feed', 'back'), [{ n: 2 }], 3000, 'the event on b\'s subscriber');
+  });
+});
+
+describe('Redis stopped (SIGSTOP) with no load, RT_REDIS_REPLY_TIMEOUT=2', { timeout: 60000 }, () => {
+  let s, d;
+  before(async () => {
+    s = await stallSetup('d', '440004', { RT_REDIS_REPLY_TIMEOUT: '2' });
+    d = s.node;
+  });
+  after(async () => { await s?.shutdown(); });
+
+  test('a PING unanswered for 2 s: d drops the connection, with one warning naming RT_REDIS_REPLY_TIMEOUT, rt_redis_reply_timeouts_total 1, and is degraded', async () => {
+    // Nothing but the heartbeat goes to Redis: it all fits in the kernel's buffers, so neither
+    // the cap nor the write timeout would ever notice.
+    s.cl.redis.proc.kill('SIGSTOP');
+    await eventually(() => metric(d, 'rt_redis_reply_timeouts_total'), 1, 6000, 'rt_redis_reply_timeouts_total');
+    assert.deepEqual(await healthView(d), { http: 200, status: 'degraded', redis: 'disconnected' });
+    assert.equal(await metric(d, 'rt_redis_write_timeouts_total'), 0);
+    assert.equal(await metric(d, 'rt_redis_output_overflows_total'), 0);
+    const warnings = logLines(d, /unreachable/);
+    assert.equal(warnings.length, 1, `one warning:\n${warnings.join('\n')}`);
+    assert.match(warnings[0], /no reply for RT_REDIS_REPLY_TIMEOUT=2 s; connection dropped/);
+    assert.deepEqual(await sdk(restClient(d, s.app).trigger('feed', 'lost', { n: 1 })), { status: 503, body: BUS_DOWN });
+    await localClientEvent(s.x, s.y, 2);
+  });
+
+  test('SIGCONT: within 10 s d is ok again and REST publishes are delivered', async () => {
+    s.cl.redis.proc.kill('SIGCONT');
+    await eventually(() => healthView(d), { http: 200, status: 'ok', redis: 'connected' }, 10000, '/health on d');
+    assert.deepEqual(await sdk(restClient(d, s.app).trigger('feed', 'back', { n: 3 })), { status: 200, body: {} });
+    await eventually(() => frames(s.y, 'feed', 'back'), [{ n: 3 }], 3000, 'the event on d\'s subscriber');
   });
 });
 
