@@ -315,14 +315,27 @@ void rt_cluster_interest(struct rt_app *app, const char *channel, bool add)
     }
 }
 
-bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn)(void *arg),
-                              void *arg)
+/* The channel's route when Redis has not confirmed it yet (but will, or the connection drops). */
+static struct interest *unconfirmed(struct rt_app *app, const char *channel)
 {
     char name[RT_CLUSTER_ROUTE_MAX];
     size_t len = rt_cluster_route(app->cfg->id, channel, name, sizeof name);
     struct interest *in = NULL;
     if (len) HASH_FIND(hh, cl.interests, name, len, in);
-    if (!in || in->confirmed || !cl.sub || !(in->sent || in->leaving)) return false;
+    if (!in || in->confirmed || !cl.sub || !(in->sent || in->leaving)) return NULL;
+    return in;
+}
+
+bool rt_cluster_route_unconfirmed(struct rt_app *app, const char *channel)
+{
+    return unconfirmed(app, channel) != NULL;
+}
+
+bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn)(void *arg),
+                              void *arg)
+{
+    struct interest *in = unconfirmed(app, channel);
+    if (!in) return false;
     struct route_waiter *w = rt_xcalloc(1, sizeof *w);
     w->fn = fn;
     w->arg = arg;

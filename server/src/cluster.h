@@ -57,6 +57,9 @@ void rt_cluster_interest(struct rt_app *app, const char *channel, bool add);
 bool rt_cluster_route_pending(struct rt_app *app, const char *channel, void (*fn)(void *arg),
                               void *arg);
 
+/* The same question without waiting: true exactly when rt_cluster_route_pending would wait. */
+bool rt_cluster_route_unconfirmed(struct rt_app *app, const char *channel);
+
 struct rt_cluster_stats {
     unsigned long long messages_in;      /* received from Redis */
     unsigned long long messages_out;     /* published to Redis */

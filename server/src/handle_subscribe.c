@@ -159,6 +159,8 @@ static void on_routed(void *arg)
  * false when there is nothing to wait for. */
 static bool succeed_when_routed(struct rt_conn *c, struct rt_sub *s)
 {
+    /* Every later subscriber of the channel on this node: nothing to allocate. */
+    if (!rt_cluster_route_unconfirmed(c->app, s->channel->name)) return false;
     struct routed_sub *r = rt_xcalloc(1, sizeof *r);
     snprintf(r->socket_id, sizeof r->socket_id, "%s", c->socket_id);
     snprintf(r->app_id, sizeof r->app_id, "%s", c->app->cfg->id);

@@ -226,12 +226,6 @@ static void qapp_free(struct qapp *a)
     uv_close((uv_handle_t *)&a->tick, qapp_free_cb);
 }
 
-/* Replies to commands of an app carry a copy of its id: the qapp may be gone by then. */
-static char *app_ref(const char *app_id)
-{
-    return rt_xstrdup(app_id);
-}
-
 /* ---- reading requests ---------------------------------------------------------------------- */
 
 static void read_more(struct qapp *a);
@@ -305,7 +299,7 @@ static void read_more(struct qapp *a)
     snprintf(count, sizeof count, "%zu", budget);
     const char *argv[] = {"XREADGROUP", "GROUP",   GROUP, q.node, "COUNT",
                           count,        "STREAMS", key,   ">"};
-    char *ref = app_ref(a->id);
+    char *ref = rt_xstrdup(a->id); /* the qapp may be gone by the reply */
     if (rt_registry_command(on_read, ref, 9, argv) != 0) {
         free(ref);
         return;
@@ -346,7 +340,7 @@ static void claim(struct qapp *a)
     snprintf(count, sizeof count, "%zu", budget);
     snprintf(idle, sizeof idle, "%u", WHQ_CLAIM_IDLE_MS);
     const char *argv[] = {"XAUTOCLAIM", key, GROUP, q.node, idle, "0-0", "COUNT", count};
-    char *ref = app_ref(a->id);
+    char *ref = rt_xstrdup(a->id); /* the qapp may be gone by the reply */
     if (rt_registry_command(on_claim, ref, 8, argv) != 0) {
         free(ref);
         return;
@@ -408,7 +402,7 @@ static void on_tick(redisAsyncContext *ac, void *r, void *privdata)
 
 static void tick(struct qapp *a)
 {
-    char *ref = app_ref(a->id);
+    char *ref = rt_xstrdup(a->id); /* the qapp may be gone by the reply */
     if (eval(lua_tick, a->id, on_tick, ref, 0, NULL) != 0) free(ref);
 }
 
