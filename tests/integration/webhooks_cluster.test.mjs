@@ -245,10 +245,13 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
     await join(cl.client(victim, app), ch);
     await waitFor(async () => (await metric(victim, 'rt_app_webhooks_retried_total', { app: app.id })) >= 1, 5000, 'the node retrying');
     await cl.kill(victim);
+    // The survivors see the request waiting in the app's queue.
+    await waitFor(async () => (await metric(a, 'rt_app_webhooks_backlog', { app: app.id })) === 1, 5000, 'the backlog on a');
     await hook.up();
     await waitFor(() => hook.about(ch).includes('channel_occupied'), 25000, 'delivery by a surviving node');
     await sleep(1000);
     assert.deepEqual(hook.about(ch).filter((n) => n === 'channel_occupied'), ['channel_occupied']);
+    await waitFor(async () => (await metric(a, 'rt_app_webhooks_backlog', { app: app.id })) === 0, 3000, 'an empty backlog');
     await hook.down();
   });
 
