@@ -11,8 +11,11 @@ import { BUILD_DIR, SOURCE_DIR, REDIS_URL, createDatabase, createApp, psql, star
 import { RawClient, wsUrl } from './helpers.mjs';
 
 const LOOKUP_MS = 2000;
-// A frozen loop shows up as one ping taking about LOOKUP_MS; a healthy one answers at once.
-const PING_MAX_MS = process.env.RT_SANITIZED ? 600 : 300;
+// A frozen loop shows up as one ping taking nearly LOOKUP_MS (pings go out every ~100 ms, so
+// one is sent at the start of any freeze); a healthy one answers at once. Half a lookup keeps
+// that difference while a shared CI machine's occasional few-hundred-ms scheduling hiccup
+// (365 ms seen once) does not fail the test.
+const PING_MAX_MS = LOOKUP_MS / 2;
 
 // The fixture is part of the main build; the sanitized run reuses the one of <source>/build.
 const FIXTURE = [BUILD_DIR, path.join(SOURCE_DIR, 'build')]
