@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "log.h"
+#include "redis_cluster.h"
 #include "rt_alloc.h"
 #include "rt_cluster_wire.h"
 #include "rt_err.h"
@@ -73,9 +74,16 @@ _Static_assert(RT_CLUSTER_SOCKET_ID_MAX == RT_SOCKET_ID_MAX, "wire socket id bou
 _Static_assert(RT_CLUSTER_ROUTE_MAX == 5 + RT_APP_ID_MAX + 1 + RT_CHANNEL_NAME_MAX + 1,
                "route bound");
 
+#define MAX_SEEDS 16
+
 static struct {
     uv_loop_t *loop;
     struct rt_redis_url url;
+    /* RT_REDIS_CLUSTER=1: the bus runs on redis_cluster.c's links (sharded pub/sub), and pub
+     * and sub stay NULL. */
+    bool cluster_mode;
+    struct rt_redis_url seeds[MAX_SEEDS];
+    size_t n_seeds;
     bool host_numeric; /* an IP literal: connect without a lookup */
     uv_getaddrinfo_t lookup;
     bool looking_up; /* one lookup at a time, on libuv's thread pool */
@@ -163,7 +171,7 @@ static void on_fanout(const char *buf, size_t len)
     rt_frame_unref(f);
 }
 
-static void on_unsubscribed(const redisReply *name);
+static void on_unsubscribed(const char *name, size_t len);
 static void interest_free(struct interest *in);
 static void interest_leave(struct interest *in);
 
@@ -185,17 +193,17 @@ static void run_waiters(struct interest *in)
     }
 }
 
-static void on_subscribed(const redisReply *name)
+static void on_subscribed(const char *name, size_t len)
 {
-    if (name->type != REDIS_REPLY_STRING) return;
-    if (strcmp(name->str, FANOUT_CHANNEL) == 0) {
+    if (len == strlen(FANOUT_CHANNEL) && memcmp(name, FANOUT_CHANNEL, len) == 0) {
+        if (cl.sub_ready) return; /* a cluster's re-subscribe after a failover of other masters */
         cl.sub_ready = true;
         cl.sub_generation++; /* the ingest lease holder re-subscribes its patterns */
         rt_log_info("cluster: subscribed to %s on %s:%d", FANOUT_CHANNEL, cl.url.host, cl.url.port);
         return;
     }
     struct interest *in = NULL;
-    HASH_FIND(hh, cl.interests, name->str, name->len, in);
+    HASH_FIND(hh, cl.interests, name, len, in);
     if (!in || !in->sent || in->confirmed) return;
     in->confirmed = true;
     cl.n_subscribed++;
@@ -209,12 +217,14 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return;
     redisReply *kind = reply->element[0], *payload = reply->element[2];
+    redisReply *name = reply->element[1];
+    if (name->type != REDIS_REPLY_STRING) return;
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "subscribe") == 0) {
-        on_subscribed(reply->element[1]);
+        on_subscribed(name->str, name->len);
         return;
     }
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "unsubscribe") == 0) {
-        on_unsubscribed(reply->element[1]);
+        on_unsubscribed(name->str, name->len);
         return;
     }
     if (kind->type == REDIS_REPLY_STRING && strcmp(kind->str, "message") == 0 &&
@@ -234,9 +244,21 @@ size_t rt_cluster_route(const char *app_id, const char *channel, char *out, size
 
 static bool output_full(redisAsyncContext *ac);
 
-/* SUBSCRIBEs names[0..n) on the subscriber connection (replies: on_sub_reply). */
+/* A subscriber connection is there to take SUBSCRIBEs (the cluster's links, in cluster mode). */
+static bool sub_up(void)
+{
+    return cl.cluster_mode ? rt_redis_cluster_up() : cl.sub != NULL;
+}
+
+/* SUBSCRIBEs names[0..n) on the subscriber connection (replies: on_sub_reply), or SSUBSCRIBEs
+ * each on its master in cluster mode (a cluster takes one slot per SSUBSCRIBE). */
 static void send_subscribe(const char **names, size_t n)
 {
+    if (cl.cluster_mode) {
+        for (size_t i = 0; i < n; i++)
+            rt_redis_cluster_ssubscribe(names[i]);
+        return;
+    }
     if (!cl.sub || n == 0 || output_full(cl.sub)) return;
     const char *argv[SUBSCRIBE_BATCH + 1];
     size_t lens[SUBSCRIBE_BATCH + 1];
@@ -308,7 +330,7 @@ void rt_cluster_interest(struct rt_app *app, const char *channel, bool add)
         HASH_ADD_KEYPTR(hh, cl.interests, in->name, len, in);
     }
     in->refs++;
-    if (!in->sent && !in->leaving && cl.sub) {
+    if (!in->sent && !in->leaving && sub_up()) {
         const char *one = in->name;
         send_subscribe(&one, 1);
         in->sent = true;
@@ -322,7 +344,7 @@ static struct interest *unconfirmed(struct rt_app *app, const char *channel)
     size_t len = rt_cluster_route(app->cfg->id, channel, name, sizeof name);
     struct interest *in = NULL;
     if (len) HASH_FIND(hh, cl.interests, name, len, in);
-    if (!in || in->confirmed || !cl.sub || !(in->sent || in->leaving)) return NULL;
+    if (!in || in->confirmed || !sub_up() || !(in->sent || in->leaving)) return NULL;
     return in;
 }
 
@@ -355,11 +377,17 @@ static void interest_free(struct interest *in)
 /* Redis confirmed an UNSUBSCRIBE. A route wanted again meanwhile is subscribed anew only now:
  * hiredis drops a channel's reply callback when the "unsubscribe" reply arrives, so a
  * SUBSCRIBE sent before it would be answered into the void. */
-static void on_unsubscribed(const redisReply *name)
+static void on_unsubscribed(const char *name, size_t len)
 {
-    if (name->type != REDIS_REPLY_STRING) return;
     struct interest *in = NULL;
-    HASH_FIND(hh, cl.interests, name->str, name->len, in);
+    HASH_FIND(hh, cl.interests, name, len, in);
+    if (cl.cluster_mode && (!in || !in->leaving) &&
+        (in || (len == strlen(FANOUT_CHANNEL) && memcmp(name, FANOUT_CHANNEL, len) == 0))) {
+        /* Not asked for: the slot moved to another master, which takes the subscription
+         * anew once the node has the new map. */
+        rt_redis_cluster_reset("a subscribed slot moved to another master");
+        return;
+    }
     if (!in || !in->leaving) return;
     if (!in->refs) {
         interest_free(in);
@@ -376,7 +404,7 @@ static void on_unsubscribed(const redisReply *name)
  * freed at once when it was never subscribed on this connection. */
 static void interest_leave(struct interest *in)
 {
-    if (!in->sent || !cl.sub) {
+    if (!in->sent || !sub_up()) {
         interest_free(in);
         return;
     }
@@ -384,6 +412,10 @@ static void interest_leave(struct interest *in)
     if (in->confirmed) cl.n_subscribed--;
     in->confirmed = false;
     in->leaving = true;
+    if (cl.cluster_mode) {
+        rt_redis_cluster_sunsubscribe(in->name);
+        return;
+    }
     if (output_full(cl.sub)) return; /* the connection is dropped: interests_lost frees it */
     const char *argv[] = {"UNSUBSCRIBE", in->name};
     size_t lens[] = {11, strlen(in->name)};
@@ -400,9 +432,10 @@ static void on_sweep(uv_timer_t *t)
 {
     (void)t;
     uint64_t now = uv_now(cl.loop);
+    if (cl.cluster_mode) rt_redis_cluster_sweep(now);
     if (cl.pub) check_writing(cl.pub, now);
     if (cl.sub) check_writing(cl.sub, now);
-    check_replies(now);
+    if (!cl.cluster_mode) check_replies(now);
     struct interest *in, *tmp;
     HASH_ITER(hh, cl.interests, in, tmp)
     {
@@ -419,6 +452,13 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
     out->output_overflows = cl.output_overflows;
     out->write_timeouts = cl.write_timeouts;
     out->reply_timeouts = cl.reply_timeouts;
+    if (cl.cluster_mode) {
+        struct rt_redis_cluster_stats rs;
+        rt_redis_cluster_stats(&rs);
+        out->output_overflows += rs.output_overflows;
+        out->write_timeouts += rs.write_timeouts;
+        out->reply_timeouts += rs.reply_timeouts;
+    }
 }
 
 /* ---- connections ------------------------------------------------------------------------
@@ -806,10 +846,66 @@ static bool is_ip_literal(const char *host)
     return uv_inet_pton(AF_INET, host, buf) == 0 || uv_inet_pton(AF_INET6, host, buf) == 0;
 }
 
+/* ---- Redis Cluster mode (redis_cluster.c) -------------------------------------------------- */
+
+/* Every slot has a master again: commands go, the registry re-sends this node's state (which
+ * also heals what a promoted replica had not received), every route is subscribed anew. */
+static void on_cluster_up(void)
+{
+    pub_ready_now();
+    connected();
+    const char *fanout = FANOUT_CHANNEL;
+    send_subscribe(&fanout, 1);
+    resubscribe_all();
+}
+
+static void on_cluster_down(const char *why)
+{
+    cl.pub_ready = false;
+    cl.sub_ready = false;
+    interests_lost();
+    if (!cl.stopping) warn_unreachable(why);
+}
+
+static void on_cluster_message(const char *payload, size_t len)
+{
+    cl.bus_in++;
+    on_fanout(payload, len);
+}
+
+static void on_cluster_pmessage(const char *pattern, size_t plen, const char *channel, size_t clen,
+                                const char *payload, size_t len)
+{
+    if (strlen(channel) != clen || strlen(pattern) != plen || !cl.on_pmessage)
+        return; /* a NUL byte in a name: no channel of ours */
+    cl.on_pmessage(pattern, channel, payload, len);
+}
+
+static const struct rt_redis_cluster_ops cluster_ops = {
+    .on_up = on_cluster_up,
+    .on_down = on_cluster_down,
+    .on_subscribed = on_subscribed,
+    .on_unsubscribed = on_unsubscribed,
+    .on_message = on_cluster_message,
+    .on_pmessage = on_cluster_pmessage,
+};
+
+static int start_cluster_mode(const char *url, char *err, size_t err_cap)
+{
+    if (rt_redis_seeds_parse(url, cl.seeds, MAX_SEEDS, &cl.n_seeds, err, err_cap) != 0) return -1;
+    cl.url = cl.seeds[0]; /* for log lines */
+    struct rt_redis_cluster_limits lim = {.max_output = cl.max_output,
+                                          .write_timeout_ms = cl.write_timeout_ms,
+                                          .reply_timeout_ms = cl.reply_timeout_ms};
+    rt_redis_cluster_start(cl.loop, cl.seeds, cl.n_seeds, &lim, &cluster_ops);
+    return 0;
+}
+
 int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap)
 {
     cl.loop = loop;
-    if (rt_redis_url_parse(url, &cl.url, err, err_cap) != 0) return -1;
+    cl.cluster_mode = rt_srv.cfg.redis_cluster;
+    if (!cl.cluster_mode && rt_redis_url_parse(url, &cl.url, err, err_cap) != 0) return -1;
     cl.host_numeric = is_ip_literal(cl.url.host);
     snprintf(cl.node, sizeof cl.node, "%06u", rt_srv.cfg.node_id);
     cl.max_output = (size_t)rt_srv.cfg.redis_max_output_kb * 1024;
@@ -820,6 +916,7 @@ int rt_cluster_start(uv_loop_t *loop, const char *url, char *err, size_t err_cap
     uv_timer_init(loop, &cl.sweep);
     uv_timer_start(&cl.sweep, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&cl.sweep);
+    if (cl.cluster_mode) return start_cluster_mode(url, err, err_cap);
     connect_all();
     return 0;
 }
@@ -878,6 +975,7 @@ void rt_cluster_stop(void)
     {
         interest_free(in);
     }
+    if (cl.cluster_mode) rt_redis_cluster_stop(STOP_GRACE_MS);
     uv_timer_start(&cl.dropper, on_stop_deadline, STOP_GRACE_MS, 0); /* before: may close it */
     if (cl.pub) close_connection(&cl.pub);
     if (cl.sub) close_connection(&cl.sub);
@@ -908,7 +1006,7 @@ static bool target_of(enum rt_cluster_kind kind, const char *app_id, const char 
 static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *channel,
                     const char *except, const char *payload, size_t len)
 {
-    if (!cl.pub_ready || output_full(cl.pub)) return;
+    if (!cl.pub_ready || (!cl.cluster_mode && output_full(cl.pub))) return;
     size_t n;
     char target[RT_CLUSTER_ROUTE_MAX];
     char *msg =
@@ -920,7 +1018,10 @@ static void publish(enum rt_cluster_kind kind, struct rt_app *app, const char *c
         free(msg);
         return;
     }
-    redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", target, msg, n);
+    if (cl.cluster_mode)
+        rt_redis_cluster_spublish(target, msg, n);
+    else
+        redisAsyncCommand(cl.pub, NULL, NULL, "PUBLISH %s %b", target, msg, n);
     cl.bus_out++;
     free(msg);
 }
@@ -991,6 +1092,7 @@ unsigned rt_cluster_sub_generation(void)
 
 int rt_cluster_psubscribe(const char *pattern)
 {
+    if (cl.cluster_mode) return cl.sub_ready ? rt_redis_cluster_psubscribe(pattern, true) : -1;
     if (!cl.sub_ready || output_full(cl.sub)) return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -999,6 +1101,7 @@ int rt_cluster_psubscribe(const char *pattern)
 
 int rt_cluster_punsubscribe(const char *pattern)
 {
+    if (cl.cluster_mode) return cl.sub_ready ? rt_redis_cluster_psubscribe(pattern, false) : -1;
     if (!cl.sub_ready || output_full(cl.sub)) return -1;
     return redisAsyncCommand(cl.sub, on_psub_reply, NULL, "PUNSUBSCRIBE %s", pattern) == REDIS_OK
                ? 0
@@ -1007,6 +1110,8 @@ int rt_cluster_punsubscribe(const char *pattern)
 
 int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
+    if (cl.cluster_mode)
+        return cl.pub_ready ? rt_redis_cluster_command(cb, privdata, argc, argv, NULL) : -1;
     if (!cl.pub_ready || output_full(cl.pub)) return -1;
     size_t lens[64] = {0};
     size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);

@@ -36,6 +36,7 @@ static const char usage[] =
     "  (env only)             RT_LOG_FORMAT       text|json: one JSON object per log line (default text)\n"
     "  (env only)             RT_AUTHORIZE_TIMEOUT seconds to authorize (authorized-connections apps, 30)\n"
     "  (env only)             RT_TRUST_PROXY      1: trust X-Forwarded-Proto (TLS at the proxy)\n"
+    "  (env only)             RT_REDIS_CLUSTER    1: RT_REDIS_URL names Redis Cluster seed nodes\n"
     "  (env only)             RT_DB_WAIT          seconds to wait for PostgreSQL at start (default 30)\n"
     "  (env only)             RT_MAX_HTTP_BODY_KB largest REST request body (default 1024)\n"
     "  (env only)             RT_HTTP_HEADER_TIMEOUT seconds for a request head (default 10)\n"
@@ -115,6 +116,7 @@ const char *const rt_config_settings[] = {"RT_CONFIG",
                                           "RT_LOG_FORMAT",
                                           "RT_AUTHORIZE_TIMEOUT",
                                           "RT_TRUST_PROXY",
+                                          "RT_REDIS_CLUSTER",
                                           "RT_DB_WAIT",
                                           "RT_MAX_HTTP_BODY_KB",
                                           "RT_HTTP_HEADER_TIMEOUT",
@@ -342,6 +344,7 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     cfg->log_level = env_or("RT_LOG_LEVEL", "info");
     cfg->log_format = env_or("RT_LOG_FORMAT", "text");
     const char *trust_proxy = env_or("RT_TRUST_PROXY", "0");
+    const char *redis_cluster = env_or("RT_REDIS_CLUSTER", "0");
     cfg->tls_cert = env_or("RT_TLS_CERT", NULL);
     cfg->tls_key = env_or("RT_TLS_KEY", NULL);
 
@@ -442,6 +445,11 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
         return -1;
     }
     cfg->trust_proxy = trust_proxy[0] == '1';
+    if (strcmp(redis_cluster, "0") != 0 && strcmp(redis_cluster, "1") != 0) {
+        snprintf(err, err_cap, "RT_REDIS_CLUSTER must be 0 or 1 (got \"%s\")", redis_cluster);
+        return -1;
+    }
+    cfg->redis_cluster = redis_cluster[0] == '1';
     if (!cfg->database_url) {
         snprintf(err, err_cap,
                  "RT_DATABASE_URL is not set (e.g. postgresql://user@127.0.0.1:5432/realtime)");
@@ -458,6 +466,15 @@ int rt_config_load(struct rt_config *cfg, int argc, char **argv, char *err, size
     if (cfg->redis_url && strncmp(cfg->redis_url, "redis://", 8) != 0) {
         snprintf(err, err_cap, "RT_REDIS_URL must look like redis://host:port (got \"%s\")",
                  cfg->redis_url);
+        return -1;
+    }
+    if (cfg->redis_cluster && !cfg->redis_url) {
+        snprintf(err, err_cap, "RT_REDIS_CLUSTER=1 needs RT_REDIS_URL (the cluster's seed nodes)");
+        return -1;
+    }
+    if (cfg->redis_url && !cfg->redis_cluster && strchr(cfg->redis_url, ',')) {
+        snprintf(err, err_cap,
+                 "RT_REDIS_URL lists several hosts: set RT_REDIS_CLUSTER=1 for a Redis Cluster");
         return -1;
     }
     if (parse_int("RT_PORT", port, 1, 65535, &cfg->port, err, err_cap) ||

@@ -31,6 +31,9 @@ function loadServicesEnv() {
 const servicesEnv = loadServicesEnv();
 export const PG_URL = process.env.RT_TEST_PG_URL || servicesEnv.RT_TEST_PG_URL;
 export const REDIS_URL = process.env.RT_TEST_REDIS_URL || servicesEnv.RT_TEST_REDIS_URL;
+// RT_TEST_REDIS_CLUSTER=1: REDIS_URL is a Redis Cluster's seed list, and servers started on
+// it run with RT_REDIS_CLUSTER=1 (the cluster suites run once more this way).
+export const REDIS_CLUSTER = process.env.RT_TEST_REDIS_CLUSTER === '1';
 export const PG_BIN = process.env.RT_PG_BIN || servicesEnv.RT_PG_BIN || '/usr/lib/postgresql/15/bin';
 export const PG_DATA = process.env.RT_PG_DATA || servicesEnv.RT_PG_DATA;
 if (!PG_URL) throw new Error('RT_TEST_PG_URL is not set: run `scripts/services up` first');
@@ -98,7 +101,8 @@ export function freePort() {
 
 /**
  * Starts rtserver on a free port and waits until GET /ready answers 200.
- * opts: { dbUrl, redisUrl (null = standalone), env: {..extra}, args: [..], waitReady: true }
+ * opts: { dbUrl, redisUrl (null = standalone), redisCluster (default: redisUrl is REDIS_URL and
+ *         REDIS_CLUSTER), env: {..extra}, args: [..], waitReady: true }
  * Returns { port, host, url, proc, logs(), stop(), kill(), exited }.
  */
 export async function startServer(opts = {}) {
@@ -114,6 +118,7 @@ export async function startServer(opts = {}) {
     RT_DRAIN_SECONDS: '0',
     ...(opts.dbUrl ? { RT_DATABASE_URL: opts.dbUrl } : {}),
     ...(opts.redisUrl ? { RT_REDIS_URL: opts.redisUrl } : {}),
+    ...((opts.redisCluster ?? (REDIS_CLUSTER && opts.redisUrl === REDIS_URL)) ? { RT_REDIS_CLUSTER: '1' } : {}),
     ...(opts.env || {}),
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined || v === null) delete env[k];
