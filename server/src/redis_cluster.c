@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "redis_link.h"
@@ -416,6 +417,12 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
         free(q);
         return -1;
     }
+    if (strcasecmp(argv[0], "SCRIPT") == 0) /* SCRIPT LOAD: every master may run the script */
+        for (size_t i = 0; i < rc.n_shards; i++) {
+            struct shard *o = rc.shards[i];
+            if (o != s && o->listed && o->cmd && !output_full(o, o->cmd))
+                rt_redis_link_send(o->cmd, q->cmd, q->len, NULL, NULL);
+        }
     return 0;
 }
 

@@ -49,7 +49,8 @@ void rt_redis_cluster_stop(uint64_t grace_ms);
 bool rt_redis_cluster_up(void);
 
 /* Runs argv on the master of its key's slot (rt_command_key_index; keyless commands go to any
- * master). cb as for rt_cluster_command. -1 (cb not called) when down or over the output cap. */
+ * master, SCRIPT to every master: an EVALSHA may go to any of them). cb as for rt_cluster_command.
+ * -1 (cb not called) when down or over the output cap. */
 int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc,
                              const char **argv, const size_t *lens);
 int rt_redis_cluster_spublish(const char *channel, const char *msg, size_t len);
