@@ -1,5 +1,6 @@
 /* Cluster-wide subscription state in Redis (see registry.h). Every key of an app shares the
- * hash tag {app id}, so each script touches one slot:
+ * hash tag {app id}, and every key about nodes the tag {nodes}, so each script touches one slot
+ * (on a Redis Cluster, one master) and declares a key of it as KEYS[1], by which it is routed:
  *
  *   rt:{A}:c:CH      hash  "NODE:SOCKET" -> user id ("" outside presence)   every subscription
  *   rt:{A}:m:CH      hash  user id -> sockets                                presence members
@@ -11,12 +12,17 @@
  *   rt:{A}:u:USER    hash  "NODE:SOCKET" -> 1                                signed-in sockets
  *   rt:{A}:unode:N   set   users with sockets on node N                      for the reaper
  *   rt:{A}:conns     hash  node -> connections                               quota totals
- *   rt:nodes         hash  node -> heartbeat (Redis time, ms);  rt:node-apps:N  set of apps
- *   rt:nodeid:N      the claim of a node id (token, expires unless refreshed)
+ *   rt:{nodes}:hb      hash  node -> heartbeat (Redis time, ms)
+ *   rt:{nodes}:id:N    the claim of a node id (token, expires unless refreshed)
+ *   rt:{nodes}:apps:N  set   apps node N has state in (sent by the node itself, not by the
+ *                            per-app scripts: another slot), for the reaper
+ *   rt:{nodes}:reap:N  lock  the survivor reaping dead node N
  *
+ * Per-app scripts get KEYS[1] = "rt:{A}:", the prefix of every key they touch (P).
  * Scripts return what changed (first/last member, occupied/vacated, new totals); the node that
  * ran the script publishes the resulting events over the cluster bus, so each transition is
- * announced exactly once. */
+ * announced exactly once (never from Lua: on a cluster, a script's PUBLISH reaches only the
+ * clients of the master running it). */
 #include "registry.h"
 
 #include <hiredis/async.h>
@@ -28,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utlist.h>
+#include <uthash.h>
 #include <uv.h>
 
 #include "app.h"
@@ -53,8 +60,7 @@
 /* ---- Lua ---------------------------------------------------------------------------------
  * Shared helpers: add/remove one socket of a channel and report the transitions. */
 #define LUA_HELPERS                                                                                \
-    "local A = ARGV[1]\n"                                                                          \
-    "local P = 'rt:{' .. A .. '}:'\n"                                                              \
+    "local P = KEYS[1]\n"                                                                          \
     "local function version(ch)\n"                                                                 \
     "  local k = P .. 'v:' .. ch\n"                                                                \
     "  local v = redis.call('INCR', k)\n"                                                          \
@@ -79,7 +85,6 @@
     "  redis.call('HSET', c, skey, user)\n"                                                        \
     "  redis.call('HSET', P .. 'chans', ch, redis.call('HLEN', c))\n"                              \
     "  redis.call('SADD', P .. 'node:' .. node, ch)\n"                                             \
-    "  redis.call('SADD', 'rt:node-apps:' .. node, A)\n"                                           \
     "  return 0, first, v\n"                                                                       \
     "end\n"                                                                                        \
     "local function remove(ch, skey)\n"                                                            \
@@ -180,13 +185,12 @@ static const char lua_resync[] = LUA_HELPERS
 /* ARGV: app, node, user, socket, on (1 sign-in / 0 sign-out). Returns 1 when the user came
  * online (first socket) or went offline (last socket) cluster-wide, else 0. */
 static const char lua_user[] =
-    "local P = 'rt:{' .. ARGV[1] .. '}:'\n"
+    "local P = KEYS[1]\n"
     "local node, user, skey = ARGV[2], ARGV[3], ARGV[2] .. ':' .. ARGV[4]\n"
     "local k = P .. 'u:' .. user\n"
     "if ARGV[5] == '1' then\n"
     "  if redis.call('HSET', k, skey, 1) == 0 then return 0 end\n"
     "  redis.call('SADD', P .. 'unode:' .. node, user)\n"
-    "  redis.call('SADD', 'rt:node-apps:' .. node, ARGV[1])\n"
     "  return redis.call('HLEN', k) == 1 and 1 or 0\n"
     "end\n"
     "if redis.call('HDEL', k, skey) == 0 then return 0 end\n"
@@ -195,8 +199,8 @@ static const char lua_user[] =
 /* ARGV: app, node, then pairs (user, socket) the node holds. Returns {'online'|'offline',
  * user, ...} for users whose cluster-wide state changed. */
 static const char lua_users_resync[] =
-    "local A, node = ARGV[1], ARGV[2]\n"
-    "local P = 'rt:{' .. A .. '}:'\n"
+    "local node = ARGV[2]\n"
+    "local P = KEYS[1]\n"
     "local prefix = node .. ':'\n"
     "local want, users = {}, {}\n"
     "for i = 3, #ARGV, 2 do\n"
@@ -222,22 +226,20 @@ static const char lua_users_resync[] =
     "  if before == 0 and after > 0 then out[#out + 1] = 'online'; out[#out + 1] = u end\n"
     "  if before > 0 and after == 0 then out[#out + 1] = 'offline'; out[#out + 1] = u end\n"
     "end\n"
-    "if next(want) ~= nil then redis.call('SADD', 'rt:node-apps:' .. node, A) end\n"
     "return out\n";
 
-/* ARGV: node, token. Claims or refreshes the node id; records the heartbeat in Redis time.
- * Returns {claimed (0/1), live nodes, {dead node, ...}}. */
+/* KEYS: rt:{nodes}:hb, rt:{nodes}:id:N. ARGV: node, token. Claims or refreshes the node id;
+ * records the heartbeat in Redis time. Returns {claimed (0/1), live nodes, {dead node, ...}}. */
 static const char lua_heartbeat[] =
     "local node, token = ARGV[1], ARGV[2]\n"
-    "local k = 'rt:nodeid:' .. node\n"
-    "local cur = redis.call('GET', k)\n"
+    "local cur = redis.call('GET', KEYS[2])\n"
     "if cur and cur ~= token then return {0, 0, {}} end\n"
-    "redis.call('SET', k, token, 'PX', " RT_STRINGIFY(
+    "redis.call('SET', KEYS[2], token, 'PX', " RT_STRINGIFY(
         CLAIM_TTL_MS) ")\n"
                       "local t = redis.call('TIME')\n"
                       "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-                      "redis.call('HSET', 'rt:nodes', node, now)\n"
-                      "local all = redis.call('HGETALL', 'rt:nodes')\n"
+                      "redis.call('HSET', KEYS[1], node, now)\n"
+                      "local all = redis.call('HGETALL', KEYS[1])\n"
                       "local live, dead = 0, {}\n"
                       "for i = 1, #all, 2 do\n"
                       "  if now - tonumber(all[i + 1]) > " RT_STRINGIFY(
@@ -246,6 +248,25 @@ static const char lua_heartbeat[] =
                                          "  else live = live + 1 end\n"
                                          "end\n"
                                          "return {1, live, dead}\n";
+
+/* The keys about nodes: one hash tag, one slot (one master of a Redis Cluster). */
+#define NODES_HB_KEY "rt:{nodes}:hb"
+#define NODE_KEY_MAX 48
+
+/* Writes "rt:{nodes}:<what>:<node>" (what: "id", "apps" or "reap") into out. */
+static void node_key(char out[NODE_KEY_MAX], const char *what, const char *node)
+{
+    snprintf(out, NODE_KEY_MAX, "rt:{nodes}:%s:%s", what, node);
+}
+
+/* "rt:{APP}:", KEYS[1] of every per-app script: the prefix of each key it touches, so that the
+ * script runs on the master of the app's slot. */
+#define APP_PREFIX_MAX (RT_APP_ID_MAX + 8)
+
+static void app_prefix(char out[APP_PREFIX_MAX], const char *app_id)
+{
+    snprintf(out, APP_PREFIX_MAX, "rt:{%s}:", app_id);
+}
 
 static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv);
 
@@ -326,6 +347,46 @@ int rt_registry_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, co
 static int command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, const char **argv)
 {
     return rt_registry_command(cb, privdata, argc, argv);
+}
+
+/* ---- the apps this node has state in ------------------------------------------------------
+ * rt:{nodes}:apps:N tells the reaper of this node which apps to clear. The node adds an app
+ * itself (a per-app script cannot: another slot), sent before the first script that gives it
+ * state there, once per app and Redis connection (a Redis restarted empty needs it again). */
+
+struct noted_app {
+    char id[RT_APP_ID_MAX + 1];
+    UT_hash_handle hh;
+};
+static struct noted_app *noted_apps;
+static unsigned noted_gen; /* connection generation the set was sent on */
+
+static void noted_apps_clear(void)
+{
+    struct noted_app *n, *tmp;
+    HASH_ITER(hh, noted_apps, n, tmp)
+    {
+        HASH_DEL(noted_apps, n);
+        free(n);
+    }
+}
+
+static void note_app(const char *app_id)
+{
+    if (noted_gen != conn_gen) {
+        noted_apps_clear();
+        noted_gen = conn_gen;
+    }
+    struct noted_app *n;
+    HASH_FIND_STR(noted_apps, app_id, n);
+    if (n) return;
+    char key[NODE_KEY_MAX];
+    node_key(key, "apps", reg.node);
+    const char *argv[] = {"SADD", key, app_id};
+    if (command(NULL, NULL, 3, argv) != 0) return; /* not connected: no state is sent either */
+    n = rt_xcalloc(1, sizeof *n);
+    snprintf(n->id, sizeof n->id, "%s", app_id);
+    HASH_ADD_STR(noted_apps, id, n);
 }
 
 /* ---- replies ---------------------------------------------------------------------------- */
@@ -533,11 +594,14 @@ static void on_subscribed(redisAsyncContext *ac, void *r, void *privdata)
 
 static void send_subscribed(struct rt_conn *c, struct rt_sub *s, struct pending_op *op)
 {
-    char max[16];
+    char max[16], prefix[APP_PREFIX_MAX];
     snprintf(max, sizeof max, "%d", op->max_members);
+    app_prefix(prefix, c->app->cfg->id);
+    note_app(c->app->cfg->id);
     const char *argv[] = {"EVAL",
                           lua_subscribe,
-                          "0",
+                          "1",
+                          prefix,
                           c->app->cfg->id,
                           reg.node,
                           s->channel->name,
@@ -610,46 +674,49 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
 {
     struct pending_op *op = op_new(app, channel, socket_id);
     op->presence = presence;
-    const char *argv[] = {"EVAL", lua_unsubscribe, "0", app->cfg->id, reg.node, channel, socket_id};
+    char prefix[APP_PREFIX_MAX];
+    app_prefix(prefix, app->cfg->id);
+    const char *argv[] = {"EVAL",       lua_unsubscribe, "1",     prefix,
+                          app->cfg->id, reg.node,        channel, socket_id};
     if (command(on_unsubscribed, op, sizeof argv / sizeof argv[0], argv) != 0)
         op_free(op); /* the resync after the outage settles it */
 }
 
 /* ---- subscription counts ------------------------------------------------------------------ */
 
-/* ARGV: app, node, channel, the channel's route (rt_cluster_route). Publishes the count frame
- * in the cluster's wire format (rt_cluster_wire.h, kind 'E') to the route, with the total read
- * in the same step; returns the total.
- * Channel names need no JSON escaping (their characters are limited, rt_channel_name.h). */
-static const char lua_count[] =
-    "local A, node, ch, route = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-    "local total = redis.call('HLEN', 'rt:{' .. A .. '}:c:' .. ch)\n"
-    "if total > 0 then\n"
-    "  local frame = '{\"event\":\"pusher_internal:subscription_count\",\"channel\":\"' .. ch ..\n"
-    "    '\",\"data\":\"{\\\\\"subscription_count\\\\\":' .. total .. '}\"}'\n"
-    "  redis.call('PUBLISH', route, 'E\\n' .. node .. '\\n' .. A .. '\\n' .. ch .. '\\n\\n' .. "
-    "frame)\n"
-    "end\n"
-    "return total\n";
-
+/* The total is read from Redis and published from here: a script cannot publish (on a Redis
+ * Cluster only the master running it would see the message). Two nodes' broadcasts may cross on
+ * the way (each sends its total when its reply arrives), so a subscriber may see an older total
+ * after a newer one; the next change of the channel sends the current total again. */
 static void on_count(redisAsyncContext *ac, void *r, void *privdata)
 {
     (void)ac;
     struct pending_op *op = privdata;
     redisReply *reply = r;
     struct rt_app *app = rt_apps_by_id(op->app_id);
-    if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+    if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+        char data[64];
+        snprintf(data, sizeof data, "{\"subscription_count\":%lld}", reply->integer);
+        size_t len;
+        char *text = rt_encode_event("pusher_internal:subscription_count", op->channel,
+                                     rt_str_c(data), NULL, &len);
+        struct rt_frame *f = rt_frame_from_text(text, len);
+        if (f) {
+            rt_cluster_publish(app, op->channel, f, NULL, false);
+            rt_frame_unref(f);
+        }
         rt_channel_deliver_count(app, op->channel, (size_t)reply->integer);
+    }
     op_free(op);
 }
 
 void rt_registry_publish_count(struct rt_app *app, const char *channel)
 {
-    char route[RT_CLUSTER_ROUTE_MAX];
-    if (!rt_cluster_route(app->cfg->id, channel, route, sizeof route)) return;
+    char key[APP_PREFIX_MAX + RT_CHANNEL_NAME_MAX + 2];
+    snprintf(key, sizeof key, "rt:{%s}:c:%s", app->cfg->id, channel);
     struct pending_op *op = op_new(app, channel, NULL);
-    const char *argv[] = {"EVAL", lua_count, "0", app->cfg->id, reg.node, channel, route};
-    if (command(on_count, op, 7, argv) != 0) op_free(op);
+    const char *argv[] = {"HLEN", key};
+    if (command(on_count, op, 2, argv) != 0) op_free(op);
 }
 
 /* ---- member events on this node ------------------------------------------------------------ */
@@ -697,8 +764,12 @@ static void user_change(struct rt_app *app, const char *user_id, const char *soc
     struct pending_op *op = op_new(app, NULL, socket_id);
     snprintf(op->user_id, sizeof op->user_id, "%s", user_id);
     op->presence = online; /* reused: which way */
-    const char *argv[] = {"EVAL",   lua_user, "0",       app->cfg->id,
-                          reg.node, user_id,  socket_id, online ? "1" : "0"};
+    char prefix[APP_PREFIX_MAX];
+    app_prefix(prefix, app->cfg->id);
+    if (online) note_app(app->cfg->id);
+    const char *argv[] = {"EVAL",  lua_user,     "1",
+                          prefix,  app->cfg->id, reg.node,
+                          user_id, socket_id,    online ? "1" : "0"};
     if (command(on_user, op, sizeof argv / sizeof argv[0], argv) != 0) op_free(op);
 }
 
@@ -732,17 +803,19 @@ static void on_watchlist(redisAsyncContext *ac, void *r, void *privdata)
 
 void rt_registry_watchlist_state(struct rt_conn *c)
 {
-    static const char lua[] =
-        "local out = {}\n"
-        "for i = 2, #ARGV do\n"
-        "  out[#out + 1] = ARGV[i]\n"
-        "  out[#out + 1] = redis.call('HLEN', 'rt:{' .. ARGV[1] .. '}:u:' .. ARGV[i])\n"
-        "end\n"
-        "return out\n";
+    static const char lua[] = "local out = {}\n"
+                              "for i = 2, #ARGV do\n"
+                              "  out[#out + 1] = ARGV[i]\n"
+                              "  out[#out + 1] = redis.call('HLEN', KEYS[1] .. 'u:' .. ARGV[i])\n"
+                              "end\n"
+                              "return out\n";
+    char prefix[APP_PREFIX_MAX];
+    app_prefix(prefix, c->app->cfg->id);
     struct argv_buf a = {0};
     argv_push(&a, "EVAL");
     argv_push(&a, lua);
-    argv_push(&a, "0");
+    argv_push(&a, "1");
+    argv_push(&a, prefix);
     argv_push(&a, c->app->cfg->id);
     for (size_t i = 0; i < c->watchlist_len; i++)
         argv_push(&a, c->watchlist[i]);
@@ -756,7 +829,7 @@ void rt_registry_watchlist_state(struct rt_conn *c)
 /* ARGV: app, channel. Returns {version, {user, info, ...}}: the member list and its version,
  * read in one step. */
 static const char lua_members[] =
-    "local P = 'rt:{' .. ARGV[1] .. '}:'\n"
+    "local P = KEYS[1]\n"
     "return {tonumber(redis.call('GET', P .. 'v:' .. ARGV[2]) or '0'),\n"
     "        redis.call('HGETALL', P .. 'i:' .. ARGV[2])}\n";
 
@@ -833,8 +906,10 @@ static void heal_app(struct rt_app *app, void *ctx)
     {
         if (ch->kind.type != RT_CHANNEL_PRESENCE || !ch->view_ready) continue;
         struct pending_op *op = op_new(app, ch->name, NULL);
-        const char *argv[] = {"EVAL", lua_members, "0", app->cfg->id, ch->name};
-        if (command(on_heal_members, op, 5, argv) != 0) op_free(op);
+        char prefix[APP_PREFIX_MAX];
+        app_prefix(prefix, app->cfg->id);
+        const char *argv[] = {"EVAL", lua_members, "1", prefix, app->cfg->id, ch->name};
+        if (command(on_heal_members, op, 6, argv) != 0) op_free(op);
     }
 }
 
@@ -904,12 +979,16 @@ static void on_users_resynced(redisAsyncContext *ac, void *r, void *privdata)
  * node: nothing, i.e. reap it). */
 static void resync_app(struct rt_app *app, const char *node, bool mine)
 {
+    char prefix[APP_PREFIX_MAX];
+    app_prefix(prefix, app->cfg->id);
     struct argv_buf a = {0};
     argv_push(&a, "EVAL");
     argv_push(&a, lua_resync);
-    argv_push(&a, "0");
+    argv_push(&a, "1");
+    argv_push(&a, prefix);
     argv_push(&a, app->cfg->id);
     argv_push(&a, node);
+    const size_t head = a.n; /* arguments past it: state this node holds */
     struct rt_channel *ch, *tmp;
     HASH_ITER(hh, app->channels, ch, tmp)
     {
@@ -932,15 +1011,11 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
             argv_push(&a, m && m->user_info ? m->user_info : "");
         }
     }
-    struct pending_op *op = op_new(app, NULL, NULL);
-    op->reap = !mine;
-    if (command(on_resynced, op, a.n, a.v) != 0) op_free(op);
-    argv_free(&a);
-
     struct argv_buf u = {0};
     argv_push(&u, "EVAL");
     argv_push(&u, lua_users_resync);
-    argv_push(&u, "0");
+    argv_push(&u, "1");
+    argv_push(&u, prefix);
     argv_push(&u, app->cfg->id);
     argv_push(&u, node);
     if (mine) {
@@ -955,6 +1030,11 @@ static void resync_app(struct rt_app *app, const char *node, bool mine)
             }
         }
     }
+    if (a.n > head || u.n > head) note_app(app->cfg->id);
+    struct pending_op *op = op_new(app, NULL, NULL);
+    op->reap = !mine;
+    if (command(on_resynced, op, a.n, a.v) != 0) op_free(op);
+    argv_free(&a);
     op = op_new(app, NULL, NULL);
     op->reap = !mine;
     if (command(on_users_resynced, op, u.n, u.v) != 0) op_free(op);
@@ -986,12 +1066,11 @@ static void on_dead_apps(redisAsyncContext *ac, void *r, void *privdata)
         rt_log_info("cluster: node %s stopped heartbeating; its sockets were removed from "
                     "%zu apps",
                     node, reply->elements);
-        const char *del_apps[] = {"DEL", "rt:node-apps:", node};
-        char key[64];
-        snprintf(key, sizeof key, "rt:node-apps:%s", node);
-        del_apps[1] = key;
+        char apps[NODE_KEY_MAX];
+        node_key(apps, "apps", node);
+        const char *del_apps[] = {"DEL", apps};
         command(NULL, NULL, 2, del_apps);
-        const char *hdel[] = {"HDEL", "rt:nodes", node};
+        const char *hdel[] = {"HDEL", NODES_HB_KEY, node};
         command(NULL, NULL, 3, hdel);
     }
     free(node);
@@ -1006,9 +1085,9 @@ static void on_reap_lock(redisAsyncContext *ac, void *r, void *privdata)
         free(node);
         return;
     }
-    char key[64];
-    snprintf(key, sizeof key, "rt:node-apps:%s", node);
-    const char *argv[] = {"SMEMBERS", key};
+    char apps[NODE_KEY_MAX];
+    node_key(apps, "apps", node);
+    const char *argv[] = {"SMEMBERS", apps};
     if (command(on_dead_apps, node, 2, argv) != 0) free(node);
 }
 
@@ -1043,8 +1122,8 @@ static void on_heartbeat(redisAsyncContext *ac, void *r, void *privdata)
     for (size_t i = 0; dead && i < dead->elements; i++) {
         const char *node = dead->element[i]->str;
         if (strcmp(node, reg.node) == 0) continue;
-        char key[64];
-        snprintf(key, sizeof key, "rt:reap:%s", node);
+        char key[NODE_KEY_MAX];
+        node_key(key, "reap", node);
         const char *argv[] = {"SET", key, reg.node, "NX", "PX", "30000"};
         char *copy = rt_xstrdup(node);
         if (command(on_reap_lock, copy, 6, argv) != 0) free(copy);
@@ -1076,12 +1155,9 @@ static void refresh_conns(struct rt_app *app, void *ctx)
     snprintf(key, sizeof key, "rt:{%s}:conns", app->cfg->id);
     snprintf(n, sizeof n, "%zu", app->conn_count);
     if (app->conn_count) {
+        note_app(app->cfg->id); /* so that a reaper clears this count */
         const char *set[] = {"HSET", key, reg.node, n};
         command(NULL, NULL, 4, set);
-        char apps[64];
-        snprintf(apps, sizeof apps, "rt:node-apps:%s", reg.node);
-        const char *sadd[] = {"SADD", apps, app->cfg->id}; /* so a reaper clears this count */
-        command(NULL, NULL, 3, sadd);
     } else {
         const char *del[] = {"HDEL", key, reg.node};
         command(NULL, NULL, 3, del);
@@ -1103,8 +1179,10 @@ static void tick(uv_timer_t *t)
         reg.resync_due = reg.claimed;
         return;
     }
-    const char *argv[] = {"EVAL", lua_heartbeat, "0", reg.node, reg.token};
-    command(on_heartbeat, NULL, 5, argv);
+    char id[NODE_KEY_MAX];
+    node_key(id, "id", reg.node);
+    const char *argv[] = {"EVAL", lua_heartbeat, "2", NODES_HB_KEY, id, reg.node, reg.token};
+    command(on_heartbeat, NULL, 7, argv);
     if (reg.claimed) rt_apps_each(refresh_conns, NULL);
 }
 
@@ -1130,10 +1208,9 @@ void rt_registry_start(void)
     uv_timer_init(rt_srv.loop, &reg.heal);
 }
 
-/* ARGV: node, token. Gives the node id back if this process holds it. */
+/* KEYS: rt:{nodes}:id:N. ARGV: token. Gives the node id back if this process holds it. */
 static const char lua_release[] =
-    "local k = 'rt:nodeid:' .. ARGV[1]\n"
-    "if redis.call('GET', k) == ARGV[2] then redis.call('DEL', k) end\n"
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
     "return 0\n";
 
 void rt_registry_stop(void)
@@ -1144,9 +1221,12 @@ void rt_registry_stop(void)
      * before the cluster links close: hiredis waits for the reply before disconnecting. Its
      * heartbeat entry stays: if any of its sockets are still registered, they are reaped. */
     if (reg.claimed && rt_cluster_connected()) {
-        const char *argv[] = {"EVAL", lua_release, "0", reg.node, reg.token};
+        char id[NODE_KEY_MAX];
+        node_key(id, "id", reg.node);
+        const char *argv[] = {"EVAL", lua_release, "1", id, reg.token};
         command(NULL, NULL, 5, argv);
     }
+    noted_apps_clear();
     reg.started = false;
     uv_timer_stop(&reg.heartbeat);
     uv_close((uv_handle_t *)&reg.heartbeat, NULL);
@@ -1227,7 +1307,7 @@ static void on_counts(redisAsyncContext *ac, void *r, void *privdata)
 void rt_registry_query_counts(struct rt_app *app, json_t *names, uint64_t ctx,
                               rt_registry_done done)
 {
-    static const char lua[] = "local P = 'rt:{' .. ARGV[1] .. '}:'\n"
+    static const char lua[] = "local P = KEYS[1]\n"
                               "local out = {}\n"
                               "for i = 2, #ARGV do\n"
                               "  out[#out + 1] = ARGV[i]\n"
@@ -1235,10 +1315,13 @@ void rt_registry_query_counts(struct rt_app *app, json_t *names, uint64_t ctx,
                               "  out[#out + 1] = redis.call('HLEN', P .. 'm:' .. ARGV[i])\n"
                               "end\n"
                               "return out\n";
+    char prefix[APP_PREFIX_MAX];
+    app_prefix(prefix, app->cfg->id);
     struct argv_buf a = {0};
     argv_push(&a, "EVAL");
     argv_push(&a, lua);
-    argv_push(&a, "0");
+    argv_push(&a, "1");
+    argv_push(&a, prefix);
     argv_push(&a, app->cfg->id);
     size_t i;
     json_t *n;

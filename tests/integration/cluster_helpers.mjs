@@ -8,6 +8,7 @@ import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { startServer, sleep, waitFor } from '../harness/index.mjs';
 import { RawClient, alive, pusherClient, restClient as sdkClient, rssKb, subscribed } from './helpers.mjs';
+import { OneNodeClusterRedis } from './redis_one_node_cluster.mjs';
 
 export { alive, rssKb, sleep, waitFor };
 
@@ -99,8 +100,12 @@ export class Cluster {
     this.redis = null;
   }
 
+  /** RT_TEST_REDIS_ONE_NODE_CLUSTER=1 runs the suite on a one-node Redis Cluster instead
+   *  (redis_one_node_cluster.mjs): what a cluster refuses shows as Redis errors. */
   async startRedis(port) {
-    this.redis = await new Redis(port).start();
+    this.redis = process.env.RT_TEST_REDIS_ONE_NODE_CLUSTER === '1'
+      ? await new OneNodeClusterRedis(port <= 55535 ? port : await OneNodeClusterRedis.freePort()).start()
+      : await new Redis(port).start();
     return this.redis;
   }
 
