@@ -458,6 +458,9 @@ void rt_cluster_stats(struct rt_cluster_stats *out)
         out->output_overflows += rs.output_overflows;
         out->write_timeouts += rs.write_timeouts;
         out->reply_timeouts += rs.reply_timeouts;
+        out->masters = rs.masters;
+        out->redirects = rs.redirects;
+        out->map_loads = rs.map_loads;
     }
 }
 

@@ -325,6 +325,13 @@ char *rt_metrics_render(void)
             "rt_redis_reply_timeouts_total %llu\n",
             bus.output_overflows, bus.write_timeouts, bus.reply_timeouts);
     fprintf(f,
+            "# TYPE rt_redis_cluster_masters gauge\nrt_redis_cluster_masters %zu\n"
+            "# TYPE rt_redis_cluster_redirects_total counter\n"
+            "rt_redis_cluster_redirects_total %llu\n"
+            "# TYPE rt_redis_cluster_map_loads_total counter\n"
+            "rt_redis_cluster_map_loads_total %llu\n",
+            bus.masters, bus.redirects, bus.map_loads);
+    fprintf(f,
             "# TYPE rt_cluster_bus_messages_in_total counter\n"
             "rt_cluster_bus_messages_in_total %llu\n"
             "# TYPE rt_cluster_bus_messages_out_total counter\n"

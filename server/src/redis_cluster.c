@@ -63,6 +63,15 @@ static struct shard *new_slots[RT_SLOTS]; /* the map being read */
 static void schedule_refresh(unsigned delay_ms);
 static void open_links(struct shard *s);
 
+/* The delay before the next slot map while down: doubling up to REFRESH_MAX_MS (a failover
+ * takes seconds; nodes need not ask more than once a second meanwhile). */
+static unsigned next_backoff(void)
+{
+    rc.backoff_ms = rc.backoff_ms ? rc.backoff_ms * 2 : REFRESH_MIN_MS;
+    if (rc.backoff_ms > REFRESH_MAX_MS) rc.backoff_ms = REFRESH_MAX_MS;
+    return rc.backoff_ms;
+}
+
 bool rt_redis_cluster_up(void)
 {
     return rc.up;
@@ -123,7 +132,7 @@ static void on_link_close(struct rt_redis_link *l, const char *why)
     char msg[RT_REDIS_HOST_MAX + 200];
     snprintf(msg, sizeof msg, "master %s:%d: %s", s->host, s->port, why);
     go_down(msg);
-    schedule_refresh(rc.backoff_ms ? rc.backoff_ms : REFRESH_MIN_MS);
+    schedule_refresh(next_backoff());
 }
 
 static void on_push(struct rt_redis_link *l, redisReply *r)
@@ -265,9 +274,7 @@ static void on_slots(struct redisAsyncContext *ac, void *reply, void *privdata)
         if (r && r->type == REDIS_REPLY_ERROR)
             rt_log_warn("cluster: CLUSTER SLOTS answered %s (is RT_REDIS_URL a Redis Cluster?)",
                         r->str);
-        rc.backoff_ms = rc.backoff_ms ? rc.backoff_ms * 2 : REFRESH_MIN_MS;
-        if (rc.backoff_ms > REFRESH_MAX_MS) rc.backoff_ms = REFRESH_MAX_MS;
-        schedule_refresh(rc.backoff_ms);
+        schedule_refresh(next_backoff());
         return;
     }
     memset(new_slots, 0, sizeof new_slots);
@@ -301,9 +308,7 @@ static void on_slots(struct redisAsyncContext *ac, void *reply, void *privdata)
         open_links(rc.shards[i]);
     if (!rc.map_ok) { /* a failover under way: ask again */
         go_down("slots without a master");
-        rc.backoff_ms = rc.backoff_ms ? rc.backoff_ms * 2 : REFRESH_MIN_MS;
-        if (rc.backoff_ms > REFRESH_MAX_MS) rc.backoff_ms = REFRESH_MAX_MS;
-        schedule_refresh(rc.backoff_ms);
+        schedule_refresh(next_backoff());
         return;
     }
     recheck_up();
@@ -505,7 +510,7 @@ void rt_redis_cluster_sweep(uint64_t now)
             s->probe_ms = now;
         }
     }
-    if (!rc.up) schedule_refresh(rc.backoff_ms ? rc.backoff_ms : REFRESH_MIN_MS);
+    if (!rc.up) schedule_refresh(next_backoff());
 }
 
 void rt_redis_cluster_stats(struct rt_redis_cluster_stats *out)

@@ -101,10 +101,13 @@ export function freePort() {
 
 /**
  * Starts rtserver on a free port and waits until GET /ready answers 200.
- * opts: { dbUrl, redisUrl (null = standalone), redisCluster (default: redisUrl is REDIS_URL and
- *         REDIS_CLUSTER), env: {..extra}, args: [..], waitReady: true }
+ * opts: { dbUrl, redisUrl (null = standalone), redisCluster (default: redisUrl lists several
+ *         seeds, or is REDIS_URL with REDIS_CLUSTER), env: {..extra}, args: [..], waitReady: true }
  * Returns { port, host, url, proc, logs(), stop(), kill(), exited }.
  */
+const redisCluster = (opts) => opts.redisCluster ??
+  Boolean(opts.redisUrl && (opts.redisUrl.includes(',') || (REDIS_CLUSTER && opts.redisUrl === REDIS_URL)));
+
 export async function startServer(opts = {}) {
   const port = opts.port || (await freePort());
   const env = {
@@ -118,7 +121,7 @@ export async function startServer(opts = {}) {
     RT_DRAIN_SECONDS: '0',
     ...(opts.dbUrl ? { RT_DATABASE_URL: opts.dbUrl } : {}),
     ...(opts.redisUrl ? { RT_REDIS_URL: opts.redisUrl } : {}),
-    ...((opts.redisCluster ?? (REDIS_CLUSTER && opts.redisUrl === REDIS_URL)) ? { RT_REDIS_CLUSTER: '1' } : {}),
+    ...(redisCluster(opts) ? { RT_REDIS_CLUSTER: '1' } : {}),
     ...(opts.env || {}),
   };
   for (const [k, v] of Object.entries(env)) if (v === undefined || v === null) delete env[k];
