@@ -13,34 +13,30 @@
 #include "app_lookup.h"
 #include "output.h"
 #include "rt_redis_url.h"
+#include "rt_slot.h"
 
 #define FAILURES_DEFAULT_LIMIT 20
 #define FAILURES_MAX_LIMIT 1000
 
-/* Connects and authenticates. Returns NULL after printing what went wrong (never the
- * password). */
-static redisContext *redis_open(const char *url_text)
+/* Connects to host:port and authenticates. Returns NULL, after printing what went wrong (never
+ * the password) when report is set. */
+static redisContext *redis_connect(const char *host, int port, const char *password, bool report)
 {
-    struct rt_redis_url url;
-    char err[256];
-    if (rt_redis_url_parse(url_text, &url, err, sizeof err) != 0) {
-        cli_fail("%s", err);
-        return NULL;
-    }
     struct timeval timeout = {5, 0};
-    redisContext *c = redisConnectWithTimeout(url.host, url.port, timeout);
+    redisContext *c = redisConnectWithTimeout(host, port, timeout);
     if (!c || c->err) {
-        cli_fail("cannot connect to Redis at %s:%d (RT_REDIS_URL): %s", url.host, url.port,
-                 c ? c->errstr : "out of memory");
+        if (report)
+            cli_fail("cannot connect to Redis at %s:%d (RT_REDIS_URL): %s", host, port,
+                     c ? c->errstr : "out of memory");
         redisFree(c);
         return NULL;
     }
     redisSetTimeout(c, timeout);
-    if (url.password[0]) {
-        redisReply *r = redisCommand(c, "AUTH %s", url.password);
+    if (password[0]) {
+        redisReply *r = redisCommand(c, "AUTH %s", password);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
-        if (!ok)
-            cli_fail("Redis at %s:%d refused the password of RT_REDIS_URL%s%s", url.host, url.port,
+        if (!ok && report)
+            cli_fail("Redis at %s:%d refused the password of RT_REDIS_URL%s%s", host, port,
                      r && r->type == REDIS_REPLY_ERROR ? ": " : "",
                      r && r->type == REDIS_REPLY_ERROR ? r->str : "");
         freeReplyObject(r);
@@ -50,6 +46,28 @@ static redisContext *redis_open(const char *url_text)
         }
     }
     return c;
+}
+
+/* The first host of RT_REDIS_URL that answers (a Redis Cluster's URL lists several seeds);
+ * its password goes to *seed for later connections. NULL after printing why. */
+static redisContext *redis_open(const char *url_text, struct rt_redis_url *seed)
+{
+    struct rt_redis_url seeds[16];
+    size_t n = 0;
+    char err[256];
+    if (rt_redis_seeds_parse(url_text, seeds, 16, &n, err, sizeof err) != 0) {
+        cli_fail("%s", err);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisContext *c =
+            redis_connect(seeds[i].host, seeds[i].port, seeds[i].password, i + 1 == n);
+        if (c) {
+            *seed = seeds[i];
+            return c;
+        }
+    }
+    return NULL;
 }
 
 /* One dead-letter entry [id, [field, value, ...]] as {"at", "source", "ref", "reason",
@@ -103,12 +121,25 @@ static int ingest_failures(struct cli_ctx *ctx)
                         "--redis-url");
     int rc = app_require(ctx, id, false);
     if (rc != 0) return rc;
-    redisContext *c = redis_open(url);
+    struct rt_redis_url seed;
+    redisContext *c = redis_open(url, &seed);
     if (!c) return CLI_FAIL;
     char key[64], count[16];
     snprintf(key, sizeof key, "rt:ingest:{%s}:dead", id);
     snprintf(count, sizeof count, "%ld", limit);
     redisReply *r = redisCommand(c, "XREVRANGE %s + - COUNT %s", key, count);
+    /* In a Redis Cluster the key lives on the master of its slot: follow the MOVED. */
+    unsigned slot;
+    char host[RT_REDIS_HOST_MAX + 1];
+    int port;
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        rt_redirect_parse(r->str, r->len, &slot, host, sizeof host, &port) == RT_REDIRECT_MOVED) {
+        freeReplyObject(r);
+        redisFree(c);
+        c = redis_connect(host[0] ? host : seed.host, port, seed.password, true);
+        if (!c) return CLI_FAIL;
+        r = redisCommand(c, "XREVRANGE %s + - COUNT %s", key, count);
+    }
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         cli_fail("reading %s from Redis failed: %s", key,
                  r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);

@@ -62,6 +62,17 @@ foreach(src ${RT_NODE_TESTS})
   endif()
 endforeach()
 
+# The cross-node suites that keep Redis up, once more with the nodes on a private Redis Cluster
+# of 3 masters and 3 replicas (RT_TEST_REDIS_CLUSTER=1: cluster_helpers.mjs starts it and the
+# nodes run with RT_REDIS_CLUSTER=1). redis_cluster.test.mjs adds the failover.
+foreach(name cluster_state_presence cluster_state_queries_limits)
+  add_test(NAME rediscluster.${name}
+           COMMAND node --test --test-force-exit --test-reporter=spec
+                   ${CMAKE_SOURCE_DIR}/tests/integration/${name}.test.mjs)
+  set_tests_properties(rediscluster.${name} PROPERTIES LABELS integration TIMEOUT 300
+                       ENVIRONMENT "${RT_TEST_ENV};RT_TEST_REDIS_CLUSTER=1")
+endforeach()
+
 if(EXISTS ${CMAKE_SOURCE_DIR}/sdk-js/tests)
   file(GLOB RT_SDKJS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/sdk-js/tests/*.test.mjs)
   foreach(src ${RT_SDKJS_TESTS})

@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { startServer, sleep, waitFor } from '../harness/index.mjs';
 import { RawClient, alive, pusherClient, restClient as sdkClient, rssKb, subscribed } from './helpers.mjs';
 import { OneNodeClusterRedis } from './redis_one_node_cluster.mjs';
+import { RedisCluster } from './redis_cluster_helpers.mjs';
 
 export { alive, rssKb, sleep, waitFor };
 
@@ -102,10 +103,19 @@ export class Cluster {
 
   /** RT_TEST_REDIS_ONE_NODE_CLUSTER=1 runs the suite on a one-node Redis Cluster instead
    *  (redis_one_node_cluster.mjs): what a cluster refuses shows as Redis errors. */
+  /** One redis-server on port; with RT_TEST_REDIS_CLUSTER=1 a private Redis Cluster of 3
+   *  masters and 3 replicas instead (the nodes then run with RT_REDIS_CLUSTER=1). */
   async startRedis(port) {
+    if (process.env.RT_TEST_REDIS_CLUSTER === '1') return this.startRedisCluster();
     this.redis = process.env.RT_TEST_REDIS_ONE_NODE_CLUSTER === '1'
       ? await new OneNodeClusterRedis(port <= 55535 ? port : await OneNodeClusterRedis.freePort()).start()
       : await new Redis(port).start();
+    return this.redis;
+  }
+
+  /** A private Redis Cluster (redis_cluster_helpers.mjs) for the nodes, stopped at shutdown. */
+  async startRedisCluster(opts = { masters: 3, replicas: 1 }) {
+    this.redis = await new RedisCluster(opts).start();
     return this.redis;
   }
 
@@ -143,7 +153,8 @@ export class Cluster {
       if (node.killed) continue;
       try { await node.stop(); } catch (e) { errors.push(`node ${node.name}: ${e.message}`); }
     }
-    await this.redis?.kill();
+    if (this.redis instanceof RedisCluster) await this.redis.stop();
+    else await this.redis?.kill();
     if (errors.length) throw new Error(errors.join('\n'));
   }
 }

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { OneNodeClusterRedis } from './redis_one_node_cluster.mjs';
 import {
   RTSERVER, SOURCE_DIR, MASTER_KEY, REDIS_URL, createDatabase, createEmptyDatabase, createApp,
   freePort, sanitizerEnv, startServer, waitFor,
@@ -97,6 +98,11 @@ describe('configuration', { timeout: 120000 }, () => {
       [{ RT_LOG_FORMAT: 'yaml' }, /^rtserver: RT_LOG_FORMAT must be text or json \(got "yaml"\)/],
       [{ RT_PATH_PREFIX: 'realtime/' }, /^rtserver: RT_PATH_PREFIX must start with '\/'/],
       [{ RT_TRUST_PROXY: 'yes' }, /^rtserver: RT_TRUST_PROXY must be 0 or 1 \(got "yes"\)/],
+      [{ RT_REDIS_CLUSTER: 'yes' }, /^rtserver: RT_REDIS_CLUSTER must be 0 or 1 \(got "yes"\)/],
+      [{ RT_REDIS_CLUSTER: '1' }, /^rtserver: RT_REDIS_CLUSTER=1 needs RT_REDIS_URL/],
+      [{ RT_REDIS_URL: 'redis://10.0.0.1:6379,10.0.0.2:6379' }, /^rtserver: RT_REDIS_URL lists several hosts: set RT_REDIS_CLUSTER=1/],
+      [{ RT_REDIS_URL: REDIS_URL, RT_REDIS_CLUSTER: '1' }, /^rtserver: RT_REDIS_CLUSTER=1 but 127\.0\.0\.1:\d+ is not a Redis Cluster node/],
+      [{ RT_REDIS_URL: `redis://127.0.0.1:${closed},127.0.0.1:${closed}`, RT_REDIS_CLUSTER: '1' }, /^rtserver: RT_REDIS_URL: cannot connect to 127\.0\.0\.1:\d+ within 5 s: /],
       [{ RT_HOST: 'no-such-host.invalid' }, /^rtserver: RT_HOST: cannot resolve "no-such-host\.invalid"/],
       [{ RT_CONFIG: path.join(dir, 'absent.conf') }, /^rtserver: RT_CONFIG: cannot read .*absent\.conf/],
     ];
@@ -104,6 +110,21 @@ describe('configuration', { timeout: 120000 }, () => {
       const r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, ...env });
       assert.equal(r.code, 2, `${JSON.stringify(env)}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr.split('\n').filter((l) => !/^\d{4}-\d\d-\d\dT\S+Z (debug|info|warn) /.test(l)).join('\n'), re, JSON.stringify(env));
+    }
+  });
+
+  test('--check-config: a Redis Cluster node needs RT_REDIS_CLUSTER=1; with it, a dead first seed is skipped', async () => {
+    const node = await new OneNodeClusterRedis(await OneNodeClusterRedis.freePort()).start();
+    try {
+      let r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_URL: node.url });
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, /^rtserver: RT_REDIS_URL: 127\.0\.0\.1:\d+ is a Redis Cluster node: set RT_REDIS_CLUSTER=1/m);
+      const closed = await freePort();
+      r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_CLUSTER: '1', RT_REDIS_URL: `redis://127.0.0.1:${closed},${node.url.slice('redis://'.length)}` });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Redis Cluster reachable/);
+    } finally {
+      await node.kill();
     }
   });
 
@@ -131,7 +152,7 @@ describe('configuration', { timeout: 120000 }, () => {
       assert.ok(!r.stderr.includes('wrong'), 'the password is not printed');
       r = run(['--check-config'], { RT_DATABASE_URL: dbUrl, RT_REDIS_URL: `redis://127.0.0.1:${port}` });
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /did not answer PING: NOAUTH/);
+      assert.match(r.stderr, /did not answer INFO: NOAUTH/);
     } finally {
       redis.kill('SIGKILL');
     }

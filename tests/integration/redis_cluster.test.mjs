@@ -1,0 +1,190 @@
+// Nodes on a real Redis Cluster (RT_REDIS_CLUSTER=1, docs/cluster.md "Redis Cluster"): three
+// rtserver nodes on a private cluster of 3 masters and 3 replicas. Routes are sharded channels
+// spread over the masters by slot, each app's state lives in its app's slot, and when a master
+// is killed mid-test its replica takes over and the nodes find it, subscribe again and re-send
+// their state, so fan-out, presence, counts, client events and user events work as before.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDatabase, createApp, rtadmin } from '../harness/index.mjs';
+import {
+  Cluster, addedIds, eventually, frames, getJson, health, join, membersView, restClient, sdk, sleep, stays,
+  uniq, waitFor,
+} from './cluster_helpers.mjs';
+
+const CROSS_NODE_MS = 3000;
+// A killed master's replica is promoted after about 2 x the cluster's node timeout (1 s here);
+// the nodes then read the new map within a second.
+const FAILOVER_MS = 20000;
+
+const route = (app, channel) => `rt:c:${app.id}:${channel}`;
+
+async function metric(node, name) {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout: 150000 }, () => {
+  let db, redis, cl, app, a, b, c;
+  const prefix = uniq('shop_database_');
+
+  before(async () => {
+    db = createDatabase();
+    app = createApp(db, ['--client-events', '--user-auth', '--subscription-count', '--read-requests-per-second', '1000',
+      '--ingest-stream', '--ingest-redis-prefix', prefix, '--max-payload-kb', '1'], 'redis-cluster');
+    cl = new Cluster(db);
+    redis = await cl.startRedisCluster({ masters: 3, replicas: 1 });
+    [a, b, c] = await Promise.all([cl.startNode('a', '530001'), cl.startNode('b', '530002'), cl.startNode('c', '530003')]);
+    for (const node of [a, b, c]) {
+      await waitFor(async () => (await health(node)).json.redis === 'connected', 10000, `${node.name} on the Redis Cluster`);
+    }
+  });
+
+  after(async () => {
+    await cl?.shutdown();
+  });
+
+  /** One channel name per master: names whose route hashes to each master's slots. */
+  async function channelPerMaster(prefix) {
+    const byMaster = new Map();
+    for (let i = 0; byMaster.size < 3 && i < 300; i++) {
+      const ch = uniq(prefix);
+      const master = await redis.masterOf(route(app, ch));
+      if (!byMaster.has(master)) byMaster.set(master, ch);
+    }
+    assert.equal(byMaster.size, 3, 'channels on every master');
+    return byMaster;
+  }
+
+  async function signedIn(node, id) {
+    const client = cl.client(node, app, { user: { id } });
+    await waitFor(() => client.connection.state === 'connected', 5000, 'connected');
+    client.signin();
+    await waitFor(() => client.user.serverToUserChannel?.subscribed, 5000, `${id} signed in on ${node.name}`);
+    return client;
+  }
+
+  test('the nodes read the slot map: 3 masters, routes are sharded channels on the master of their slot', async () => {
+    for (const node of [a, b, c]) assert.equal(await metric(node, 'rt_redis_cluster_masters'), 3, `${node.name} masters`);
+    const byMaster = await channelPerMaster('spread-');
+    const clients = [a, b, c].map((node) => cl.client(node, app));
+    for (const client of clients) for (const ch of byMaster.values()) await join(client, ch);
+    for (const [master, ch] of byMaster) {
+      const [, n] = await redis.command(master, 'PUBSUB', 'SHARDNUMSUB', route(app, ch));
+      assert.equal(n, 3, `${ch}: every node subscribed on master ${master}`);
+    }
+    // One event per channel, each triggered on another node: every subscriber gets each once.
+    const names = [...byMaster.values()];
+    for (let i = 0; i < names.length; i++) {
+      assert.equal((await sdk(restClient([a, b, c][i], app).trigger(names[i], 'spread', { i }))).status, 200);
+    }
+    for (const client of clients) {
+      for (let i = 0; i < names.length; i++) {
+        await eventually(() => frames(client, names[i], 'spread'), [{ i }], CROSS_NODE_MS, `${names[i]} on ${client.node.name}`);
+      }
+    }
+    await stays(() => clients.map((cli) => names.map((n) => frames(cli, n, 'spread').length)), [[1, 1, 1], [1, 1, 1], [1, 1, 1]], 300, 'each event once');
+  });
+
+  test('a node without subscribers on a channel is not subscribed to it and receives none of its traffic', async () => {
+    const ch = uniq('routed-');
+    const onA = cl.client(a, app), onB = cl.client(b, app);
+    await join(onA, ch);
+    await join(onB, ch);
+    const master = await redis.masterOf(route(app, ch));
+    assert.deepEqual(await redis.command(master, 'PUBSUB', 'SHARDNUMSUB', route(app, ch)), [route(app, ch), 2]);
+    const before = await metric(c, 'rt_cluster_bus_messages_in_total');
+    for (let i = 0; i < 20; i++) assert.equal((await sdk(restClient(a, app).trigger(ch, 'tick', { i }))).status, 200);
+    await eventually(() => frames(onB, ch, 'tick').length, 20, CROSS_NODE_MS, 'b receives the 20 events');
+    assert.equal(await metric(c, 'rt_cluster_bus_messages_in_total'), before, 'c received nothing of the channel');
+  });
+
+  test("the inlets: a stream entry and Laravel's PUBLISH on any master reach subscribers once; rtadmin ingest failures reads the dead letters from the app's master", async () => {
+    const ch = uniq('orders-');
+    const clients = [a, b, c].map((node) => cl.client(node, app));
+    for (const client of clients) await join(client, ch);
+    const stream = `rt:ingest:{${app.id}}`;
+    const streamMaster = await redis.masterOf(stream);
+    await redis.command(streamMaster, 'XADD', stream, '*', 'name', 'paid', 'channel', ch, 'data', '{"id":7}');
+    await redis.command(streamMaster, 'XADD', stream, '*', 'name', 'too-big', 'channel', ch, 'data', 'y'.repeat(1025));
+    for (const client of clients) await eventually(() => frames(client, ch, 'paid'), [{ id: 7 }], CROSS_NODE_MS, `stream entry on ${client.node.name}`);
+    // Classic PUBLISH reaches every node of a Redis Cluster: send it to each master in turn.
+    const masters = redis.liveNodes().filter((n) => n.role === 'master').map((n) => n.port);
+    for (const [i, port] of masters.entries()) {
+      await redis.command(port, 'PUBLISH', `${prefix}${ch}`, JSON.stringify({ event: 'shipped', data: { i }, socket: null }));
+    }
+    for (const client of clients) {
+      await eventually(() => frames(client, ch, 'shipped'), masters.map((_, i) => ({ i })), CROSS_NODE_MS, `Laravel events on ${client.node.name}`);
+    }
+    await stays(() => clients.map((cli) => frames(cli, ch, 'paid').length + frames(cli, ch, 'shipped').length), [4, 4, 4], 300, 'each once');
+
+    // rtadmin asks the first seed that answers and follows its MOVED to the app's master.
+    const seeds = `redis://${masters.filter((p) => p !== streamMaster).map((p) => `127.0.0.1:${p}`).join(',')}`;
+    const failures = await eventually(() => {
+      const r = rtadmin(['ingest', 'failures', app.id, '--json'], { RT_DATABASE_URL: db, RT_REDIS_URL: seeds });
+      return r.code === 0 ? r.json().map((row) => row.reason) : r.stderr;
+    }, ['Event data too large: 1025 bytes, the limit is 1024'], CROSS_NODE_MS, 'rtadmin ingest failures');
+    assert.ok(failures >= 0);
+  });
+
+  test('a master killed mid-test: its replica takes over, the nodes reconnect, and fan-out, presence, counts, client and user events work across nodes', async () => {
+    const presence = uniq('presence-failover-');
+    const feed = uniq('private-failover-');
+    const alice = cl.client(a, app, { presence: { user_id: 'alice', user_info: { n: 1 } } });
+    const bob = cl.client(b, app, { presence: { user_id: 'bob', user_info: { n: 2 } } });
+    await join(alice, presence);
+    await join(bob, presence);
+    await eventually(() => membersView(alice, presence).count, 2, CROSS_NODE_MS, 'alice sees bob');
+    const onA = cl.client(a, app), onC = cl.client(c, app);
+    await join(onA, feed);
+    await join(onC, feed);
+
+    // The master holding the app's state (presence, counts, users) dies; so does whatever
+    // routes hashed to it.
+    const victim = await redis.masterOf(`rt:{${app.id}}:chans`);
+    await redis.killMaster(victim);
+    await redis.waitHealthy(FAILOVER_MS);
+    for (const node of [a, b, c]) {
+      await waitFor(async () => (await health(node)).json.redis === 'connected', FAILOVER_MS, `${node.name} back on the cluster`);
+      assert.ok(!(await redis.masterOf(`rt:{${app.id}}:chans`) === victim), 'the app slot has a new master');
+    }
+    for (const node of [a, b, c]) assert.ok((await metric(node, 'rt_redis_cluster_map_loads_total')) >= 2, `${node.name} read a new map`);
+
+    // Fan-out: an event triggered on b reaches a and c once.
+    assert.equal((await sdk(restClient(b, app).trigger(feed, 'after', { ok: 1 }))).status, 200);
+    for (const client of [onA, onC]) await eventually(() => frames(client, feed, 'after'), [{ ok: 1 }], CROSS_NODE_MS, `after on ${client.node.name}`);
+
+    // Client events cross nodes and are not echoed.
+    onA.channel(feed).trigger('client-typing', { who: 'a' });
+    await eventually(() => frames(onC, feed, 'client-typing'), [{ who: 'a' }], CROSS_NODE_MS, 'client event on c');
+    await sleep(200);
+    assert.deepEqual(frames(onA, feed, 'client-typing'), [], 'not echoed');
+
+    // Presence: the nodes re-sent their members to the promoted replica, so carol joining on c
+    // sees alice and bob, and they see her.
+    const carol = cl.client(c, app, { presence: { user_id: 'carol', user_info: { n: 3 } } });
+    await join(carol, presence);
+    assert.deepEqual(membersView(carol, presence), { count: 3, members: { alice: { n: 1 }, bob: { n: 2 }, carol: { n: 3 } } });
+    await eventually(() => addedIds(alice, presence).includes('carol'), true, CROSS_NODE_MS, 'member_added carol on a');
+    await eventually(() => addedIds(bob, presence).includes('carol'), true, CROSS_NODE_MS, 'member_added carol on b');
+
+    // Counts: every node answers the cluster totals.
+    for (const node of [a, b, c]) {
+      await eventually(() => getJson(node, app, `/channels/${presence}`, { info: 'user_count,subscription_count' }),
+        { occupied: true, user_count: 3, subscription_count: 3 }, CROSS_NODE_MS, `${presence} counts on ${node.name}`);
+    }
+
+    // User events: a user signed in on a and b gets sendToUser from c, and is terminated from c.
+    const id = uniq('user-');
+    const u1 = await signedIn(a, id), u2 = await signedIn(b, id);
+    const got = [[], []];
+    u1.user.bind('notice', (d) => got[0].push(d));
+    u2.user.bind('notice', (d) => got[1].push(d));
+    assert.equal((await sdk(restClient(c, app).sendToUser(id, 'notice', { text: 'hi' }))).status, 200);
+    await eventually(() => got, [[{ text: 'hi' }], [{ text: 'hi' }]], CROSS_NODE_MS, 'sendToUser on both sockets');
+    assert.equal((await sdk(restClient(c, app).terminateUserConnections(id))).status, 200);
+    await eventually(() => [u1.connection.state, u2.connection.state].every((s) => s !== 'connected'), true, CROSS_NODE_MS, 'terminated on a and b');
+
+    for (const node of [a, b, c]) assert.doesNotMatch(node.logs(), /Redis script error|CROSSSLOT|non local key/, `${node.name} log`);
+  });
+});
