@@ -18,6 +18,9 @@
 #define REFRESH_MIN_MS 100  /* first retry of the slot map while down; doubles... */
 #define REFRESH_MAX_MS 1000 /* ...up to this */
 #define STOP_POLL_MS 20
+/* A master's links not connected, or a slot map not answered, this long: given up, so that a
+ * host that drops packets (no refusal) does not hold the node for the kernel's 2 minutes. */
+#define CONNECT_TIMEOUT_MS 5000
 
 /* One master: a command link and a sharded-subscriber link. */
 struct shard {
@@ -30,6 +33,7 @@ struct shard {
     bool removing; /* its links are being closed on purpose: on_close is not a failure */
     bool probing;
     uint64_t probe_ms;
+    uint64_t opened_ms; /* when a link of it was last opened */
 };
 
 /* A command on its way, kept whole so that a redirect can send it again. */
@@ -51,6 +55,7 @@ static struct {
     size_t n_shards;
     struct shard *slot_of[RT_SLOTS];
     bool map_ok, up, loading, stopping;
+    uint64_t loading_ms;             /* when the slot map was asked for */
     struct rt_redis_link *seed_link; /* asked for the map when no master link is up */
     uv_timer_t refresh, dropper, stop_timer;
     unsigned backoff_ms;
@@ -170,6 +175,7 @@ static const char *password(void)
 
 static void open_links(struct shard *s)
 {
+    if (!s->cmd || !s->sub) s->opened_ms = uv_now(rc.loop);
     if (!s->cmd)
         s->cmd = rt_redis_link_open(rc.loop, s->host, s->port, password(), false, &link_ops, s);
     if (!s->sub)
@@ -333,7 +339,10 @@ static void load_map(void)
         }
     }
     const char *argv[] = {"CLUSTER", "SLOTS"};
-    if (rt_redis_link_command(l, on_slots, l, 2, argv, NULL) == 0) rc.loading = true;
+    if (rt_redis_link_command(l, on_slots, l, 2, argv, NULL) == 0) {
+        rc.loading = true;
+        rc.loading_ms = uv_now(rc.loop);
+    }
 }
 
 static void on_refresh(uv_timer_t *t)
@@ -488,9 +497,16 @@ static void check_writing(struct shard *s, struct rt_redis_link *l, uint64_t now
 void rt_redis_cluster_sweep(uint64_t now)
 {
     if (rc.stopping) return;
+    if (rc.loading && rc.seed_link && now - rc.loading_ms >= CONNECT_TIMEOUT_MS)
+        rt_redis_link_close(rc.seed_link, "no slot map in time"); /* on to the next seed */
     for (size_t i = 0; i < rc.n_shards; i++) {
         struct shard *s = rc.shards[i];
         if (s->drop) continue;
+        if ((!s->cmd_ready || !s->sub_ready) && now - s->opened_ms >= CONNECT_TIMEOUT_MS) {
+            s->drop = true; /* reconnected after the next slot map, if still a master */
+            uv_timer_start(&rc.dropper, on_dropper, 0, 0);
+            continue;
+        }
         check_writing(s, s->cmd, now);
         check_writing(s, s->sub, now);
         if (s->drop || !s->cmd_ready) continue;
