@@ -9,6 +9,9 @@
 # (release), rtbench built with make -C ../shared/rtbench BUILD=/tmp/rtbench (RTBENCH
 # overrides the binary's path). RT_BENCH_ENV="RT_X=1 ..." adds server settings;
 # RTSERVER=path runs another build (e.g. an older one, for a before/after table).
+# RT_BENCH_REDIS_CLUSTER_URL=redis://h:p,... runs the nodes on that Redis Cluster
+# (RT_REDIS_CLUSTER=1, e.g. the one of scripts/services cluster-up) instead of a private
+# redis-server; Redis CPU and bytes are then summed over its masters.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rtbench=${RTBENCH:-/tmp/rtbench/rtbench}
@@ -21,7 +24,7 @@ shift 2
 work=$(mktemp -d /tmp/rt-scale.XXXXXX)
 cleanup() {
     [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null
+    [ -n "${redis_pid:-}" ] && [ -z "${RT_BENCH_REDIS_CLUSTER_URL:-}" ] && kill "$redis_pid" 2>/dev/null
     [ -n "${db:-}" ] && psql "$RT_TEST_PG_URL" -qAtXc "DROP DATABASE IF EXISTS $db" >/dev/null
     rm -rf "$work"
 }
@@ -35,23 +38,33 @@ export RT_DATABASE_URL=${RT_TEST_PG_URL%/*}/$db RT_MASTER_KEY_FILE=$work/master.
 app=$("$repo/build/rtadmin" app create --name bench --backend-events-per-second 0 \
     --max-connections 200000 --client-events --json)
 field() { echo "$app" | sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p"; }
-redis_port=$(( 40000 + RANDOM % 10000 ))
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --maxclients 10000 >"$work/redis.log" 2>&1 &
-redis_pid=$!
+if [ -n "${RT_BENCH_REDIS_CLUSTER_URL:-}" ]; then
+    redis_url=$RT_BENCH_REDIS_CLUSTER_URL cluster=1
+    seed=${redis_url#redis://}
+    seed=${seed%%,*}
+    redis_ports=$(redis-cli -p "${seed##*:}" CLUSTER NODES | awk '$3 ~ /master/ && $3 !~ /fail/ {split($2, a, "[:@]"); print a[2]}')
+else
+    redis_port=$(( 40000 + RANDOM % 10000 ))
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --maxclients 10000 >"$work/redis.log" 2>&1 &
+    redis_pid=$!
+    redis_url=redis://127.0.0.1:$redis_port cluster=0 redis_ports=$redis_port
+fi
 port=$(( 20000 + RANDOM % 20000 ))
 # shellcheck disable=SC2086
-env RT_REDIS_URL="redis://127.0.0.1:$redis_port" RT_WORKERS="$workers" RT_NODE_ID=700001 \
+env RT_REDIS_URL="$redis_url" RT_REDIS_CLUSTER=$cluster RT_WORKERS="$workers" RT_NODE_ID=700001 \
     RT_PORT=$port RT_LOG_LEVEL=warn ${RT_BENCH_ENV:-} "$rtserver" >"$work/rtserver.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.1; done
 sleep 1 # every worker ready, not only the one that answered
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-redis_out() { redis-cli -p "$redis_port" INFO stats | sed -n 's/^total_net_output_bytes:\([0-9]*\).*/\1/p'; }
-redis_before=$(cpu_ticks "$redis_pid") redis_out_before=$(redis_out)
+# Summed over the Redis processes (the masters of a cluster).
+redis_info() { for p in $redis_ports; do redis-cli -p "$p" INFO "$1" | sed -n "s/^$2:\([0-9.]*\).*/\1/p"; done | awk '{s += $1} END {printf "%.3f\n", s}'; }
+redis_cpu() { redis_info cpu used_cpu_user_main_thread | awk -v s="$(redis_info cpu used_cpu_sys_main_thread)" '{print int(($1 + s) * 1000)}'; }
+redis_out() { redis_info stats total_net_output_bytes | cut -d. -f1; }
+redis_before=$(redis_cpu) redis_out_before=$(redis_out)
 "$rtbench" "$mode" -p "$port" --app-id "$(field id)" --key "$(field key)" \
     --secret "$(field secret)" --pid "$pid" --pid-tree "$@"
-echo "redis-server during the run: CPU $(( ($(cpu_ticks "$redis_pid") - redis_before) * 1000 / $(getconf CLK_TCK) )) ms, sent $(( ($(redis_out) - redis_out_before) / 1024 )) KB"
+echo "redis-server during the run ($(echo $redis_ports | wc -w) process(es)): CPU $(( $(redis_cpu) - redis_before )) ms, sent $(( ($(redis_out) - redis_out_before) / 1024 )) KB"
 # Each new HTTP connection may land on another worker: ask until every node answered.
 declare -A seen
 for _ in $(seq $(( workers * 40 ))); do
