@@ -62,9 +62,11 @@ redis_info() { for p in $redis_ports; do redis-cli -p "$p" INFO "$1" | sed -n "s
 redis_cpu() { redis_info cpu used_cpu_user_main_thread | awk -v s="$(redis_info cpu used_cpu_sys_main_thread)" '{print int(($1 + s) * 1000)}'; }
 redis_out() { redis_info stats total_net_output_bytes | cut -d. -f1; }
 redis_before=$(redis_cpu) redis_out_before=$(redis_out)
+declare -A redis_each
+for p in $redis_ports; do redis_each[$p]=$(redis_ports=$p redis_cpu); done
 "$rtbench" "$mode" -p "$port" --app-id "$(field id)" --key "$(field key)" \
     --secret "$(field secret)" --pid "$pid" --pid-tree "$@"
-echo "redis-server during the run ($(echo $redis_ports | wc -w) process(es)): CPU $(( $(redis_cpu) - redis_before )) ms, sent $(( ($(redis_out) - redis_out_before) / 1024 )) KB"
+echo "redis-server during the run ($(echo $redis_ports | wc -w) process(es)): CPU $(( $(redis_cpu) - redis_before )) ms ($(for p in $redis_ports; do printf '%s ' "$(( $(redis_ports=$p redis_cpu) - ${redis_each[$p]} ))"; done)ms each), sent $(( ($(redis_out) - redis_out_before) / 1024 )) KB"
 # Each new HTTP connection may land on another worker: ask until every node answered.
 declare -A seen
 for _ in $(seq $(( workers * 40 ))); do

@@ -42,7 +42,7 @@ struct req {
     void *privdata;
     unsigned hops;
     size_t len;
-    char cmd[];
+    char *cmd; /* as redisFormatCommandArgv made it */
 };
 
 static struct {
@@ -398,6 +398,7 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
         }
     }
     if (q->cb) q->cb(ac, reply, q->privdata);
+    free(q->cmd);
     free(q);
 }
 
@@ -420,14 +421,14 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     int len = redisFormatCommandArgv(&cmd, (int)argc, argv, argvlen);
     if (argvlen != lens && argvlen != stack) free(argvlen);
     if (len < 0) return -1;
-    struct req *q = rt_xmalloc(sizeof *q + (size_t)len);
+    struct req *q = rt_xmalloc(sizeof *q);
     q->cb = cb;
     q->privdata = privdata;
     q->hops = 0;
     q->len = (size_t)len;
-    memcpy(q->cmd, cmd, (size_t)len);
-    free(cmd);
+    q->cmd = cmd;
     if (rt_redis_link_send(s->cmd, q->cmd, q->len, on_req_reply, q) != 0) {
+        free(q->cmd);
         free(q);
         return -1;
     }

@@ -19,13 +19,12 @@ struct waiter {
     struct waiter *next;
 };
 
-/* Output handed to the socket (or held until the link is connected). */
+/* Output handed to the socket: what the commands of one loop turn appended. */
 struct wreq {
     uv_write_t req;
     struct rt_redis_link *link;
-    struct wreq *next; /* held output only */
     size_t len;
-    char data[];
+    char *data;
 };
 
 struct rt_redis_link {
@@ -39,10 +38,16 @@ struct rt_redis_link {
     bool push;
     const struct rt_redis_link_ops *ops;
     void *data;
-    bool looking_up, tcp_open, ready, closed, auth_pending;
+    bool looking_up, ready, closed, auth_pending;
+    int handles; /* libuv handles open (the socket, the flusher): freed when none is left */
     redisReader *reader;
     struct waiter *head, *tail;
-    struct wreq *held, *held_tail;
+    /* Commands not yet handed to the socket: written once per loop turn (the flusher, a check
+     * handle, runs after the turn's callbacks), so a burst of commands is one write, not one
+     * system call each; held there until the link is connected. */
+    char *obuf;
+    size_t olen, ocap;
+    uv_check_t flusher;
     size_t pending;       /* bytes not yet taken by the socket */
     uint64_t progress_ms; /* see rt_redis_link_write_progress */
     char *rbuf;
@@ -51,15 +56,15 @@ struct rt_redis_link {
 static void link_free(struct rt_redis_link *l)
 {
     if (l->reader) redisReaderFree(l->reader);
+    free(l->obuf);
     free(l->rbuf);
     free(l);
 }
 
-static void on_tcp_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct rt_redis_link *l = h->data;
-    l->tcp_open = false;
-    if (!l->looking_up) link_free(l);
+    if (--l->handles == 0 && !l->looking_up) link_free(l);
 }
 
 void rt_redis_link_close(struct rt_redis_link *l, const char *why)
@@ -67,13 +72,7 @@ void rt_redis_link_close(struct rt_redis_link *l, const char *why)
     if (l->closed) return;
     l->closed = true;
     l->ready = false;
-    struct wreq *w = l->held;
-    while (w) {
-        struct wreq *next = w->next;
-        free(w);
-        w = next;
-    }
-    l->held = l->held_tail = NULL;
+    l->olen = 0;
     l->pending = 0;
     struct waiter *q = l->head;
     l->head = l->tail = NULL;
@@ -84,8 +83,9 @@ void rt_redis_link_close(struct rt_redis_link *l, const char *why)
         q = next;
     }
     l->ops->on_close(l, why);
-    if (l->tcp_open) {
-        if (!uv_is_closing((uv_handle_t *)&l->tcp)) uv_close((uv_handle_t *)&l->tcp, on_tcp_closed);
+    if (l->handles) {
+        uv_close((uv_handle_t *)&l->flusher, on_handle_closed);
+        uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
     } else if (!l->looking_up) {
         link_free(l);
     }
@@ -99,20 +99,53 @@ static void on_written(uv_write_t *req, int status)
         l->pending -= w->len;
         l->progress_ms = uv_now(l->loop);
     }
+    free(w->data);
     free(w);
     if (status < 0 && status != UV_ECANCELED && !l->closed)
         rt_redis_link_close(l, uv_strerror(status));
 }
 
-static void submit(struct rt_redis_link *l, struct wreq *w)
+/* Hands everything appended so far to the socket, in one write. */
+static void flush(struct rt_redis_link *l)
 {
+    if (!l->olen || !l->ready || l->closed) return;
+    struct wreq *w = rt_xmalloc(sizeof *w);
+    w->link = l;
+    w->len = l->olen;
+    w->data = l->obuf;
+    l->obuf = NULL;
+    l->olen = l->ocap = 0;
     uv_buf_t buf = uv_buf_init(w->data, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&l->tcp, &buf, 1, on_written);
     if (rc < 0) {
-        l->pending -= w->len;
+        free(w->data);
         free(w);
         rt_redis_link_close(l, uv_strerror(rc));
     }
+}
+
+static void on_flush(uv_check_t *h)
+{
+    struct rt_redis_link *l = h->data;
+    uv_check_stop(h);
+    flush(l);
+}
+
+static void append(struct rt_redis_link *l, const char *data, size_t len)
+{
+    if (l->olen + len > l->ocap) {
+        size_t cap = l->ocap ? l->ocap : 4096;
+        while (cap < l->olen + len)
+            cap *= 2;
+        l->obuf = rt_xrealloc(l->obuf, cap);
+        l->ocap = cap;
+    }
+    memcpy(l->obuf + l->olen, data, len);
+    l->olen += len;
+    if (l->pending == 0) l->progress_ms = uv_now(l->loop);
+    l->pending += len;
+    if (l->ready && !uv_is_active((uv_handle_t *)&l->flusher))
+        uv_check_start(&l->flusher, on_flush);
 }
 
 static void enqueue_waiter(struct rt_redis_link *l, rt_cluster_reply_fn *cb, void *privdata)
@@ -131,23 +164,8 @@ int rt_redis_link_send(struct rt_redis_link *l, const char *cmd, size_t len,
                        rt_cluster_reply_fn *cb, void *privdata)
 {
     if (l->closed) return -1;
-    struct wreq *w = rt_xmalloc(sizeof *w + len);
-    w->link = l;
-    w->next = NULL;
-    w->len = len;
-    memcpy(w->data, cmd, len);
     if (!l->push) enqueue_waiter(l, cb, privdata);
-    if (l->pending == 0) l->progress_ms = uv_now(l->loop);
-    l->pending += len;
-    if (l->ready) {
-        submit(l, w);
-    } else {
-        if (l->held_tail)
-            l->held_tail->next = w;
-        else
-            l->held = w;
-        l->held_tail = w;
-    }
+    append(l, cmd, len);
     return 0;
 }
 
@@ -256,37 +274,28 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     l->ready = true;
-    struct wreq *held = l->held;
-    l->held = l->held_tail = NULL;
-    if (l->password[0]) {
+    if (l->password[0]) { /* AUTH goes before everything held: its reply comes first */
         const char *argv[] = {"AUTH", l->password};
         char *cmd = NULL;
         int len = redisFormatCommandArgv(&cmd, 2, argv, NULL);
-        struct wreq *w = rt_xmalloc(sizeof *w + (size_t)len);
-        w->link = l;
-        w->len = (size_t)len;
-        memcpy(w->data, cmd, (size_t)len);
+        char *held = l->obuf;
+        size_t held_len = l->olen;
+        l->obuf = NULL;
+        l->olen = l->ocap = 0;
+        l->pending = 0;
+        append(l, cmd, (size_t)len);
         free(cmd);
+        if (held_len) append(l, held, held_len);
+        free(held);
         l->auth_pending = true;
-        if (!l->push) { /* the AUTH reply comes first: its waiter goes to the front */
+        if (!l->push) { /* ...and its waiter goes to the front */
             struct waiter *q = rt_xcalloc(1, sizeof *q);
             q->next = l->head;
             l->head = q;
             if (!l->tail) l->tail = q;
         }
-        l->pending += w->len;
-        submit(l, w);
     }
-    while (held && !l->closed) {
-        struct wreq *next = held->next;
-        submit(l, held);
-        held = next;
-    }
-    while (held) { /* closed while submitting */
-        struct wreq *next = held->next;
-        free(held);
-        held = next;
-    }
+    flush(l);
     if (!l->closed) l->ops->on_ready(l);
 }
 
@@ -296,7 +305,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     l->looking_up = false;
     if (l->closed) {
         uv_freeaddrinfo(res);
-        if (!l->tcp_open) link_free(l);
+        link_free(l); /* closed before any handle was opened */
         return;
     }
     const struct addrinfo *a = res;
@@ -312,7 +321,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     uv_tcp_init(l->loop, &l->tcp);
     l->tcp.data = l;
-    l->tcp_open = true;
+    uv_check_init(l->loop, &l->flusher);
+    l->flusher.data = l;
+    l->handles = 2;
     l->connect_req.data = l;
     int rc = uv_tcp_connect(&l->connect_req, &l->tcp, a->ai_addr, on_connected);
     uv_freeaddrinfo(res);
