@@ -5,7 +5,8 @@
 // their state, so fan-out, presence, counts, client events and user events work as before.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatabase, createApp, rtadmin } from '../harness/index.mjs';
+import { spawn, spawnSync } from 'node:child_process';
+import { SOURCE_DIR, createDatabase, createApp, freePort, rtadmin } from '../harness/index.mjs';
 import {
   Cluster, addedIds, eventually, frames, getJson, health, join, membersView, restClient, sdk, sleep, stays,
   uniq, waitFor,
@@ -186,5 +187,31 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
     await eventually(() => [u1.connection.state, u2.connection.state].every((s) => s !== 'connected'), true, CROSS_NODE_MS, 'terminated on a and b');
 
     for (const node of [a, b, c]) assert.doesNotMatch(node.logs(), /Redis script error|CROSSSLOT|non local key/, `${node.name} log`);
+  });
+});
+
+// The README's one command on a Redis Cluster. scripts/run runs the release build whatever
+// RT_BUILD_DIR says, so the sanitized pass of this file leaves it to the plain one.
+describe('RT_REDIS_CLUSTER=1 scripts/run', { timeout: 120000, skip: process.env.RT_SANITIZED === '1' && 'runs the release build' }, () => {
+  test('starts a local Redis Cluster and a demo server on it', async () => {
+    const port = await freePort();
+    const proc = spawn(`${SOURCE_DIR}/scripts/run`, [], {
+      env: { ...process.env, RT_SKIP_DEPS: '1', RT_SKIP_BUILD: '1', RT_PORT: String(port), RT_MASTER_KEY: '', RT_REDIS_URL: '', RT_REDIS_CLUSTER: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => /demo app key:\s+(\S+)/.test(out), 60000, `demo app key in output:\n${out}`);
+      assert.match(out, /Redis:\s+redis:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ \(Redis Cluster\)/);
+      const node = { url: `http://127.0.0.1:${port}` };
+      await waitFor(async () => { try { return (await health(node)).json.redis === 'connected'; } catch { return false; } }, 20000, `ready on the cluster:\n${out}`);
+      assert.equal(await metric(node, 'rt_redis_cluster_masters'), 3);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.on('exit', r));
+      spawnSync(`${SOURCE_DIR}/scripts/services`, ['cluster-down'], { stdio: 'ignore' });
+    }
   });
 });
