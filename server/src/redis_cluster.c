@@ -411,15 +411,7 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     struct shard *s = shard_for(slot);
     if (!s || !s->cmd || output_full(s, s->cmd)) return -1;
     char *cmd = NULL;
-    size_t stack[64];
-    size_t *argvlen = (size_t *)lens;
-    if (!lens) {
-        argvlen = argc <= 64 ? stack : rt_xmalloc(argc * sizeof *argvlen);
-        for (size_t i = 0; i < argc; i++)
-            argvlen[i] = strlen(argv[i]);
-    }
-    int len = redisFormatCommandArgv(&cmd, (int)argc, argv, argvlen);
-    if (argvlen != lens && argvlen != stack) free(argvlen);
+    int len = rt_redis_link_format(&cmd, argc, argv, lens);
     if (len < 0) return -1;
     struct req *q = rt_xmalloc(sizeof *q);
     q->cb = cb;

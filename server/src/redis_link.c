@@ -169,8 +169,7 @@ int rt_redis_link_send(struct rt_redis_link *l, const char *cmd, size_t len,
     return 0;
 }
 
-int rt_redis_link_command(struct rt_redis_link *l, rt_cluster_reply_fn *cb, void *privdata,
-                          size_t argc, const char **argv, const size_t *lens)
+int rt_redis_link_format(char **out, size_t argc, const char **argv, const size_t *lens)
 {
     size_t stack[64];
     size_t *argvlen = (size_t *)lens;
@@ -179,9 +178,17 @@ int rt_redis_link_command(struct rt_redis_link *l, rt_cluster_reply_fn *cb, void
         for (size_t i = 0; i < argc; i++)
             argvlen[i] = strlen(argv[i]);
     }
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, (int)argc, argv, argvlen);
+    *out = NULL;
+    int len = redisFormatCommandArgv(out, (int)argc, argv, argvlen);
     if (argvlen != lens && argvlen != stack) free(argvlen);
+    return len;
+}
+
+int rt_redis_link_command(struct rt_redis_link *l, rt_cluster_reply_fn *cb, void *privdata,
+                          size_t argc, const char **argv, const size_t *lens)
+{
+    char *cmd = NULL;
+    int len = rt_redis_link_format(&cmd, argc, argv, lens);
     if (len < 0) return -1;
     int rc = rt_redis_link_send(l, cmd, (size_t)len, cb, privdata);
     free(cmd);

@@ -40,6 +40,10 @@ struct rt_redis_link *rt_redis_link_open(uv_loop_t *loop, const char *host, int 
 int rt_redis_link_send(struct rt_redis_link *l, const char *cmd, size_t len,
                        rt_cluster_reply_fn *cb, void *privdata);
 
+/* Formats argv (binary-safe when lens is given, else C strings) into *out (free() it);
+ * returns its length, or -1. */
+int rt_redis_link_format(char **out, size_t argc, const char **argv, const size_t *lens);
+
 /* Formats argv (binary-safe when lens is given, else C strings) and sends it. */
 int rt_redis_link_command(struct rt_redis_link *l, rt_cluster_reply_fn *cb, void *privdata,
                           size_t argc, const char **argv, const size_t *lens);
