@@ -373,6 +373,7 @@ static void noted_apps_clear(void)
 
 static void note_app(const char *app_id)
 {
+    if (!reg.started) return; /* stopping: nothing is reaped after this node any more */
     if (noted_gen != conn_gen) {
         noted_apps_clear();
         noted_gen = conn_gen;
