@@ -41,16 +41,6 @@ async function receiver() {
   return r;
 }
 
-/** Redis's error replies since it started, by prefix: {ERR: 3, ...} (INFO errorstats). */
-async function errorStats(redis) {
-  const out = {};
-  for (const line of (await redis.command('INFO', 'errorstats')).split('\r\n')) {
-    const m = /^errorstat_([^:]+):count=(\d+)/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
-
 /** Every key in Redis (SCAN). */
 async function allKeys(redis) {
   const keys = [];
@@ -179,7 +169,7 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
   test('no Redis error reply: none counted by Redis, none logged by a node', async () => {
     // Answers the code expects and handles: a consumer group that exists already (BUSYGROUP)
     // or not yet (NOGROUP).
-    const { BUSYGROUP, NOGROUP, ...errors } = await errorStats(redis);
+    const { BUSYGROUP, NOGROUP, ...errors } = await cl.redis.errorStats();
     assert.deepEqual(errors, {}, `Redis error replies (INFO errorstats), besides BUSYGROUP ${BUSYGROUP} and NOGROUP ${NOGROUP}`);
     for (const node of [a, b, c]) {
       const lines = node.logs().split('\n').filter((l) => /Redis (script error|refused)|slot|CROSSSLOT|ERR /.test(l));
