@@ -15,7 +15,7 @@ import {
   Cluster, eventually, frames, getJson, join, membersView, removedIds, restClient, sdk, stays, uniq, userIds, waitFor,
 } from './cluster_helpers.mjs';
 import { RedisClient } from './ingest_helpers.mjs';
-import { Monitor, OneNodeClusterRedis, scriptSlotViolations } from './redis_one_node_cluster.mjs';
+import { Monitor, OneNodeClusterRedis, routingViolations, scriptSlotViolations } from './redis_one_node_cluster.mjs';
 
 const CROSS_NODE_MS = 3000;
 const REAP_MS = 10000; // a survivor reaps a dead node within 10 s
@@ -181,5 +181,9 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
     const lines = monitor.lines();
     assert.ok(lines.filter((l) => l.client === 'lua').length > 100, 'MONITOR saw the scripts run');
     assert.deepEqual(await scriptSlotViolations(redis, lines), []);
+  });
+
+  test('every command\'s keys are in the slot of the argument a cluster router reads (argv[1], the first declared key, the first stream)', async () => {
+    assert.deepEqual(await routingViolations(redis, monitor.lines()), []);
   });
 });

@@ -147,18 +147,55 @@ function unquote(s) {
  *   (such a script may be sent to any master);
  * - a PUBLISH or SPUBLISH from the script (only the master running it would see it).
  */
-export async function scriptSlotViolations(redis, lines) {
+// Commands without keys (COMMAND GETKEYS answers them with an error).
+const KEYLESS = new Set(['ASKING', 'AUTH', 'CLIENT', 'CLUSTER', 'COMMAND', 'CONFIG', 'DBSIZE', 'ECHO', 'EXEC', 'HELLO', 'INFO',
+  'MONITOR', 'MULTI', 'PING', 'PSUBSCRIBE', 'PUBLISH', 'PUNSUBSCRIBE', 'READONLY', 'SCAN', 'SCRIPT', 'SELECT', 'SPUBLISH',
+  'SSUBSCRIBE', 'SUBSCRIBE', 'SUNSUBSCRIBE', 'TIME', 'UNSUBSCRIBE']);
+
+/** COMMAND GETKEYS and CLUSTER KEYSLOT on redis, remembered. */
+function keyTools(redis) {
   const keysOf = new Map(), slotOf = new Map();
-  const getKeys = async (args) => {
-    if (['TIME', 'PING', 'ECHO'].includes(args[0].toUpperCase())) return []; // no keys (GETKEYS: an error)
-    const id = JSON.stringify(args);
-    if (!keysOf.has(id)) keysOf.set(id, await redis.command('COMMAND', 'GETKEYS', ...args).catch(() => []));
-    return keysOf.get(id);
+  return {
+    async keys(args) {
+      if (KEYLESS.has(args[0].toUpperCase())) return [];
+      const id = JSON.stringify(args);
+      if (!keysOf.has(id)) keysOf.set(id, await redis.command('COMMAND', 'GETKEYS', ...args).catch(() => []));
+      return keysOf.get(id);
+    },
+    async slot(key) {
+      if (!slotOf.has(key)) slotOf.set(key, await redis.command('CLUSTER', 'KEYSLOT', key));
+      return slotOf.get(key);
+    },
   };
-  const keySlot = async (key) => {
-    if (!slotOf.has(key)) slotOf.set(key, await redis.command('CLUSTER', 'KEYSLOT', key));
-    return slotOf.get(key);
-  };
+}
+
+/**
+ * Commands in a MONITOR record (not those run by scripts) whose keys are not all in the slot of
+ * the argument a cluster router takes for their key: argv[1], for EVAL/EVALSHA the first
+ * declared key, for XREAD/XREADGROUP the first key after STREAMS. One line per command name.
+ */
+export async function routingViolations(redis, lines) {
+  const tools = keyTools(redis);
+  const out = new Set();
+  for (const { client, args } of lines) {
+    if (client === 'lua') continue;
+    const cmd = args[0].toUpperCase();
+    const keys = await tools.keys(args);
+    if (keys.length === 0) continue;
+    let routed = args[1];
+    if (cmd === 'EVAL' || cmd === 'EVALSHA') routed = Number(args[2]) > 0 ? args[3] : undefined;
+    if (cmd === 'XREAD' || cmd === 'XREADGROUP') routed = args[args.findIndex((a) => a.toUpperCase() === 'STREAMS') + 1];
+    for (const key of keys) {
+      if (routed === undefined || (await tools.slot(key)) !== (await tools.slot(routed)))
+        out.add(`${args.slice(0, 2).join(' ')}: key ${key} is not in the slot of the routed argument ${routed}`);
+    }
+  }
+  return [...out].sort();
+}
+
+export async function scriptSlotViolations(redis, lines) {
+  const tools = keyTools(redis);
+  const getKeys = tools.keys, keySlot = tools.slot;
   const out = new Set();
   const loaded = new Map(); // SHA-1 -> script text, from SCRIPT LOAD
   const nameOf = (text) => `script "${text.slice(0, 70).replace(/\s+/g, ' ')}…"`;
