@@ -166,6 +166,18 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
     await stays(() => removedIds(alice, room), ['dave', 'carol'], 500, 'carol removed once');
   });
 
+  test('a node taken for dead (stopped longer than 5 s) and reaped lists its apps again once it runs again', async () => {
+    const apps = `rt:{nodes}:apps:${NODE_IDS.b}`;
+    assert.deepEqual(await redis.command('SMEMBERS', apps), [app.id], 'precondition: b holds state in the app');
+    b.proc.kill('SIGSTOP');
+    try {
+      await eventually(() => redis.command('EXISTS', apps), 0, REAP_MS, 'a reaped b, its apps set included');
+    } finally {
+      b.proc.kill('SIGCONT');
+    }
+    await eventually(() => redis.command('SMEMBERS', apps), [app.id], CROSS_NODE_MS, 'b lists the app again (it has connections there)');
+  });
+
   test('no Redis error reply: none counted by Redis, none logged by a node', async () => {
     // Answers the code expects and handles: a consumer group that exists already (BUSYGROUP)
     // or not yet (NOGROUP).
