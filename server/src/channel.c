@@ -298,8 +298,8 @@ static void count_send(struct rt_channel *ch, uint64_t now)
     if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
     if (rt_registry_active()) {
-        /* The total is read and published in one step in Redis: whichever node sends last
-         * sends the latest total (rt_channel_deliver_count delivers it here). */
+        /* The total is read from Redis and then published (rt_channel_deliver_count delivers
+         * it here): the cluster total at that moment, not this node's cluster_total. */
         rt_registry_publish_count(ch->app, ch->name);
         return;
     }

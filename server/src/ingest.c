@@ -462,14 +462,20 @@ static void on_group(struct redisAsyncContext *ac, void *r, void *privdata)
         in->group_ready = true;
 }
 
+/* KEYS[1] the stream, ARGV: group. XGROUP CREATE answered as itself (OK, or the BUSYGROUP
+ * error), from a script so that it is routed by its declared key: a Redis Cluster router looks
+ * for a command's key in its second word, and XGROUP CREATE has it in its third. */
+static const char lua_create_group[] =
+    "return redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')\n";
+
 /* Creates the group at the start of the stream ("0"): what the backend added before any node
  * read it is delivered too. */
 static void create_group(struct inlet *in)
 {
     char key[64];
     stream_key(in->app_id, key, sizeof key);
-    const char *argv[] = {"XGROUP", "CREATE", key, GROUP, "0", "MKSTREAM"};
-    if (command(on_group, rt_xstrdup(in->app_id), 6, argv) == 0) in->group_pending = true;
+    const char *argv[] = {"EVAL", lua_create_group, "1", key, GROUP};
+    if (command(on_group, rt_xstrdup(in->app_id), 5, argv) == 0) in->group_pending = true;
 }
 
 static size_t room(void)

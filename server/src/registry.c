@@ -229,7 +229,8 @@ static const char lua_users_resync[] =
     "return out\n";
 
 /* KEYS: rt:{nodes}:hb, rt:{nodes}:id:N. ARGV: node, token. Claims or refreshes the node id;
- * records the heartbeat in Redis time. Returns {claimed (0/1), live nodes, {dead node, ...}}. */
+ * records the heartbeat in Redis time. Returns {claimed (0/1), live nodes, {dead node, ...},
+ * 1 when the node had no heartbeat entry (first beat, or reaped meanwhile)}. */
 static const char lua_heartbeat[] =
     "local node, token = ARGV[1], ARGV[2]\n"
     "local cur = redis.call('GET', KEYS[2])\n"
@@ -238,7 +239,7 @@ static const char lua_heartbeat[] =
         CLAIM_TTL_MS) ")\n"
                       "local t = redis.call('TIME')\n"
                       "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-                      "redis.call('HSET', KEYS[1], node, now)\n"
+                      "local fresh = redis.call('HSET', KEYS[1], node, now)\n"
                       "local all = redis.call('HGETALL', KEYS[1])\n"
                       "local live, dead = 0, {}\n"
                       "for i = 1, #all, 2 do\n"
@@ -247,7 +248,7 @@ static const char lua_heartbeat[] =
                                          "    dead[#dead + 1] = all[i]\n"
                                          "  else live = live + 1 end\n"
                                          "end\n"
-                                         "return {1, live, dead}\n";
+                                         "return {1, live, dead, fresh}\n";
 
 /* The keys about nodes: one hash tag, one slot (one master of a Redis Cluster). */
 #define NODES_HB_KEY "rt:{nodes}:hb"
@@ -373,6 +374,7 @@ static void noted_apps_clear(void)
 
 static void note_app(const char *app_id)
 {
+    if (!reg.started) return; /* stopping: nothing is reaped after this node any more */
     if (noted_gen != conn_gen) {
         noted_apps_clear();
         noted_gen = conn_gen;
@@ -1114,6 +1116,9 @@ static void on_heartbeat(redisAsyncContext *ac, void *r, void *privdata)
     bool was = reg.claimed;
     reg.claimed = true;
     reg.live_nodes = (unsigned)int_at(reply, 1);
+    /* Our entry was gone: another node took this one for dead (its loop stood still longer
+     * than DEAD_AFTER_MS) and reaped it, its apps set included: the apps are sent again. */
+    if (was && int_at(reply, 3) == 1) noted_apps_clear();
     if (!was || reg.resync_due) {
         reg.resync_due = false;
         rt_apps_each(resync_one, NULL);

@@ -57,9 +57,10 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
 void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t version,
                               struct rt_frame *f, const char *except);
 
-/* Publishes pusher_internal:subscription_count for channel to the other nodes with the total
- * Redis holds at that moment (read and published by one script, so the last broadcast always
- * carries the latest total), then delivers it here (rt_channel_deliver_count). */
+/* Reads the channel's total from Redis, then publishes pusher_internal:subscription_count with
+ * it to the other nodes and delivers it here (rt_channel_deliver_count). Two nodes' broadcasts
+ * may cross between the read and the publish, so the last one seen may carry an older total;
+ * the channel's next change sends the current one. */
 void rt_registry_publish_count(struct rt_app *app, const char *channel);
 
 /* ---- users (watchlists) ---- */

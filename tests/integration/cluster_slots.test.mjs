@@ -15,7 +15,7 @@ import {
   Cluster, eventually, frames, getJson, join, membersView, removedIds, restClient, sdk, stays, uniq, userIds, waitFor,
 } from './cluster_helpers.mjs';
 import { RedisClient } from './ingest_helpers.mjs';
-import { Monitor, OneNodeClusterRedis, scriptSlotViolations } from './redis_one_node_cluster.mjs';
+import { Monitor, OneNodeClusterRedis, routingViolations, scriptSlotViolations } from './redis_one_node_cluster.mjs';
 
 const CROSS_NODE_MS = 3000;
 const REAP_MS = 10000; // a survivor reaps a dead node within 10 s
@@ -39,16 +39,6 @@ async function receiver() {
   await new Promise((resolve) => r.server.listen(r.port, '127.0.0.1', resolve));
   r.about = (channel) => r.events.filter((e) => e.channel === channel).map((e) => e.name + (e.user_id ? `:${e.user_id}` : ''));
   return r;
-}
-
-/** Redis's error replies since it started, by prefix: {ERR: 3, ...} (INFO errorstats). */
-async function errorStats(redis) {
-  const out = {};
-  for (const line of (await redis.command('INFO', 'errorstats')).split('\r\n')) {
-    const m = /^errorstat_([^:]+):count=(\d+)/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
 }
 
 /** Every key in Redis (SCAN). */
@@ -176,10 +166,22 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
     await stays(() => removedIds(alice, room), ['dave', 'carol'], 500, 'carol removed once');
   });
 
+  test('a node taken for dead (stopped longer than 5 s) and reaped lists its apps again once it runs again', async () => {
+    const apps = `rt:{nodes}:apps:${NODE_IDS.b}`;
+    assert.deepEqual(await redis.command('SMEMBERS', apps), [app.id], 'precondition: b holds state in the app');
+    b.proc.kill('SIGSTOP');
+    try {
+      await eventually(() => redis.command('EXISTS', apps), 0, REAP_MS, 'a reaped b, its apps set included');
+    } finally {
+      b.proc.kill('SIGCONT');
+    }
+    await eventually(() => redis.command('SMEMBERS', apps), [app.id], CROSS_NODE_MS, 'b lists the app again (it has connections there)');
+  });
+
   test('no Redis error reply: none counted by Redis, none logged by a node', async () => {
     // Answers the code expects and handles: a consumer group that exists already (BUSYGROUP)
     // or not yet (NOGROUP).
-    const { BUSYGROUP, NOGROUP, ...errors } = await errorStats(redis);
+    const { BUSYGROUP, NOGROUP, ...errors } = await cl.redis.errorStats();
     assert.deepEqual(errors, {}, `Redis error replies (INFO errorstats), besides BUSYGROUP ${BUSYGROUP} and NOGROUP ${NOGROUP}`);
     for (const node of [a, b, c]) {
       const lines = node.logs().split('\n').filter((l) => /Redis (script error|refused)|slot|CROSSSLOT|ERR /.test(l));
@@ -191,5 +193,9 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
     const lines = monitor.lines();
     assert.ok(lines.filter((l) => l.client === 'lua').length > 100, 'MONITOR saw the scripts run');
     assert.deepEqual(await scriptSlotViolations(redis, lines), []);
+  });
+
+  test('every command\'s keys are in the slot of the argument a cluster router reads (argv[1], the first declared key, the first stream)', async () => {
+    assert.deepEqual(await routingViolations(redis, monitor.lines()), []);
   });
 });

@@ -1,8 +1,8 @@
 // A private one-node Redis Cluster: one master serving all 16384 slots. It answers every
-// command on one connection (no MOVED), yet enforces what a real cluster enforces per command
-// and per script: multi-key commands in one slot (CROSSSLOT), scripts touching only keys of
-// the slot they started in ("Script attempted to access keys that do not hash to the same
-// slot"). So a node pointed at it shows any key layout a Redis Cluster would refuse.
+// command on one connection (no MOVED) and refuses a multi-key command across slots
+// (CROSSSLOT), as any cluster does. It does not refuse a script that touches keys of several
+// slots (Redis 7.0 checks only that they are local, and here every slot is), which a cluster of
+// several masters would: scriptSlotViolations() finds those in a MONITOR record.
 // Same interface as cluster_helpers' Redis (start, kill, url, port).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -44,8 +44,15 @@ export class OneNodeClusterRedis {
     this.proc = null;
   }
 
+  /** Starts the node. Restarted, it comes back empty but with the slots it had (its
+   *  nodes.conf is kept), like a master restarted without persistence. */
   async start() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rt-one-node-cluster-'));
+    if (this.dir) this.restarted = true;
+    if (!this.dir) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rt-one-node-cluster-'));
+      process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      this.dir = dir;
+    }
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--cluster-enabled', 'yes', '--cluster-config-file', path.join(this.dir, 'nodes.conf')],
     { stdio: 'ignore', cwd: this.dir });
@@ -54,7 +61,8 @@ export class OneNodeClusterRedis {
     await waitFor(() => portOpen(this.port), 5000, `redis-server to listen on ${this.port}`);
     const redis = await RedisClient.connect(this.port);
     try {
-      await redis.command('CLUSTER', 'ADDSLOTSRANGE', 0, 16383);
+      if (!/cluster_slots_assigned:16384/.test(await redis.command('CLUSTER', 'INFO')))
+        await redis.command('CLUSTER', 'ADDSLOTSRANGE', 0, 16383);
       await waitFor(async () => /cluster_state:ok/.test(await redis.command('CLUSTER', 'INFO')), 10000,
         'the one-node cluster to reach cluster_state:ok');
     } finally {
@@ -63,13 +71,33 @@ export class OneNodeClusterRedis {
     return this;
   }
 
-  /** SIGKILL and wait until the process is gone; the node's files are removed. */
+  /** Redis's error replies since it started, by prefix ({ERR: 3, ...}, INFO errorstats). */
+  async errorStats() {
+    const redis = await RedisClient.connect(this.port);
+    try {
+      const out = {};
+      for (const line of (await redis.command('INFO', 'errorstats')).split('\r\n')) {
+        const m = /^errorstat_([^:]+):count=(\d+)/.exec(line);
+        if (m) out[m[1]] = Number(m[2]);
+      }
+      return out;
+    } finally {
+      redis.close();
+    }
+  }
+
+  /** SIGKILL and wait until the process is gone. Error replies other than those the server
+   *  expects are printed first, so that a suite run on this Redis (RT_TEST_REDIS_ONE_NODE_CLUSTER=1)
+   *  shows what a cluster refused. Expected: BUSYGROUP/NOGROUP (the stream readers), and after a
+   *  restart CLUSTERDOWN (a restarted master refuses commands for its first 2 s). */
   async kill() {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      const { BUSYGROUP, NOGROUP, ...errors } = await this.errorStats().catch(() => ({}));
+      if (this.restarted) delete errors.CLUSTERDOWN;
+      if (Object.keys(errors).length) console.error(`one-node Redis Cluster on ${this.port}: error replies ${JSON.stringify(errors)}`);
       this.proc.kill('SIGKILL');
       await this.exited;
     }
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -119,17 +147,55 @@ function unquote(s) {
  *   (such a script may be sent to any master);
  * - a PUBLISH or SPUBLISH from the script (only the master running it would see it).
  */
-export async function scriptSlotViolations(redis, lines) {
+// Commands without keys (COMMAND GETKEYS answers them with an error).
+const KEYLESS = new Set(['ASKING', 'AUTH', 'CLIENT', 'CLUSTER', 'COMMAND', 'CONFIG', 'DBSIZE', 'ECHO', 'EXEC', 'HELLO', 'INFO',
+  'MONITOR', 'MULTI', 'PING', 'PSUBSCRIBE', 'PUBLISH', 'PUNSUBSCRIBE', 'READONLY', 'SCAN', 'SCRIPT', 'SELECT', 'SPUBLISH',
+  'SSUBSCRIBE', 'SUBSCRIBE', 'SUNSUBSCRIBE', 'TIME', 'UNSUBSCRIBE']);
+
+/** COMMAND GETKEYS and CLUSTER KEYSLOT on redis, remembered. */
+function keyTools(redis) {
   const keysOf = new Map(), slotOf = new Map();
-  const getKeys = async (args) => {
-    const id = JSON.stringify(args);
-    if (!keysOf.has(id)) keysOf.set(id, await redis.command('COMMAND', 'GETKEYS', ...args).catch(() => []));
-    return keysOf.get(id);
+  return {
+    async keys(args) {
+      if (KEYLESS.has(args[0].toUpperCase())) return [];
+      const id = JSON.stringify(args);
+      if (!keysOf.has(id)) keysOf.set(id, await redis.command('COMMAND', 'GETKEYS', ...args).catch(() => []));
+      return keysOf.get(id);
+    },
+    async slot(key) {
+      if (!slotOf.has(key)) slotOf.set(key, await redis.command('CLUSTER', 'KEYSLOT', key));
+      return slotOf.get(key);
+    },
   };
-  const keySlot = async (key) => {
-    if (!slotOf.has(key)) slotOf.set(key, await redis.command('CLUSTER', 'KEYSLOT', key));
-    return slotOf.get(key);
-  };
+}
+
+/**
+ * Commands in a MONITOR record (not those run by scripts) whose keys are not all in the slot of
+ * the argument a cluster router takes for their key: argv[1], for EVAL/EVALSHA the first
+ * declared key, for XREAD/XREADGROUP the first key after STREAMS. One line per command name.
+ */
+export async function routingViolations(redis, lines) {
+  const tools = keyTools(redis);
+  const out = new Set();
+  for (const { client, args } of lines) {
+    if (client === 'lua') continue;
+    const cmd = args[0].toUpperCase();
+    const keys = await tools.keys(args);
+    if (keys.length === 0) continue;
+    let routed = args[1];
+    if (cmd === 'EVAL' || cmd === 'EVALSHA') routed = Number(args[2]) > 0 ? args[3] : undefined;
+    if (cmd === 'XREAD' || cmd === 'XREADGROUP') routed = args[args.findIndex((a) => a.toUpperCase() === 'STREAMS') + 1];
+    for (const key of keys) {
+      if (routed === undefined || (await tools.slot(key)) !== (await tools.slot(routed)))
+        out.add(`${args.slice(0, 2).join(' ')}: key ${key} is not in the slot of the routed argument ${routed}`);
+    }
+  }
+  return [...out].sort();
+}
+
+export async function scriptSlotViolations(redis, lines) {
+  const tools = keyTools(redis);
+  const getKeys = tools.keys, keySlot = tools.slot;
   const out = new Set();
   const loaded = new Map(); // SHA-1 -> script text, from SCRIPT LOAD
   const nameOf = (text) => `script "${text.slice(0, 70).replace(/\s+/g, ' ')}…"`;
