@@ -476,8 +476,11 @@ static void stopped(void);
 static void warn_unreachable(const char *why)
 {
     if (cl.warned) return;
-    rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only", cl.url.host,
-                cl.url.port, why);
+    if (cl.cluster_mode)
+        rt_log_warn("cluster: Redis Cluster unreachable (%s); serving local clients only", why);
+    else
+        rt_log_warn("cluster: Redis %s:%d unreachable (%s); serving local clients only",
+                    cl.url.host, cl.url.port, why);
     cl.warned = true;
 }
 
@@ -511,7 +514,10 @@ static void pub_ready_now(void)
 static void connected(void)
 {
     if (cl.pub_ready && cl.warned) {
-        rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
+        if (cl.cluster_mode)
+            rt_log_info("cluster: Redis Cluster reachable again");
+        else
+            rt_log_info("cluster: Redis %s:%d reachable again", cl.url.host, cl.url.port);
         cl.warned = false;
     }
     cl.backoff_ms = 0;

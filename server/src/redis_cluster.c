@@ -121,7 +121,14 @@ static void on_link_close(struct rt_redis_link *l, const char *why)
 {
     struct shard *s = rt_redis_link_data(l);
     if (!s) {
-        if (l == rc.seed_link) rc.seed_link = NULL;
+        if (l != rc.seed_link) return;
+        rc.seed_link = NULL;
+        if (!rc.up && !rc.stopping && strcmp(why, "map read") != 0) { /* said once an outage */
+            char msg[RT_REDIS_HOST_MAX + 200];
+            snprintf(msg, sizeof msg, "seed %s:%d: %s", rt_redis_link_host(l),
+                     rt_redis_link_port(l), why);
+            rc.ops->on_down(msg);
+        }
         return;
     }
     if (l == s->cmd) {
@@ -274,12 +281,19 @@ static void on_slots(struct redisAsyncContext *ac, void *reply, void *privdata)
     if (rc.stopping) return;
     bool from_seed = asked == rc.seed_link;
     char asked_host[RT_REDIS_HOST_MAX + 1] = "";
-    if (r) snprintf(asked_host, sizeof asked_host, "%s", rt_redis_link_host(asked));
+    int asked_port = 0;
+    if (r) {
+        snprintf(asked_host, sizeof asked_host, "%s", rt_redis_link_host(asked));
+        asked_port = rt_redis_link_port(asked);
+    }
     if (from_seed && r) rt_redis_link_close(asked, "map read");
     if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r && r->type == REDIS_REPLY_ERROR)
-            rt_log_warn("cluster: CLUSTER SLOTS answered %s (is RT_REDIS_URL a Redis Cluster?)",
-                        r->str);
+        if (r && !rc.up) { /* said once an outage (a single Redis answers ERR ...disabled) */
+            char msg[RT_REDIS_HOST_MAX + 300];
+            snprintf(msg, sizeof msg, "%s:%d answered CLUSTER SLOTS with \"%.200s\"", asked_host,
+                     asked_port, r->type == REDIS_REPLY_ERROR ? r->str : "no map");
+            rc.ops->on_down(msg);
+        }
         schedule_refresh(next_backoff());
         return;
     }

@@ -20,6 +20,7 @@
 
 struct rt_redis_cluster_ops {
     void (*on_up)(void);
+    /* Down from up, or (again, while down) why the cluster cannot be reached yet. */
     void (*on_down)(const char *why);
     void (*on_subscribed)(const char *channel, size_t len);   /* SSUBSCRIBE confirmed */
     void (*on_unsubscribed)(const char *channel, size_t len); /* SUNSUBSCRIBE, asked or not */

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { SOURCE_DIR, createDatabase, createApp, freePort, rtadmin } from '../harness/index.mjs';
+import { REDIS_URL, SOURCE_DIR, createDatabase, createApp, freePort, rtadmin, startServer } from '../harness/index.mjs';
 import {
   Cluster, addedIds, eventually, frames, getJson, health, join, membersView, restClient, sdk, sleep, stays,
   uniq, waitFor,
@@ -187,6 +187,27 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
     await eventually(() => [u1.connection.state, u2.connection.state].every((s) => s !== 'connected'), true, CROSS_NODE_MS, 'terminated on a and b');
 
     for (const node of [a, b, c]) assert.doesNotMatch(node.logs(), /Redis script error|CROSSSLOT|non local key/, `${node.name} log`);
+  });
+});
+
+describe('RT_REDIS_CLUSTER=1 on a Redis that is not a cluster', { timeout: 30000 }, () => {
+  test('the node stays degraded and not ready, and says why once', async () => {
+    const db = createDatabase();
+    const closed = await freePort();
+    const single = REDIS_URL.slice('redis://'.length);
+    const node = await startServer({ dbUrl: db, redisUrl: `redis://127.0.0.1:${closed},${single}`, redisCluster: true, waitReady: false });
+    try {
+      await waitFor(() => /Redis Cluster unreachable/.test(node.logs()), 5000, 'the warning');
+      await sleep(2500); // the map asked for again meanwhile, without another warning
+      const warnings = node.logs().match(/warn  cluster: Redis Cluster unreachable \(([^)]*)\)/g);
+      assert.equal(warnings.length, 1, node.logs());
+      assert.match(warnings[0], /seed 127\.0\.0\.1:\d+: connection refused|answered CLUSTER SLOTS with "ERR This instance has cluster support disabled"/);
+      assert.equal((await health(node)).json.redis, 'disconnected');
+      assert.equal((await fetch(`${node.url}/ready`)).status, 503);
+      assert.equal(await metric(node, 'rt_redis_cluster_masters'), 0);
+    } finally {
+      await node.stop();
+    }
   });
 });
 
