@@ -4,9 +4,10 @@
 // receive, the `pusher` SDK for REST, and polling assertions that always have a deadline.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import { startServer, sleep, waitFor } from '../harness/index.mjs';
+import { freePort, startServer, sleep, waitFor } from '../harness/index.mjs';
 import { RawClient, alive, pusherClient, restClient as sdkClient, rssKb, subscribed } from './helpers.mjs';
 import { OneNodeClusterRedis } from './redis_one_node_cluster.mjs';
 import { RedisCluster } from './redis_cluster_helpers.mjs';
@@ -305,4 +306,39 @@ export class RssSampler {
     this.sample();
     return this.peak;
   }
+}
+
+/**
+ * A local webhook receiver on a fixed port that records every POST. `reply(hit)` decides the
+ * status (default 200; 'hang' never answers); down() closes the port (connections refused)
+ * and up() opens it again.
+ */
+export async function webhookReceiver() {
+  const r = { hits: [], reply: () => 200, sockets: new Set() };
+  r.port = await freePort();
+  r.url = `http://127.0.0.1:${r.port}/hook`;
+  r.up = () => new Promise((resolve) => {
+    r.server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const hit = { headers: req.headers, body, json: JSON.parse(body), at: Date.now() };
+        r.hits.push(hit);
+        const status = r.reply(hit);
+        if (status === 'hang') return;
+        res.writeHead(status);
+        res.end();
+      });
+    });
+    r.server.on('connection', (s) => { r.sockets.add(s); s.on('close', () => r.sockets.delete(s)); });
+    r.server.listen(r.port, '127.0.0.1', resolve);
+  });
+  r.down = () => new Promise((resolve) => {
+    for (const s of r.sockets) s.destroy();
+    r.server.close(resolve);
+  });
+  r.events = () => r.hits.flatMap((h) => h.json.events);
+  r.about = (channel) => r.events().filter((e) => e.channel === channel).map((e) => e.name + (e.user_id ? `:${e.user_id}` : ''));
+  await r.up();
+  return r;
 }

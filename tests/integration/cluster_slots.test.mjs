@@ -9,10 +9,9 @@
 // locks, the apps each node holds state in) in the slot of {nodes}.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { createDatabase, createApp, freePort, rtadmin } from '../harness/index.mjs';
+import { createDatabase, createApp, rtadmin } from '../harness/index.mjs';
 import {
-  Cluster, eventually, frames, getJson, join, membersView, removedIds, restClient, sdk, stays, uniq, userIds, waitFor,
+  Cluster, eventually, frames, getJson, join, membersView, removedIds, restClient, sdk, stays, uniq, userIds, waitFor, webhookReceiver,
 } from './cluster_helpers.mjs';
 import { RedisClient } from './ingest_helpers.mjs';
 import { Monitor, OneNodeClusterRedis, routingViolations, scriptSlotViolations } from './redis_one_node_cluster.mjs';
@@ -21,25 +20,6 @@ const CROSS_NODE_MS = 3000;
 const REAP_MS = 10000; // a survivor reaps a dead node within 10 s
 const WEBHOOK_MS = 8000;
 const NODE_IDS = { a: '470001', b: '470002', c: '470003' };
-
-/** A local webhook receiver recording the events of every POST. */
-async function receiver() {
-  const r = { events: [] };
-  r.port = await freePort();
-  r.url = `http://127.0.0.1:${r.port}/hook`;
-  r.server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      r.events.push(...JSON.parse(body).events);
-      res.writeHead(200);
-      res.end();
-    });
-  });
-  await new Promise((resolve) => r.server.listen(r.port, '127.0.0.1', resolve));
-  r.about = (channel) => r.events.filter((e) => e.channel === channel).map((e) => e.name + (e.user_id ? `:${e.user_id}` : ''));
-  return r;
-}
 
 /** Every key in Redis (SCAN). */
 async function allKeys(redis) {
@@ -60,7 +40,7 @@ describe('every key and script of the server on a Redis Cluster', { timeout: 120
 
   before(async () => {
     db = createDatabase();
-    hook = await receiver();
+    hook = await webhookReceiver();
     app = createApp(db, ['--client-events', '--user-auth', '--subscription-count', '--ingest-stream'], uniq('slots'));
     const added = rtadmin(['webhook', 'add', app.id, hook.url], { RT_DATABASE_URL: db });
     assert.equal(added.code, 0, added.stderr);

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { REDIS_URL, SOURCE_DIR, createDatabase, createApp, freePort, rtadmin, startServer } from '../harness/index.mjs';
 import {
   Cluster, addedIds, eventually, frames, getJson, health, join, membersView, restClient, sdk, sleep, stays,
-  uniq, waitFor,
+  uniq, waitFor, webhookReceiver,
 } from './cluster_helpers.mjs';
 
 const CROSS_NODE_MS = 3000;
@@ -26,13 +26,17 @@ async function metric(node, name) {
 }
 
 describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout: 150000 }, () => {
-  let db, redis, cl, app, a, b, c;
+  let db, redis, cl, app, hooked, hook, a, b, c;
   const prefix = uniq('shop_database_');
 
   before(async () => {
     db = createDatabase();
     app = createApp(db, ['--client-events', '--user-auth', '--subscription-count', '--read-requests-per-second', '1000',
       '--ingest-stream', '--ingest-redis-prefix', prefix, '--max-payload-kb', '1'], 'redis-cluster');
+    hook = await webhookReceiver();
+    hooked = createApp(db, [], 'redis-cluster-hooked');
+    const added = rtadmin(['webhook', 'add', hooked.id, hook.url], { RT_DATABASE_URL: db });
+    assert.equal(added.code, 0, added.stderr);
     cl = new Cluster(db);
     redis = await cl.startRedisCluster({ masters: 3, replicas: 1 });
     [a, b, c] = await Promise.all([cl.startNode('a', '530001'), cl.startNode('b', '530002'), cl.startNode('c', '530003')]);
@@ -43,6 +47,7 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
 
   after(async () => {
     await cl?.shutdown();
+    await hook?.down();
   });
 
   /** One channel name per master: names whose route hashes to each master's slots. */
@@ -126,6 +131,26 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
       return r.code === 0 ? r.json().map((row) => row.reason) : r.stderr;
     }, ['Event data too large: 1025 bytes, the limit is 1024'], CROSS_NODE_MS, 'rtadmin ingest failures');
     assert.ok(failures >= 0);
+  });
+
+  test('webhooks: occupied/vacated and member events are sent once for the cluster, from the queue on the app\'s master', async () => {
+    const ch = uniq('hooked-'), room = `presence-${uniq('room-')}`;
+    const onA = cl.client(a, hooked, { presence: { user_id: 'u1', user_info: {} } });
+    const onB = cl.client(b, hooked, { presence: { user_id: 'u1', user_info: {} } });
+    for (const client of [onA, onB]) {
+      await join(client, ch);
+      await join(client, room);
+    }
+    for (const client of [onA, onB]) {
+      client.unsubscribe(ch);
+      client.unsubscribe(room);
+    }
+    await waitFor(() => hook.about(ch).includes('channel_vacated') && hook.about(room).includes('member_removed:u1'), 10000, 'vacated and member_removed');
+    await sleep(1000); // anything sent twice arrives by now
+    assert.deepEqual(hook.about(ch), ['channel_occupied', 'channel_vacated']);
+    assert.deepEqual(hook.about(room).sort(), ['channel_occupied', 'channel_vacated', 'member_added:u1', 'member_removed:u1']);
+    const queue = `rt:{${hooked.id}}:wh:q`;
+    assert.ok(await redis.command(await redis.masterOf(queue), 'EXISTS', queue), 'the queue stream lives on the master of the app\'s slot');
   });
 
   test('a master killed mid-test: its replica takes over, the nodes reconnect, and fan-out, presence, counts, client and user events work across nodes', async () => {

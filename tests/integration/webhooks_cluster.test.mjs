@@ -5,46 +5,10 @@
 // Three real nodes on a private Redis, real pusher-js clients, and local HTTP receivers.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { createDatabase, createApp, freePort, rtadmin, SOURCE_DIR } from '../harness/index.mjs';
-import { Cluster, get, health, join, restClient, sleep, stays, uniq, waitFor } from './cluster_helpers.mjs';
-
-/**
- * A local webhook receiver on a fixed port that records every POST. `reply(hit)` decides the
- * status (default 200; 'hang' never answers); down() closes the port (connections refused)
- * and up() opens it again.
- */
-async function receiver() {
-  const r = { hits: [], reply: () => 200, sockets: new Set() };
-  r.port = await freePort();
-  r.url = `http://127.0.0.1:${r.port}/hook`;
-  r.up = () => new Promise((resolve) => {
-    r.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const hit = { headers: req.headers, body, json: JSON.parse(body), at: Date.now() };
-        r.hits.push(hit);
-        const status = r.reply(hit);
-        if (status === 'hang') return;
-        res.writeHead(status);
-        res.end();
-      });
-    });
-    r.server.on('connection', (s) => { r.sockets.add(s); s.on('close', () => r.sockets.delete(s)); });
-    r.server.listen(r.port, '127.0.0.1', resolve);
-  });
-  r.down = () => new Promise((resolve) => {
-    for (const s of r.sockets) s.destroy();
-    r.server.close(resolve);
-  });
-  r.events = () => r.hits.flatMap((h) => h.json.events);
-  r.about = (channel) => r.events().filter((e) => e.channel === channel).map((e) => e.name + (e.user_id ? `:${e.user_id}` : ''));
-  await r.up();
-  return r;
-}
+import { Cluster, get, health, join, restClient, sleep, stays, uniq, waitFor, webhookReceiver } from './cluster_helpers.mjs';
 
 /** Verifies a webhook request with the official-compatible PHP SDK (sdk-php); returns the
  *  event names it decoded, or throws with PHP's message. */
@@ -92,7 +56,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   after(async () => { await cl.shutdown(); });
 
   test('each transition is sent once for the cluster, signed for the pusher SDK and sdk-php', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const app = hookedApp(hook, ['--client-events', '--subscription-count']);
     await sleep(1500); // every node loaded the app and its webhook
     const ch = uniq('shared'), room = `presence-${uniq('room')}`, priv = `private-${uniq('p')}`, cache = `cache-${uniq('c')}`;
@@ -141,7 +105,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('leaving on one node and joining on another within 3 s sends neither vacated nor occupied again', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const app = hookedApp(hook);
     await sleep(1500);
     const ch = uniq('flap');
@@ -159,7 +123,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('events of every node within the batch window go out together, at most batch-max per request', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const app = hookedApp(hook, [], ['--events', 'channel_occupied', '--batch-window-ms', '1500', '--batch-max', '3']);
     await sleep(1500);
     const names = [1, 2, 3, 4, 5].map(() => uniq('batch'));
@@ -173,7 +137,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('a 500 is retried with the same request id and body', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     hook.reply = () => (hook.hits.length === 1 ? 500 : 200);
     const app = hookedApp(hook, [], ['--batch-window-ms', '0']);
     await sleep(1500);
@@ -191,7 +155,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('a request given up lands in the dead letters; rtadmin shows it and re-queues it', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     hook.reply = () => 500;
     const app = hookedApp(hook, [], ['--batch-window-ms', '0']);
     await sleep(1500);
@@ -236,7 +200,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('a request queued on a node killed with -9 while the receiver is down is still delivered', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     await hook.down();
     const app = hookedApp(hook, [], ['--batch-window-ms', '0']);
     const victim = await cl.startNode('D', '104', { env: { ...ENV, RT_WEBHOOK_RETRY_SECONDS: '60' } });
@@ -256,9 +220,9 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('an app whose endpoint hangs does not delay another app', async () => {
-    const dead = await receiver();
+    const dead = await webhookReceiver();
     dead.reply = () => 'hang';
-    const healthy = await receiver();
+    const healthy = await webhookReceiver();
     const slow = hookedApp(dead, [], ['--batch-window-ms', '0']);
     const fine = hookedApp(healthy, [], ['--batch-window-ms', '0']);
     await sleep(1500);
@@ -275,7 +239,7 @@ describe('webhooks across a cluster', { timeout: 240000 }, () => {
   });
 
   test('with Redis gone a node still sends webhooks from its in-memory queue, and the webhook routes answer 503', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const app = hookedApp(hook, [], ['--batch-window-ms', '0']);
     await sleep(1500);
     await cl.redis.kill();
