@@ -153,6 +153,39 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
     assert.ok(await redis.command(await redis.masterOf(queue), 'EXISTS', queue), 'the queue stream lives on the master of the app\'s slot');
   });
 
+  test("the app's slot moved to another master (resharding): commands follow MOVED/ASK, the map is read again, presence keeps working", async () => {
+    const room = `presence-${uniq('moved-')}`;
+    const alice = cl.client(a, app, { presence: { user_id: 'alice', user_info: {} } });
+    await join(alice, room);
+    const key = `rt:{${app.id}}:chans`;
+    const slot = await redis.command(redis.liveNodes()[0].port, 'CLUSTER', 'KEYSLOT', key);
+    const from = redis.node(await redis.masterOf(key));
+    const to = redis.liveNodes().find((n) => n.role === 'master' && n.port !== from.port);
+    const redirectsBefore = await Promise.all([a, b, c].map((node) => metric(node, 'rt_redis_cluster_redirects_total')));
+    // Redis's own resharding steps, one slot: import, migrate every key, hand the slot over.
+    await redis.command(to.port, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
+    await redis.command(from.port, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+    for (;;) {
+      const keys = await redis.command(from.port, 'CLUSTER', 'GETKEYSINSLOT', slot, 100);
+      if (!keys.length) break;
+      await redis.command(from.port, 'MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+    }
+    for (const n of redis.liveNodes().filter((x) => x.role === 'master')) await redis.command(n.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+    assert.equal(await redis.masterOf(key), to.port);
+
+    // Bob joins on b: b's subscribe script goes to the old master, is MOVED, and is sent again.
+    const bob = cl.client(b, app, { presence: { user_id: 'bob', user_info: {} } });
+    await join(bob, room);
+    assert.deepEqual(Object.keys(membersView(bob, room).members), ['alice', 'bob']);
+    await eventually(() => addedIds(alice, room), ['bob'], CROSS_NODE_MS, 'member_added bob on a');
+    for (const node of [a, b, c]) {
+      await eventually(() => getJson(node, app, `/channels/${room}`, { info: 'user_count' }), { occupied: true, user_count: 2 }, CROSS_NODE_MS, `user_count on ${node.name}`);
+    }
+    const redirects = await Promise.all([a, b, c].map((node) => metric(node, 'rt_redis_cluster_redirects_total')));
+    assert.ok(redirects.some((n, i) => n > redirectsBefore[i]), `redirects ${redirectsBefore} -> ${redirects}`);
+    for (const node of [a, b, c]) assert.equal((await health(node)).json.redis, 'connected', `${node.name} stayed up`);
+  });
+
   test('a master killed mid-test: its replica takes over, the nodes reconnect, and fan-out, presence, counts, client and user events work across nodes', async () => {
     const presence = uniq('presence-failover-');
     const feed = uniq('private-failover-');
