@@ -40,10 +40,31 @@ struct shard {
 struct req {
     rt_cluster_reply_fn *cb;
     void *privdata;
+    struct shard *via; /* the master it was last sent to (alive while a reply can come) */
     unsigned hops;
     size_t len;
     char *cmd; /* as redisFormatCommandArgv made it */
 };
+
+/* Every SCRIPT LOAD sent, formatted, so that a master found without the scripts (NOSCRIPT:
+ * one that joined and took slots, or whose scripts were flushed) gets them before the command
+ * is sent again. The scripts are a small fixed set. */
+#define MAX_SCRIPTS 64
+static struct {
+    char *cmd;
+    size_t len;
+} scripts[MAX_SCRIPTS];
+static size_t n_scripts;
+
+static void remember_script(const char *cmd, size_t len)
+{
+    for (size_t i = 0; i < n_scripts; i++)
+        if (scripts[i].len == len && memcmp(scripts[i].cmd, cmd, len) == 0) return;
+    if (n_scripts == MAX_SCRIPTS) return;
+    scripts[n_scripts].cmd = rt_xmalloc(len);
+    memcpy(scripts[n_scripts].cmd, cmd, len);
+    scripts[n_scripts++].len = len;
+}
 
 static struct {
     uv_loop_t *loop;
@@ -400,6 +421,7 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
         if (s && s->cmd && !s->drop) {
             rc.stats.redirects++;
             q->hops++;
+            q->via = s;
             if (kind == RT_REDIRECT_MOVED) { /* MOVED: the slot has a new master; the rest of the
                                                 map may too */
                 rc.slot_of[slot] = s;
@@ -410,6 +432,16 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
             }
             if (rt_redis_link_send(s->cmd, q->cmd, q->len, on_req_reply, q) == 0) return;
         }
+    }
+    struct shard *v = q->via;
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0 &&
+        q->hops < MAX_HOPS && !rc.stopping && v->cmd && !v->drop) {
+        /* On the same link, so the scripts are there when the command comes again. Commands
+         * sent meanwhile failed the same way and come again in the order they went. */
+        q->hops++;
+        for (size_t i = 0; i < n_scripts; i++)
+            rt_redis_link_send(v->cmd, scripts[i].cmd, scripts[i].len, NULL, NULL);
+        if (rt_redis_link_send(v->cmd, q->cmd, q->len, on_req_reply, q) == 0) return;
     }
     if (q->cb) q->cb(ac, reply, q->privdata);
     free(q->cmd);
@@ -431,6 +463,7 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     q->cb = cb;
     q->privdata = privdata;
     q->hops = 0;
+    q->via = s;
     q->len = (size_t)len;
     q->cmd = cmd;
     if (rt_redis_link_send(s->cmd, q->cmd, q->len, on_req_reply, q) != 0) {
@@ -438,12 +471,14 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
         free(q);
         return -1;
     }
-    if (strcasecmp(argv[0], "SCRIPT") == 0) /* SCRIPT LOAD: every master may run the script */
+    if (argc == 3 && strcasecmp(argv[0], "SCRIPT") == 0 && strcasecmp(argv[1], "LOAD") == 0) {
+        remember_script(q->cmd, q->len); /* every master may run it: */
         for (size_t i = 0; i < rc.n_shards; i++) {
             struct shard *o = rc.shards[i];
             if (o != s && o->listed && o->cmd && !output_full(o, o->cmd))
                 rt_redis_link_send(o->cmd, q->cmd, q->len, NULL, NULL);
         }
+    }
     return 0;
 }
 
@@ -574,6 +609,9 @@ static void close_all(void)
         free(s);
     }
     memset(rc.slot_of, 0, sizeof rc.slot_of);
+    for (size_t i = 0; i < n_scripts; i++)
+        free(scripts[i].cmd);
+    n_scripts = 0;
 }
 
 static void on_stop_poll(uv_timer_t *t)

@@ -186,6 +186,20 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
     for (const node of [a, b, c]) assert.equal((await health(node)).json.redis, 'connected', `${node.name} stayed up`);
   });
 
+  test('a master that lost the scripts (SCRIPT FLUSH, like a new master): on NOSCRIPT the node loads them there and sends the command again, without an outage', async () => {
+    const room = `presence-${uniq('noscript-')}`;
+    const alice = cl.client(a, app, { presence: { user_id: 'alice', user_info: {} } });
+    await join(alice, room);
+    const master = await redis.masterOf(`rt:{${app.id}}:chans`);
+    await redis.command(master, 'SCRIPT', 'FLUSH');
+    const carol = cl.client(c, app, { presence: { user_id: 'carol', user_info: {} } });
+    await join(carol, room);
+    assert.deepEqual(Object.keys(membersView(carol, room).members).sort(), ['alice', 'carol']);
+    await eventually(() => addedIds(alice, room), ['carol'], CROSS_NODE_MS, 'member_added carol on a');
+    for (const node of [a, b, c]) assert.equal((await health(node)).json.redis, 'connected', `${node.name} stayed up`);
+    assert.doesNotMatch(c.logs(), /Redis Cluster unreachable/);
+  });
+
   test('a master killed mid-test: its replica takes over, the nodes reconnect, and fan-out, presence, counts, client and user events work across nodes', async () => {
     const presence = uniq('presence-failover-');
     const feed = uniq('private-failover-');
