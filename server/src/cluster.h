@@ -70,7 +70,7 @@ struct rt_cluster_stats {
     unsigned long long reply_timeouts;   /* ... and for RT_REDIS_REPLY_TIMEOUT */
     /* Redis Cluster mode (0 otherwise): */
     size_t masters;               /* masters in the slot map */
-    unsigned long long redirects; /* MOVED/ASK answers followed */
+    unsigned long long redirects; /* MOVED/ASK/TRYAGAIN answers followed */
     unsigned long long map_loads; /* slot maps read (the first, then after changes) */
 };
 void rt_cluster_stats(struct rt_cluster_stats *out);

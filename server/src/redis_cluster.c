@@ -14,10 +14,14 @@
 
 #define MAX_MASTERS 64
 #define MAX_SEEDS 16
-#define MAX_HOPS 5          /* MOVED/ASK redirects one command may follow */
+#define MAX_HOPS 5          /* MOVED/ASK/NOSCRIPT redirects one command may take */
 #define REFRESH_MIN_MS 100  /* first retry of the slot map while down; doubles... */
 #define REFRESH_MAX_MS 1000 /* ...up to this */
 #define STOP_POLL_MS 20
+/* A command answered TRYAGAIN (its slot half moved) goes again after AGAIN_MS, up to
+ * AGAIN_MAX times: for 2 s, while the keys of the slot are migrated. */
+#define AGAIN_MS 50
+#define AGAIN_MAX 40
 /* A master's links not connected, or a slot map not answered, this long: given up, so that a
  * host that drops packets (no refusal) does not hold the node for the kernel's 2 minutes. */
 #define CONNECT_TIMEOUT_MS 5000
@@ -40,6 +44,9 @@ struct shard {
 struct req {
     rt_cluster_reply_fn *cb;
     void *privdata;
+    int slot;          /* of its key; -1: none */
+    unsigned tries;    /* TRYAGAIN answers so far */
+    struct req *next;  /* waiting to be sent again (TRYAGAIN) */
     struct shard *via; /* the master it was last sent to (alive while a reply can come) */
     unsigned hops;
     size_t len;
@@ -78,7 +85,8 @@ static struct {
     bool map_ok, up, loading, stopping;
     uint64_t loading_ms;             /* when the slot map was asked for */
     struct rt_redis_link *seed_link; /* asked for the map when no master link is up */
-    uv_timer_t refresh, dropper, stop_timer;
+    uv_timer_t refresh, dropper, stop_timer, again;
+    struct req *again_head, *again_tail; /* answered TRYAGAIN: sent again shortly, in order */
     unsigned backoff_ms;
     uint64_t stop_deadline;
     struct rt_redis_cluster_stats stats;
@@ -408,6 +416,34 @@ static struct shard *shard_for(int slot)
     return NULL;
 }
 
+static void finish(struct req *q, struct redisAsyncContext *ac, void *reply)
+{
+    if (q->cb) q->cb(ac, reply, q->privdata);
+    free(q->cmd);
+    free(q);
+}
+
+static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Sends the commands answered TRYAGAIN again, to their slot's master now; one that cannot be
+ * sent gets NULL, as for a dropped connection. */
+static void on_again(uv_timer_t *t)
+{
+    (void)t;
+    struct req *q = rc.again_head;
+    rc.again_head = rc.again_tail = NULL;
+    while (q) {
+        struct req *next = q->next;
+        struct shard *s = shard_for(q->slot);
+        if (rc.stopping || !s || !s->cmd || s->drop ||
+            rt_redis_link_send(s->cmd, q->cmd, q->len, on_req_reply, q) != 0)
+            finish(q, NULL, NULL);
+        else
+            q->via = s;
+        q = next;
+    }
+}
+
 static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct req *q = privdata;
@@ -443,9 +479,23 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
             rt_redis_link_send(v->cmd, scripts[i].cmd, scripts[i].len, NULL, NULL);
         if (rt_redis_link_send(v->cmd, q->cmd, q->len, on_req_reply, q) == 0) return;
     }
-    if (q->cb) q->cb(ac, reply, q->privdata);
-    free(q->cmd);
-    free(q);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0 &&
+        q->tries < AGAIN_MAX && !rc.stopping) {
+        /* The keys of a multi-key command or script are split between two masters while their
+         * slot moves: try again in a moment, as Redis asks. */
+        q->tries++;
+        rc.stats.redirects++;
+        q->next = NULL;
+        if (rc.again_tail)
+            rc.again_tail->next = q;
+        else
+            rc.again_head = q;
+        rc.again_tail = q;
+        if (!uv_is_active((uv_handle_t *)&rc.again))
+            uv_timer_start(&rc.again, on_again, AGAIN_MS, 0);
+        return;
+    }
+    finish(q, ac, reply);
 }
 
 int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc,
@@ -463,6 +513,8 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     q->cb = cb;
     q->privdata = privdata;
     q->hops = 0;
+    q->tries = 0;
+    q->slot = slot;
     q->via = s;
     q->len = (size_t)len;
     q->cmd = cmd;
@@ -593,6 +645,7 @@ void rt_redis_cluster_start(uv_loop_t *loop, const struct rt_redis_url *seeds, s
     uv_timer_init(loop, &rc.refresh);
     uv_timer_init(loop, &rc.dropper);
     uv_timer_init(loop, &rc.stop_timer);
+    uv_timer_init(loop, &rc.again);
     load_map();
 }
 
@@ -635,6 +688,9 @@ void rt_redis_cluster_stop(uint64_t grace_ms)
     uv_close((uv_handle_t *)&rc.refresh, NULL);
     uv_timer_stop(&rc.dropper);
     uv_close((uv_handle_t *)&rc.dropper, NULL);
+    uv_timer_stop(&rc.again);
+    on_again(&rc.again); /* stopping: each gets NULL */
+    uv_close((uv_handle_t *)&rc.again, NULL);
     rc.stop_deadline = uv_now(rc.loop) + grace_ms;
     uv_timer_start(&rc.stop_timer, on_stop_poll, 0, STOP_POLL_MS);
 }

@@ -186,6 +186,7 @@ describe('three nodes on a Redis Cluster of 3 masters and 3 replicas', { timeout
     const redirects = await Promise.all([a, b, c].map((node) => metric(node, 'rt_redis_cluster_redirects_total')));
     assert.ok(redirects.some((n, i) => n > redirectsBefore[i]), `redirects ${redirectsBefore} -> ${redirects}`);
     for (const node of [a, b, c]) assert.equal((await health(node)).json.redis, 'connected', `${node.name} stayed up`);
+    for (const node of [a, b, c]) assert.doesNotMatch(node.logs(), /Redis script error/, `${node.name} log`);
   });
 
   test('a master that lost the scripts (SCRIPT FLUSH, like a new master): on NOSCRIPT the node loads them there and sends the command again, without an outage', async () => {
