@@ -18,8 +18,8 @@
 #define REFRESH_MIN_MS 100  /* first retry of the slot map while down; doubles... */
 #define REFRESH_MAX_MS 1000 /* ...up to this */
 #define STOP_POLL_MS 20
-/* A command answered TRYAGAIN (its slot half moved) goes again after AGAIN_MS, up to
- * AGAIN_MAX times: for 2 s, while the keys of the slot are migrated. */
+/* A command answered TRYAGAIN (its slot half moved), or a script answered ASK, goes again
+ * after AGAIN_MS, up to AGAIN_MAX times: for 2 s, while the keys of the slot are migrated. */
 #define AGAIN_MS 50
 #define AGAIN_MAX 40
 /* A master's links not connected, or a slot map not answered, this long: given up, so that a
@@ -46,6 +46,7 @@ struct req {
     void *privdata;
     int slot;          /* of its key; -1: none */
     unsigned tries;    /* TRYAGAIN answers so far */
+    bool script;       /* EVAL/EVALSHA */
     struct req *next;  /* waiting to be sent again (TRYAGAIN) */
     struct shard *via; /* the master it was last sent to (alive while a reply can come) */
     unsigned hops;
@@ -454,6 +455,10 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
         char host[RT_REDIS_HOST_MAX + 1];
         int kind = rt_redirect_parse(r->str, r->len, &slot, host, sizeof host, &port);
         struct shard *s = kind && host[0] && slot < RT_SLOTS ? shard_get(host, port) : NULL;
+        /* A script declares one key in its app's slot (registry.c), not every key it touches:
+         * followed to the importing master it would write there keys the old master still
+         * has. It waits instead, as for TRYAGAIN, until the slot has moved whole (MOVED). */
+        if (kind == RT_REDIRECT_ASK && q->script) s = NULL;
         if (s && s->cmd && !s->drop) {
             rc.stats.redirects++;
             q->hops++;
@@ -479,8 +484,10 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
             rt_redis_link_send(v->cmd, scripts[i].cmd, scripts[i].len, NULL, NULL);
         if (rt_redis_link_send(v->cmd, q->cmd, q->len, on_req_reply, q) == 0) return;
     }
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "TRYAGAIN", 8) == 0 &&
-        q->tries < AGAIN_MAX && !rc.stopping) {
+    bool ask = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ASK ", 4) == 0;
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        (strncmp(r->str, "TRYAGAIN", 8) == 0 || (ask && q->script)) && q->tries < AGAIN_MAX &&
+        !rc.stopping) {
         /* The keys of a multi-key command or script are split between two masters while their
          * slot moves: try again in a moment, as Redis asks. */
         q->tries++;
@@ -514,6 +521,7 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     q->privdata = privdata;
     q->hops = 0;
     q->tries = 0;
+    q->script = strcasecmp(argv[0], "EVAL") == 0 || strcasecmp(argv[0], "EVALSHA") == 0;
     q->slot = slot;
     q->via = s;
     q->len = (size_t)len;
