@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "log.h"
 #include "redis_cluster.h"
+#include "redis_link.h"
 #include "rt_alloc.h"
 #include "rt_cluster_wire.h"
 #include "rt_err.h"
@@ -1122,12 +1123,10 @@ int rt_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc, con
     if (cl.cluster_mode)
         return cl.pub_ready ? rt_redis_cluster_command(cb, privdata, argc, argv, NULL) : -1;
     if (!cl.pub_ready || output_full(cl.pub)) return -1;
-    size_t lens[64] = {0};
-    size_t *argvlen = argc <= 64 ? lens : rt_xmalloc(argc * sizeof *argvlen);
-    for (size_t i = 0; i < argc; i++)
-        argvlen[i] = strlen(argv[i]);
-    int rc =
-        redisAsyncCommandArgv(cl.pub, (redisCallbackFn *)cb, privdata, (int)argc, argv, argvlen);
-    if (argvlen != lens) free(argvlen);
+    char *cmd = NULL;
+    int len = rt_redis_link_format(&cmd, argc, argv, NULL);
+    if (len < 0) return -1;
+    int rc = redisAsyncFormattedCommand(cl.pub, (redisCallbackFn *)cb, privdata, cmd, (size_t)len);
+    free(cmd);
     return rc == REDIS_OK ? 0 : -1;
 }

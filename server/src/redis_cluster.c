@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <utlist.h>
 
 #include "log.h"
 #include "redis_link.h"
@@ -31,7 +32,6 @@ struct shard {
     char host[RT_REDIS_HOST_MAX + 1];
     int port;
     struct rt_redis_link *cmd, *sub;
-    bool cmd_ready, sub_ready;
     bool listed;   /* a master in the last slot map */
     bool drop;     /* given up (cap, timeouts): its links close on the next loop turn */
     bool removing; /* its links are being closed on purpose: on_close is not a failure */
@@ -44,11 +44,11 @@ struct shard {
 struct req {
     rt_cluster_reply_fn *cb;
     void *privdata;
-    int slot;          /* of its key; -1: none */
-    unsigned tries;    /* TRYAGAIN answers so far */
-    bool script;       /* EVAL/EVALSHA */
-    struct req *next;  /* waiting to be sent again (TRYAGAIN) */
-    struct shard *via; /* the master it was last sent to (alive while a reply can come) */
+    int slot;                /* of its key; -1: none */
+    unsigned tries;          /* TRYAGAIN answers so far */
+    bool script;             /* EVAL/EVALSHA */
+    struct req *prev, *next; /* waiting to be sent again (TRYAGAIN; utlist DL) */
+    struct shard *via;       /* the master it was last sent to (alive while a reply can come) */
     unsigned hops;
     size_t len;
     char *cmd; /* as redisFormatCommandArgv made it */
@@ -86,8 +86,8 @@ static struct {
     bool map_ok, up, loading, stopping;
     uint64_t loading_ms;             /* when the slot map was asked for */
     struct rt_redis_link *seed_link; /* asked for the map when no master link is up */
-    uv_timer_t refresh, dropper, stop_timer, again;
-    struct req *again_head, *again_tail; /* answered TRYAGAIN: sent again shortly, in order */
+    uv_timer_t refresh, dropper, stop_timer, again_timer;
+    struct req *again; /* answered TRYAGAIN: sent again shortly, in order */
     unsigned backoff_ms;
     uint64_t stop_deadline;
     struct rt_redis_cluster_stats stats;
@@ -112,6 +112,12 @@ bool rt_redis_cluster_up(void)
     return rc.up;
 }
 
+/* A link that is there and connected (links close on failure; a closed one is gone). */
+static bool connected(const struct rt_redis_link *l)
+{
+    return l && rt_redis_link_ready(l);
+}
+
 static void go_down(const char *why)
 {
     if (!rc.up) return;
@@ -127,7 +133,7 @@ static void recheck_up(void)
     for (size_t i = 0; i < rc.n_shards; i++) {
         struct shard *s = rc.shards[i];
         if (!s->listed) continue;
-        if (!s->cmd_ready || !s->sub_ready || s->drop) return;
+        if (!connected(s->cmd) || !connected(s->sub) || s->drop) return;
         masters++;
     }
     rc.up = true;
@@ -142,8 +148,6 @@ static void on_link_ready(struct rt_redis_link *l)
 {
     struct shard *s = rt_redis_link_data(l);
     if (!s) return; /* the seed link: its CLUSTER SLOTS is already queued */
-    if (l == s->cmd) s->cmd_ready = true;
-    if (l == s->sub) s->sub_ready = true;
     recheck_up();
 }
 
@@ -163,13 +167,9 @@ static void on_link_close(struct rt_redis_link *l, const char *why)
     }
     if (l == s->cmd) {
         s->cmd = NULL;
-        s->cmd_ready = false;
         s->probing = false;
     }
-    if (l == s->sub) {
-        s->sub = NULL;
-        s->sub_ready = false;
-    }
+    if (l == s->sub) s->sub = NULL;
     if (s->removing || rc.stopping) return;
     char msg[RT_REDIS_HOST_MAX + 200];
     snprintf(msg, sizeof msg, "master %s:%d: %s", s->host, s->port, why);
@@ -370,7 +370,7 @@ static void load_map(void)
     if (rc.loading || rc.stopping) return;
     struct rt_redis_link *l = NULL;
     for (size_t i = 0; i < rc.n_shards && !l; i++)
-        if (rc.shards[i]->cmd_ready && !rc.shards[i]->drop) l = rc.shards[i]->cmd;
+        if (connected(rc.shards[i]->cmd) && !rc.shards[i]->drop) l = rc.shards[i]->cmd;
     if (!l) {
         if (rc.seed_link) rt_redis_link_close(rc.seed_link, "replaced");
         const struct rt_redis_url *seed = &rc.seeds[rc.next_seed++ % rc.n_seeds];
@@ -413,7 +413,7 @@ static struct shard *shard_for(int slot)
 {
     if (slot >= 0) return rc.slot_of[slot];
     for (size_t i = 0; i < rc.n_shards; i++)
-        if (rc.shards[i]->listed && rc.shards[i]->cmd_ready) return rc.shards[i];
+        if (rc.shards[i]->listed && connected(rc.shards[i]->cmd)) return rc.shards[i];
     return NULL;
 }
 
@@ -431,8 +431,8 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
 static void on_again(uv_timer_t *t)
 {
     (void)t;
-    struct req *q = rc.again_head;
-    rc.again_head = rc.again_tail = NULL;
+    struct req *q = rc.again;
+    rc.again = NULL;
     while (q) {
         struct req *next = q->next;
         struct shard *s = shard_for(q->slot);
@@ -492,25 +492,25 @@ static void on_req_reply(struct redisAsyncContext *ac, void *reply, void *privda
          * slot moves: try again in a moment, as Redis asks. */
         q->tries++;
         rc.stats.redirects++;
-        q->next = NULL;
-        if (rc.again_tail)
-            rc.again_tail->next = q;
-        else
-            rc.again_head = q;
-        rc.again_tail = q;
-        if (!uv_is_active((uv_handle_t *)&rc.again))
-            uv_timer_start(&rc.again, on_again, AGAIN_MS, 0);
+        DL_APPEND(rc.again, q);
+        if (!uv_is_active((uv_handle_t *)&rc.again_timer))
+            uv_timer_start(&rc.again_timer, on_again, AGAIN_MS, 0);
         return;
     }
     finish(q, ac, reply);
 }
 
-int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc,
-                             const char **argv, const size_t *lens)
+#define SLOT_OF_KEY (-2) /* send_command: find the slot from the command's key */
+
+/* Sends argv to the master of slot (-1: any master; SLOT_OF_KEY: the slot of its key). */
+static int send_command(int slot, rt_cluster_reply_fn *cb, void *privdata, size_t argc,
+                        const char **argv, const size_t *lens)
 {
     if (!rc.up) return -1;
-    int key = rt_command_key_index(argc, (const char *const *)argv);
-    int slot = key < 0 ? -1 : (int)rt_slot_of(argv[key], lens ? lens[key] : strlen(argv[key]));
+    if (slot == SLOT_OF_KEY) {
+        int key = rt_command_key_index(argc, (const char *const *)argv);
+        slot = key < 0 ? -1 : (int)rt_slot_of(argv[key], lens ? lens[key] : strlen(argv[key]));
+    }
     struct shard *s = shard_for(slot);
     if (!s || !s->cmd || output_full(s, s->cmd)) return -1;
     char *cmd = NULL;
@@ -542,11 +542,19 @@ int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t arg
     return 0;
 }
 
+int rt_redis_cluster_command(rt_cluster_reply_fn *cb, void *privdata, size_t argc,
+                             const char **argv, const size_t *lens)
+{
+    return send_command(SLOT_OF_KEY, cb, privdata, argc, argv, lens);
+}
+
+/* Every event goes this way: the slot is the channel's, no need to look for the key. */
 int rt_redis_cluster_spublish(const char *channel, const char *msg, size_t len)
 {
+    size_t clen = strlen(channel);
     const char *argv[] = {"SPUBLISH", channel, msg};
-    size_t lens[] = {8, strlen(channel), len};
-    return rt_redis_cluster_command(NULL, NULL, 3, argv, lens);
+    size_t lens[] = {8, clen, len};
+    return send_command((int)rt_slot_of(channel, clen), NULL, NULL, 3, argv, lens);
 }
 
 static int subscriber_command(struct shard *s, const char *verb, const char *name)
@@ -586,7 +594,7 @@ static void on_probe(struct redisAsyncContext *ac, void *reply, void *privdata)
 
 static void check_writing(struct shard *s, struct rt_redis_link *l, uint64_t now)
 {
-    if (!l || !rt_redis_link_ready(l) || !rt_redis_link_pending(l)) return;
+    if (!connected(l) || !rt_redis_link_pending(l)) return;
     if (now - rt_redis_link_write_progress(l) < rc.lim.write_timeout_ms) return;
     char why[160];
     snprintf(why, sizeof why,
@@ -604,14 +612,15 @@ void rt_redis_cluster_sweep(uint64_t now)
     for (size_t i = 0; i < rc.n_shards; i++) {
         struct shard *s = rc.shards[i];
         if (s->drop) continue;
-        if ((!s->cmd_ready || !s->sub_ready) && now - s->opened_ms >= CONNECT_TIMEOUT_MS) {
+        if ((!connected(s->cmd) || !connected(s->sub)) &&
+            now - s->opened_ms >= CONNECT_TIMEOUT_MS) {
             s->drop = true; /* reconnected after the next slot map, if still a master */
             uv_timer_start(&rc.dropper, on_dropper, 0, 0);
             continue;
         }
         check_writing(s, s->cmd, now);
         check_writing(s, s->sub, now);
-        if (s->drop || !s->cmd_ready) continue;
+        if (s->drop || !connected(s->cmd)) continue;
         if (s->probing) {
             if (now - s->probe_ms < rc.lim.reply_timeout_ms) continue;
             char why[160];
@@ -653,7 +662,7 @@ void rt_redis_cluster_start(uv_loop_t *loop, const struct rt_redis_url *seeds, s
     uv_timer_init(loop, &rc.refresh);
     uv_timer_init(loop, &rc.dropper);
     uv_timer_init(loop, &rc.stop_timer);
-    uv_timer_init(loop, &rc.again);
+    uv_timer_init(loop, &rc.again_timer);
     load_map();
 }
 
@@ -680,7 +689,7 @@ static void on_stop_poll(uv_timer_t *t)
     (void)t;
     bool waiting = false;
     for (size_t i = 0; i < rc.n_shards && !waiting; i++)
-        if (rc.shards[i]->cmd && rc.shards[i]->cmd_ready && !rc.shards[i]->drop &&
+        if (connected(rc.shards[i]->cmd) && !rc.shards[i]->drop &&
             rt_redis_link_waiting(rc.shards[i]->cmd))
             waiting = true;
     if (waiting && uv_now(rc.loop) < rc.stop_deadline) return;
@@ -696,9 +705,9 @@ void rt_redis_cluster_stop(uint64_t grace_ms)
     uv_close((uv_handle_t *)&rc.refresh, NULL);
     uv_timer_stop(&rc.dropper);
     uv_close((uv_handle_t *)&rc.dropper, NULL);
-    uv_timer_stop(&rc.again);
-    on_again(&rc.again); /* stopping: each gets NULL */
-    uv_close((uv_handle_t *)&rc.again, NULL);
+    uv_timer_stop(&rc.again_timer);
+    on_again(&rc.again_timer); /* stopping: each gets NULL */
+    uv_close((uv_handle_t *)&rc.again_timer, NULL);
     rc.stop_deadline = uv_now(rc.loop) + grace_ms;
     uv_timer_start(&rc.stop_timer, on_stop_poll, 0, STOP_POLL_MS);
 }

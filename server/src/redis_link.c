@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 #include "rt_alloc.h"
 #include "rt_redis_url.h"
@@ -16,7 +17,7 @@
 struct waiter {
     rt_cluster_reply_fn *cb;
     void *privdata;
-    struct waiter *next;
+    struct waiter *prev, *next; /* utlist DL */
 };
 
 /* Output handed to the socket: what the commands of one loop turn appended. */
@@ -41,7 +42,7 @@ struct rt_redis_link {
     bool looking_up, ready, closed, auth_pending;
     int handles; /* libuv handles open (the socket, the flusher): freed when none is left */
     redisReader *reader;
-    struct waiter *head, *tail;
+    struct waiter *waiting; /* oldest first */
     /* Commands not yet handed to the socket: written once per loop turn (the flusher, a check
      * handle, runs after the turn's callbacks), so a burst of commands is one write, not one
      * system call each; held there until the link is connected. */
@@ -74,8 +75,8 @@ void rt_redis_link_close(struct rt_redis_link *l, const char *why)
     l->ready = false;
     l->olen = 0;
     l->pending = 0;
-    struct waiter *q = l->head;
-    l->head = l->tail = NULL;
+    struct waiter *q = l->waiting;
+    l->waiting = NULL;
     while (q) {
         struct waiter *next = q->next;
         if (q->cb) q->cb(NULL, NULL, q->privdata);
@@ -153,11 +154,7 @@ static void enqueue_waiter(struct rt_redis_link *l, rt_cluster_reply_fn *cb, voi
     struct waiter *q = rt_xcalloc(1, sizeof *q);
     q->cb = cb;
     q->privdata = privdata;
-    if (l->tail)
-        l->tail->next = q;
-    else
-        l->head = q;
-    l->tail = q;
+    DL_APPEND(l->waiting, q);
 }
 
 int rt_redis_link_send(struct rt_redis_link *l, const char *cmd, size_t len,
@@ -216,9 +213,8 @@ static void dispatch(struct rt_redis_link *l, redisReply *reply)
             return;
         }
         if (!l->push) { /* the AUTH's own waiter */
-            struct waiter *q = l->head;
-            l->head = q->next;
-            if (!l->head) l->tail = NULL;
+            struct waiter *q = l->waiting;
+            DL_DELETE(l->waiting, q);
             free(q);
         }
         return;
@@ -227,13 +223,12 @@ static void dispatch(struct rt_redis_link *l, redisReply *reply)
         l->ops->on_push(l, reply);
         return;
     }
-    struct waiter *q = l->head;
+    struct waiter *q = l->waiting;
     if (!q) {
         rt_redis_link_close(l, "a reply nobody asked for");
         return;
     }
-    l->head = q->next;
-    if (!l->head) l->tail = NULL;
+    DL_DELETE(l->waiting, q);
     if (q->cb) q->cb(NULL, reply, q->privdata);
     free(q);
 }
@@ -297,9 +292,7 @@ static void on_connected(uv_connect_t *req, int status)
         l->auth_pending = true;
         if (!l->push) { /* ...and its waiter goes to the front */
             struct waiter *q = rt_xcalloc(1, sizeof *q);
-            q->next = l->head;
-            l->head = q;
-            if (!l->tail) l->tail = q;
+            DL_PREPEND(l->waiting, q);
         }
     }
     flush(l);
@@ -370,7 +363,7 @@ bool rt_redis_link_ready(const struct rt_redis_link *l)
 
 bool rt_redis_link_waiting(const struct rt_redis_link *l)
 {
-    return l->head != NULL;
+    return l->waiting != NULL;
 }
 
 size_t rt_redis_link_pending(const struct rt_redis_link *l)
