@@ -52,10 +52,10 @@ static redisContext *redis_connect(const char *host, int port, const char *passw
  * its password goes to *seed for later connections. NULL after printing why. */
 static redisContext *redis_open(const char *url_text, struct rt_redis_url *seed)
 {
-    struct rt_redis_url seeds[16];
+    struct rt_redis_url seeds[RT_REDIS_SEEDS_MAX];
     size_t n = 0;
     char err[256];
-    if (rt_redis_seeds_parse(url_text, seeds, 16, &n, err, sizeof err) != 0) {
+    if (rt_redis_seeds_parse(url_text, seeds, RT_REDIS_SEEDS_MAX, &n, err, sizeof err) != 0) {
         cli_fail("%s", err);
         return NULL;
     }

@@ -99,10 +99,10 @@ static int check_redis_node(const struct rt_redis_url *u, bool cluster, char *er
 /* A single Redis, or the first seed of a Redis Cluster that answers. */
 static int check_redis(const char *url, bool cluster, char *err, size_t err_cap)
 {
-    struct rt_redis_url seeds[16];
+    struct rt_redis_url seeds[RT_REDIS_SEEDS_MAX];
     size_t n = 1;
     if (!cluster ? rt_redis_url_parse(url, &seeds[0], err, err_cap) != 0
-                 : rt_redis_seeds_parse(url, seeds, 16, &n, err, err_cap) != 0)
+                 : rt_redis_seeds_parse(url, seeds, RT_REDIS_SEEDS_MAX, &n, err, err_cap) != 0)
         return -1;
     int rc = -1;
     for (size_t i = 0; i < n && rc != 0; i++)

@@ -75,15 +75,13 @@ _Static_assert(RT_CLUSTER_SOCKET_ID_MAX == RT_SOCKET_ID_MAX, "wire socket id bou
 _Static_assert(RT_CLUSTER_ROUTE_MAX == 5 + RT_APP_ID_MAX + 1 + RT_CHANNEL_NAME_MAX + 1,
                "route bound");
 
-#define MAX_SEEDS 16
-
 static struct {
     uv_loop_t *loop;
     struct rt_redis_url url;
     /* RT_REDIS_CLUSTER=1: the bus runs on redis_cluster.c's links (sharded pub/sub), and pub
      * and sub stay NULL. */
     bool cluster_mode;
-    struct rt_redis_url seeds[MAX_SEEDS];
+    struct rt_redis_url seeds[RT_REDIS_SEEDS_MAX];
     size_t n_seeds;
     bool host_numeric; /* an IP literal: connect without a lookup */
     uv_getaddrinfo_t lookup;
@@ -902,7 +900,8 @@ static const struct rt_redis_cluster_ops cluster_ops = {
 
 static int start_cluster_mode(const char *url, char *err, size_t err_cap)
 {
-    if (rt_redis_seeds_parse(url, cl.seeds, MAX_SEEDS, &cl.n_seeds, err, err_cap) != 0) return -1;
+    if (rt_redis_seeds_parse(url, cl.seeds, RT_REDIS_SEEDS_MAX, &cl.n_seeds, err, err_cap) != 0)
+        return -1;
     cl.url = cl.seeds[0]; /* for log lines */
     struct rt_redis_cluster_limits lim = {.max_output = cl.max_output,
                                           .write_timeout_ms = cl.write_timeout_ms,

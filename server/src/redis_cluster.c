@@ -14,7 +14,6 @@
 #include "rt_slot.h"
 
 #define MAX_MASTERS 64
-#define MAX_SEEDS 16
 #define MAX_HOPS 5          /* MOVED/ASK/NOSCRIPT redirects one command may take */
 #define REFRESH_MIN_MS 100  /* first retry of the slot map while down; doubles... */
 #define REFRESH_MAX_MS 1000 /* ...up to this */
@@ -76,7 +75,7 @@ static void remember_script(const char *cmd, size_t len)
 
 static struct {
     uv_loop_t *loop;
-    struct rt_redis_url seeds[MAX_SEEDS];
+    struct rt_redis_url seeds[RT_REDIS_SEEDS_MAX];
     size_t n_seeds, next_seed;
     struct rt_redis_cluster_limits lim;
     const struct rt_redis_cluster_ops *ops;
@@ -655,7 +654,7 @@ void rt_redis_cluster_start(uv_loop_t *loop, const struct rt_redis_url *seeds, s
                             const struct rt_redis_cluster_ops *ops)
 {
     rc.loop = loop;
-    rc.n_seeds = n < MAX_SEEDS ? n : MAX_SEEDS;
+    rc.n_seeds = n < RT_REDIS_SEEDS_MAX ? n : RT_REDIS_SEEDS_MAX;
     memcpy(rc.seeds, seeds, rc.n_seeds * sizeof *seeds);
     rc.lim = *limits;
     rc.ops = ops;

@@ -9,6 +9,7 @@
 #define RT_REDIS_HOST_MAX 255
 #define RT_REDIS_PASSWORD_MAX 255
 #define RT_REDIS_DEFAULT_PORT 6379
+#define RT_REDIS_SEEDS_MAX 16 /* seed nodes of a Redis Cluster in one RT_REDIS_URL */
 
 struct rt_redis_url {
     char host[RT_REDIS_HOST_MAX + 1]; /* without the brackets of an IPv6 literal */
