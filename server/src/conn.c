@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <utlist.h>
+#include <uv.h>
 
 #include "app.h"
 #include "channel.h"
@@ -25,6 +26,14 @@ uint64_t rt_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t rt_unix_ms(void)
+{
+    uv_timeval64_t tv;
+    if (uv_gettimeofday(&tv) != 0)
+        return (int64_t)time(NULL) * 1000;
+    return tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 size_t rt_conn_total(void)

@@ -99,4 +99,9 @@ size_t rt_conn_total(void);
 
 uint64_t rt_now_ms(void);
 
+/* Wall-clock Unix time in milliseconds, exact to the call. time(NULL) reads the kernel's
+ * coarse clock, which can still show the previous second for a few milliseconds after a
+ * client's precise clock has moved on; that is enough to misjudge a timestamp bound. */
+int64_t rt_unix_ms(void);
+
 #endif

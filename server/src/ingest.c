@@ -108,7 +108,7 @@ static void dead_letter(const char *app_id, enum source source, const char *ref,
 {
     char key[64], at[24];
     snprintf(key, sizeof key, "rt:ingest:{%s}:dead", app_id);
-    snprintf(at, sizeof at, "%llu", (unsigned long long)time(NULL) * 1000ULL);
+    snprintf(at, sizeof at, "%llu", (unsigned long long)rt_unix_ms());
     char *cut = rt_xstrndup(entry, entry_len > DEAD_ENTRY_MAX ? DEAD_ENTRY_MAX : entry_len);
     const char *argv[] = {"XADD",
                           key,

@@ -771,7 +771,7 @@ void rt_rest_handle(const char *method, const char *path, const struct rt_query 
         return;
     }
     char key[72], err[200];
-    int rc = rt_rest_verify(method, path, q, body, body_len, (int64_t)time(NULL), secret_for, app,
+    int rc = rt_rest_verify(method, path, q, body, body_len, rt_unix_ms() / 1000, secret_for, app,
                             key, sizeof key, err, sizeof err);
     if (rc != 0) {
         rt_seclog(app->cfg->id, RT_SEC_REST_AUTH_FAILURE, rest_failure_reason(rc));

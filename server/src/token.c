@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "conn.h"
 #include "iplimit.h"
 #include "log.h"
 #include "rt_alloc.h"
@@ -212,7 +213,7 @@ int rt_token_check_handshake(struct rt_conn *c, const struct rt_app *app, const 
     }
     struct rt_token *t = rt_xmalloc(sizeof *t);
     enum rt_jwt_reject r =
-        rt_token_verify(app, url_key, token, (long long)time(NULL), t, err, sizeof err);
+        rt_token_verify(app, url_key, token, (long long)(rt_unix_ms() / 1000), t, err, sizeof err);
     if (r != RT_JWT_OK) {
         free(t);
         count_rejection(app, r, "handshake", err);
@@ -268,7 +269,7 @@ void rt_token_handle_signin(struct rt_conn *c, const json_t *token)
     }
     struct rt_token *t = rt_xmalloc(sizeof *t);
     enum rt_jwt_reject r = rt_token_verify(c->app, c->key, json_string_value(token),
-                                           (long long)time(NULL), t, err, sizeof err);
+                                           (long long)(rt_unix_ms() / 1000), t, err, sizeof err);
     if (r != RT_JWT_OK) {
         free(t);
         count_rejection(c->app, r, "signin", err);
@@ -298,7 +299,7 @@ bool rt_token_grants(const struct rt_conn *c, const char *channel)
 {
     const struct rt_token *t = c->token;
     if (!t || t->claims.n_channels == 0 || !c->user_id) return false;
-    if ((long long)time(NULL) > t->claims.exp + RT_JWT_LEEWAY_SECONDS) return false;
+    if ((long long)(rt_unix_ms() / 1000) > t->claims.exp + RT_JWT_LEEWAY_SECONDS) return false;
     if (t->kid[0] && !rt_app_secret(c->app, t->kid)) return false;
     return rt_jwt_channel_granted(t->claims.channels, t->claims.n_channels, rt_str_c(channel));
 }

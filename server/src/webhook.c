@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <uthash.h>
 #include <utlist.h>
 
@@ -165,13 +164,6 @@ static struct {
     struct sock_ctx *socks;
     bool started;
 } wh;
-
-static uint64_t unix_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
 
 static size_t pending_count(const struct pending *p)
 {
@@ -539,7 +531,7 @@ static char *status_json(const struct delivery *d, bool ok, long status, const c
 {
     json_t *s =
         json_pack("{s:b,s:I,s:s?,s:I,s:I,s:s,s:b}", "ok", ok, "status", (json_int_t)status, "error",
-                  error, "at_ms", (json_int_t)unix_ms(), "attempts", (json_int_t)d->attempts,
+                  error, "at_ms", (json_int_t)(uint64_t)rt_unix_ms(), "attempts", (json_int_t)d->attempts,
                   "request_id", d->request_id, "retrying", retrying);
     char *text = s ? json_dumps(s, JSON_COMPACT) : NULL;
     json_decref(s);
@@ -589,7 +581,7 @@ static void give_up(struct delivery *d, long status, const char *error)
              d->attempts, error, status);
     json_t *rec = json_pack("{s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:s}", "request_id", d->request_id,
                             "webhook_id", (json_int_t)d->wid, "url", d->url, "queued_at_ms",
-                            (json_int_t)d->queued_ms, "failed_at_ms", (json_int_t)unix_ms(),
+                            (json_int_t)d->queued_ms, "failed_at_ms", (json_int_t)(uint64_t)rt_unix_ms(),
                             "attempts", (json_int_t)d->attempts, "error", error, "body", d->body);
     if (rec && status) json_object_set_new(rec, "status", json_integer(status));
     char *record = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
@@ -631,7 +623,7 @@ static void finish(struct delivery *d, long status, CURLcode rc)
     if (rc == CURLE_OK && status >= 200 && status < 300) {
         st->totals.delivered++;
         wh.totals.delivered++;
-        uint64_t now = unix_ms();
+        uint64_t now = (uint64_t)rt_unix_ms();
         double latency = now > d->queued_ms ? (double)(now - d->queued_ms) / 1000.0 : 0;
         observe_latency(&st->totals, latency);
         observe_latency(&wh.totals, latency);
@@ -653,7 +645,7 @@ static void finish(struct delivery *d, long status, CURLcode rc)
     uint64_t delay = wh.limits.retry_base_ms << shift;
     if (delay > RETRY_CAP_MS) delay = RETRY_CAP_MS;
     delay += randombytes_uniform((uint32_t)(delay / 4 + 1));
-    if (unix_ms() + delay - d->queued_ms > wh.limits.retry_ms) {
+    if ((uint64_t)rt_unix_ms() + delay - d->queued_ms > wh.limits.retry_ms) {
         give_up(d, status, error);
         bool queued = d->entry[0] != '\0';
         delivery_free(d);
@@ -807,7 +799,7 @@ static void window_flush(struct window *win)
 {
     struct app_state *st = win->app;
     size_t n = json_array_size(win->events);
-    uint64_t now = unix_ms();
+    uint64_t now = (uint64_t)rt_unix_ms();
     json_t *root = json_pack("{s:I,s:o}", "time_ms", (json_int_t)now, "events", win->events);
     char *body = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
@@ -1293,7 +1285,7 @@ static void local_route(struct rt_app *app, int route, int limit, struct rt_rest
             const char *rid = json_string_value(json_object_get(rec, "request_id"));
             if (body && rid)
                 delivery_new(st, json_integer_value(json_object_get(rec, "webhook_id")),
-                             rt_xstrdup(body), rid, NULL, unix_ms());
+                             rt_xstrdup(body), rid, NULL, (uint64_t)rt_unix_ms());
             json_decref(rec);
             free(st->dead[i]);
         }
