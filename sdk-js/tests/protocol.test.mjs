@@ -107,7 +107,8 @@ test('4200 reconnects immediately', async () => {
     await nextEvent(client.connection, 'connecting');
     await waitForState(client, 'connected');
     client.disconnect();
-    assert.ok(Date.now() - t < 300, `took ${Date.now() - t} ms`);
+    // Below the 1 s minimum back-off of every other close code, with room for a loaded CI.
+    assert.ok(Date.now() - t < 900, `took ${Date.now() - t} ms`);
     assert.notEqual(client.connection.socket_id, first);
   });
 });

@@ -175,7 +175,8 @@ describe('coalesced subscription_count (--subscription-count)', () => {
     c.send({ event: 'pusher:subscribe', data: { channel: ch } });
     const m = await c.next((x) => x.event === COUNT, 3000, from);
     assert.deepEqual(m, { event: COUNT, channel: ch, data: '{"subscription_count":1}' });
-    assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+    // Well inside the 1 s window a coalesced broadcast would wait for, with room for a loaded CI.
+    assert.ok(Date.now() - started < 900, `took ${Date.now() - started} ms`);
   });
 
   test('changes inside the window are merged into one broadcast carrying the latest count', async () => {
