@@ -295,12 +295,15 @@ static struct rt_frame *count_frame(const char *channel, size_t count)
 static void count_send(struct rt_channel *ch, uint64_t now)
 {
     ch->count_sent_ms = now;
+    bool local = ch->count_local;
+    ch->count_local = false;
     if (!ch->app->cfg->subscription_count) /* switched off while the change was pending */
         return;
     if (rt_registry_active()) {
-        /* The total is read from Redis and then published (rt_channel_deliver_count delivers
-         * it here): the cluster total at that moment, not this node's cluster_total. */
-        rt_registry_publish_count(ch->app, ch->name);
+        /* The total is read from Redis (rt_channel_deliver_count delivers it here): the
+         * cluster total at that moment, not this node's cluster_total. A change of this node's
+         * also goes to the webhook and tells the other nodes to read it. */
+        rt_registry_read_count(ch->app, ch->name, local);
         return;
     }
     rt_transition_count(ch->app, ch->name, ch->sub_count);
@@ -361,10 +364,9 @@ static void count_forget(struct rt_channel *ch)
         count_timer_release();
 }
 
-void rt_channel_count_changed(struct rt_channel *ch)
+/* Sends ch's count now when it has been quiet for a window, else once the window ends. */
+static void count_schedule(struct rt_channel *ch)
 {
-    if (!ch->app->cfg->subscription_count)
-        return;
     if (ch->count_pending) { /* the pending broadcast will carry this count too */
         rt_subscription_counts_coalesced++;
         return;
@@ -379,6 +381,22 @@ void rt_channel_count_changed(struct rt_channel *ch)
     count_timer_arm(ch->count_sent_ms + RT_SUBSCRIPTION_COUNT_WINDOW_MS, now);
 }
 
+void rt_channel_count_changed(struct rt_channel *ch)
+{
+    if (!ch->app->cfg->subscription_count)
+        return;
+    ch->count_local = true;
+    count_schedule(ch);
+}
+
+void rt_channel_count_refresh(struct rt_app *app, const char *name)
+{
+    struct rt_channel *ch = rt_channel_find(app, name);
+    if (!ch || !app->cfg->subscription_count)
+        return;
+    count_schedule(ch);
+}
+
 void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
                               size_t total)
 {
@@ -390,12 +408,11 @@ void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_ch
         return;
     }
     /* No local subscriber to coalesce on: tell the other nodes at once. */
-    rt_registry_publish_count(app, name);
+    rt_registry_read_count(app, name, true);
 }
 
 void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total)
 {
-    rt_transition_count(app, name, total);
     struct rt_channel *ch = rt_channel_find(app, name);
     if (!ch)
         return;

@@ -50,6 +50,7 @@ struct rt_channel {
      * change waits for its window to end, the links of the node's pending list */
     uint64_t count_sent_ms;
     bool count_pending;
+    bool count_local; /* cluster mode: the pending change is this node's to announce */
     struct rt_channel *count_next, *count_prev;
     size_t cluster_total; /* cluster mode: subscriptions on every node, as last reported */
     struct rt_member_ring *recent; /* cluster mode: last member events, for pending joins */
@@ -107,8 +108,13 @@ void rt_channel_count_changed(struct rt_channel *ch);
 void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
                               size_t total);
 
-/* Cluster mode: the subscription_count broadcast published by this node (registry.c), with the
- * total Redis read when publishing it: delivered to this node's subscribers, webhook sent. */
+/* Cluster mode: another node changed the channel's subscriptions. This node reads the total
+ * from Redis itself (coalesced as above) and gives it to its subscribers; the other node sends
+ * the webhook. */
+void rt_channel_count_refresh(struct rt_app *app, const char *name);
+
+/* Cluster mode: the total Redis answered to this node's read, delivered to this node's
+ * subscribers (the webhook and the other nodes are registry.c's part). */
 void rt_channel_deliver_count(struct rt_app *app, const char *name, size_t total);
 
 /* Cluster mode: keeps a member event (by reference) so that a join whose member list arrives

@@ -24,6 +24,7 @@
 #include "app.h"
 #include "broker.h"
 #include "cache.h"
+#include "channel.h"
 #include "conn.h"
 #include "log.h"
 #include "redis_cluster.h"
@@ -155,6 +156,10 @@ static void on_fanout(const char *buf, size_t len)
         struct rt_frame *f = rt_frame_new(nl + 1, m.payload_len - off);
         rt_registry_member_event(app, m.channel, version, f, m.except[0] ? m.except : NULL);
         rt_frame_unref(f);
+        return;
+    }
+    if (m.kind == RT_CLUSTER_COUNT_CHANGED) {
+        rt_channel_count_refresh(app, m.channel);
         return;
     }
     if (m.kind == RT_CLUSTER_TERMINATE_USER) {
@@ -1044,6 +1049,11 @@ void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt
         except_socket_id = NULL;
     publish(cache ? RT_CLUSTER_CACHE_EVENT : RT_CLUSTER_EVENT, app, channel, except_socket_id,
             (const char *)f->payload, f->len);
+}
+
+void rt_cluster_publish_count_changed(struct rt_app *app, const char *channel)
+{
+    publish(RT_CLUSTER_COUNT_CHANGED, app, channel, NULL, "", 0);
 }
 
 void rt_cluster_terminate_user(struct rt_app *app, const char *user_id)

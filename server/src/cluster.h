@@ -26,6 +26,10 @@ bool rt_cluster_connected(void);
 void rt_cluster_publish(struct rt_app *app, const char *channel, const struct rt_frame *f,
                         const char *except_socket_id, bool cache);
 
+/* Tells the other nodes with subscribers on channel that its subscription count changed, so
+ * that they read it (rt_channel_count_refresh). */
+void rt_cluster_publish_count_changed(struct rt_app *app, const char *channel);
+
 /* Asks the other nodes to close user_id's connections (terminate_connections). */
 void rt_cluster_terminate_user(struct rt_app *app, const char *user_id);
 

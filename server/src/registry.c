@@ -427,6 +427,7 @@ struct pending_op {
     char user_id[RT_USER_ID_MAX + 1];
     bool presence;
     bool reap;       /* a resync for a dead node (not this node's own) */
+    bool announce;   /* count reads: a change of this node's (webhook, other nodes told) */
     char *user_info; /* presence joins: the member's info, for member_added */
     int max_members; /* presence joins: the app's member limit */
     uint64_t ctx;
@@ -686,10 +687,10 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
 
 /* ---- subscription counts ------------------------------------------------------------------ */
 
-/* The total is read from Redis and published from here: a script cannot publish (on a Redis
- * Cluster only the master running it would see the message). Two nodes' broadcasts may cross on
- * the way (each sends its total when its reply arrives), so a subscriber may see an older total
- * after a newer one; the next change of the channel sends the current total again. */
+/* Every node reads the total itself: a total sent from node to node could be overtaken by an
+ * older one from another node and stay the last one shown in a quiet channel. The other nodes
+ * are told only after this node's read has run, so each of their reads comes later in Redis's
+ * order and sees at least this change. */
 static void on_count(redisAsyncContext *ac, void *r, void *privdata)
 {
     (void)ac;
@@ -697,26 +698,21 @@ static void on_count(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
     struct rt_app *app = rt_apps_by_id(op->app_id);
     if (app && !is_error(reply) && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-        char data[64];
-        snprintf(data, sizeof data, "{\"subscription_count\":%lld}", reply->integer);
-        size_t len;
-        char *text = rt_encode_event("pusher_internal:subscription_count", op->channel,
-                                     rt_str_c(data), NULL, &len);
-        struct rt_frame *f = rt_frame_from_text(text, len);
-        if (f) {
-            rt_cluster_publish(app, op->channel, f, NULL, false);
-            rt_frame_unref(f);
+        if (op->announce) {
+            rt_transition_count(app, op->channel, (size_t)reply->integer);
+            rt_cluster_publish_count_changed(app, op->channel);
         }
         rt_channel_deliver_count(app, op->channel, (size_t)reply->integer);
     }
     op_free(op);
 }
 
-void rt_registry_publish_count(struct rt_app *app, const char *channel)
+void rt_registry_read_count(struct rt_app *app, const char *channel, bool announce)
 {
     char key[APP_PREFIX_MAX + RT_CHANNEL_NAME_MAX + 2];
     snprintf(key, sizeof key, "rt:{%s}:c:%s", app->cfg->id, channel);
     struct pending_op *op = op_new(app, channel, NULL);
+    op->announce = announce;
     const char *argv[] = {"HLEN", key};
     if (command(on_count, op, 2, argv) != 0) op_free(op);
 }

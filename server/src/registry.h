@@ -57,11 +57,13 @@ void rt_registry_unsubscribed(struct rt_app *app, const char *channel, const cha
 void rt_registry_member_event(struct rt_app *app, const char *channel, uint64_t version,
                               struct rt_frame *f, const char *except);
 
-/* Reads the channel's total from Redis, then publishes pusher_internal:subscription_count with
- * it to the other nodes and delivers it here (rt_channel_deliver_count). Two nodes' broadcasts
- * may cross between the read and the publish, so the last one seen may carry an older total;
- * the channel's next change sends the current one. */
-void rt_registry_publish_count(struct rt_app *app, const char *channel);
+/* Reads the channel's total from Redis and delivers it to this node's subscribers
+ * (rt_channel_deliver_count). announce (a change of this node's): also the subscription_count
+ * webhook, and the other nodes are told to read the total themselves (rt_channel_count_refresh).
+ * A total is never carried between nodes: the replies to one node's reads arrive in the order
+ * Redis ran them, so the last total each node delivers is the latest, whatever order the
+ * messages between nodes took. */
+void rt_registry_read_count(struct rt_app *app, const char *channel, bool announce);
 
 /* ---- users (watchlists) ---- */
 

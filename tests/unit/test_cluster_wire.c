@@ -54,6 +54,24 @@ static void terminate_carries_a_user_id_and_nothing_else(void)
     ASSERT_EQ(decode("T\n100002\n42\nzed\n\npayload", &m), RT_ERR_INVALID);
 }
 
+static void count_changed_names_a_channel_and_nothing_else(void)
+{
+    struct rt_cluster_msg m;
+    ASSERT_EQ(decode("N\n100002\n42\npresence-x\n\n", &m), RT_OK);
+    ASSERT_EQ(m.kind, RT_CLUSTER_COUNT_CHANGED);
+    ASSERT_STR_EQ(m.channel, "presence-x");
+    ASSERT_EQ(m.payload_len, 0u);
+    ASSERT_EQ(decode("N\n100002\n42\nnews\n1.2\n", &m), RT_ERR_INVALID);
+    ASSERT_EQ(decode("N\n100002\n42\nnews\n\n{}", &m), RT_ERR_INVALID);
+    ASSERT_EQ(decode("N\n100002\n42\nbad channel\n\n", &m), RT_ERR_INVALID);
+    size_t n;
+    char *buf = rt_cluster_msg_encode(RT_CLUSTER_COUNT_CHANGED, "1", "42", "news", NULL, "", 0, &n);
+    ASSERT_NOT_NULL(buf);
+    bool ok = n == strlen("N\n1\n42\nnews\n\n") && memcmp(buf, "N\n1\n42\nnews\n\n", n) == 0;
+    free(buf);
+    ASSERT_TRUE(ok);
+}
+
 static void encode_then_decode_round_trips(void)
 {
     size_t n;
@@ -251,6 +269,7 @@ static const struct rt_test tests[] = {
     RT_TEST(event_decodes_into_its_fields),
     RT_TEST(payload_may_contain_newlines),
     RT_TEST(terminate_carries_a_user_id_and_nothing_else),
+    RT_TEST(count_changed_names_a_channel_and_nothing_else),
     RT_TEST(encode_then_decode_round_trips),
     RT_TEST(encode_treats_null_except_as_empty),
     RT_TEST(server_to_user_channel_is_a_valid_channel),

@@ -12,7 +12,7 @@ static bool kind_known(int kind)
 {
     return kind == RT_CLUSTER_EVENT || kind == RT_CLUSTER_CACHE_EVENT ||
            kind == RT_CLUSTER_TERMINATE_USER || kind == RT_CLUSTER_MEMBER_EVENT ||
-           kind == RT_CLUSTER_WATCHLIST;
+           kind == RT_CLUSTER_WATCHLIST || kind == RT_CLUSTER_COUNT_CHANGED;
 }
 
 static bool all_digits(struct rt_str s)
@@ -59,7 +59,8 @@ static int fields_valid(enum rt_cluster_kind kind, struct rt_str node, struct rt
         !rt_user_id_valid(app_id, RT_CLUSTER_APP_ID_MAX) || !target_valid(kind, channel) ||
         !except_valid(except))
         return RT_ERR_INVALID;
-    if (kind == RT_CLUSTER_TERMINATE_USER ? (except.n != 0 || payload_len != 0) : payload_len == 0)
+    bool bare = kind == RT_CLUSTER_TERMINATE_USER || kind == RT_CLUSTER_COUNT_CHANGED;
+    if (bare ? (except.n != 0 || payload_len != 0) : payload_len == 0)
         return RT_ERR_INVALID;
     if (kind == RT_CLUSTER_WATCHLIST && except.n != 0) return RT_ERR_INVALID;
     if (payload_len > RT_CLUSTER_PAYLOAD_MAX) return RT_ERR_TOO_LARGE;

@@ -5,8 +5,10 @@
  * kind is 'E' (event frame to deliver), 'C' (event on a cache channel: deliver and store),
  * 'T' (terminate a user's connections; the channel field carries the user id and the
  * payload is empty), 'M' (a presence member_added/removed decided cluster-wide; the payload
- * is "<version>\n<frame>") or 'W' (a user came online or went offline cluster-wide; the
- * channel field carries the user id, the payload is "online" or "offline"). node is the sender's id, so a node ignores its own publishes. Every
+ * is "<version>\n<frame>"), 'W' (a user came online or went offline cluster-wide; the
+ * channel field carries the user id, the payload is "online" or "offline") or 'N' (the
+ * channel's subscription count changed: read it from Redis; no payload, no except socket).
+ * node is the sender's id, so a node ignores its own publishes. Every
  * header field is bounded and checked on both sides: Redis is shared infrastructure, and a
  * message that does not decode exactly is dropped. */
 #ifndef RT_CLUSTER_WIRE_H
@@ -30,6 +32,7 @@ enum rt_cluster_kind {
     RT_CLUSTER_TERMINATE_USER = 'T',
     RT_CLUSTER_MEMBER_EVENT = 'M',
     RT_CLUSTER_WATCHLIST = 'W',
+    RT_CLUSTER_COUNT_CHANGED = 'N',
 };
 
 /* A decoded message. The header fields are copied and NUL-terminated; payload points into
@@ -47,12 +50,11 @@ struct rt_cluster_msg {
 };
 
 /* Decodes buf[0..len) into out. Returns 0, or RT_ERR_INVALID when a field is missing, too
- * long, or not of its charset: kind other than E/C/T/M/W, node not 1..RT_CLUSTER_NODE_MAX
+ * long, or not of its charset: kind other than E/C/T/M/W/N, node not 1..RT_CLUSTER_NODE_MAX
  * digits, app id not 1..RT_CLUSTER_APP_ID_MAX channel-name characters, bad channel name (or
  * user id for 'T' and 'W'), except not empty or a socket id ("<digits>.<digits>", at most
  * RT_CLUSTER_SOCKET_ID_MAX), an 'E'/'C'/'M'/'W' without payload, a 'W' with an except socket,
- * or a 'T' with an except socket or a
- * payload. RT_ERR_TOO_LARGE when the payload is over RT_CLUSTER_PAYLOAD_MAX. */
+ * or a 'T' or 'N' with an except socket or a payload. RT_ERR_TOO_LARGE when the payload is over RT_CLUSTER_PAYLOAD_MAX. */
 int rt_cluster_msg_decode(const char *buf, size_t len, struct rt_cluster_msg *out);
 
 /* Encodes a message (same rules as the decoder; except may be NULL or "") into a malloc'd
