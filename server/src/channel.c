@@ -383,8 +383,7 @@ static void count_schedule(struct rt_channel *ch)
 
 void rt_channel_count_changed(struct rt_channel *ch)
 {
-    if (!ch->app->cfg->subscription_count)
-        return;
+    if (!ch->app->cfg->subscription_count) return;
     ch->count_local = true;
     count_schedule(ch);
 }
@@ -392,8 +391,7 @@ void rt_channel_count_changed(struct rt_channel *ch)
 void rt_channel_count_refresh(struct rt_app *app, const char *name)
 {
     struct rt_channel *ch = rt_channel_find(app, name);
-    if (!ch || !app->cfg->subscription_count)
-        return;
+    if (!ch || !app->cfg->subscription_count) return;
     count_schedule(ch);
 }
 

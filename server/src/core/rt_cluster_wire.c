@@ -60,8 +60,7 @@ static int fields_valid(enum rt_cluster_kind kind, struct rt_str node, struct rt
         !except_valid(except))
         return RT_ERR_INVALID;
     bool bare = kind == RT_CLUSTER_TERMINATE_USER || kind == RT_CLUSTER_COUNT_CHANGED;
-    if (bare ? (except.n != 0 || payload_len != 0) : payload_len == 0)
-        return RT_ERR_INVALID;
+    if (bare ? (except.n != 0 || payload_len != 0) : payload_len == 0) return RT_ERR_INVALID;
     if (kind == RT_CLUSTER_WATCHLIST && except.n != 0) return RT_ERR_INVALID;
     if (payload_len > RT_CLUSTER_PAYLOAD_MAX) return RT_ERR_TOO_LARGE;
     return RT_OK;

@@ -54,7 +54,8 @@ struct rt_cluster_msg {
  * digits, app id not 1..RT_CLUSTER_APP_ID_MAX channel-name characters, bad channel name (or
  * user id for 'T' and 'W'), except not empty or a socket id ("<digits>.<digits>", at most
  * RT_CLUSTER_SOCKET_ID_MAX), an 'E'/'C'/'M'/'W' without payload, a 'W' with an except socket,
- * or a 'T' or 'N' with an except socket or a payload. RT_ERR_TOO_LARGE when the payload is over RT_CLUSTER_PAYLOAD_MAX. */
+ * or a 'T' or 'N' with an except socket or a payload. RT_ERR_TOO_LARGE when the payload is over
+ * RT_CLUSTER_PAYLOAD_MAX. */
 int rt_cluster_msg_decode(const char *buf, size_t len, struct rt_cluster_msg *out);
 
 /* Encodes a message (same rules as the decoder; except may be NULL or "") into a malloc'd
