@@ -13,6 +13,7 @@
  *   rt:{A}:unode:N   set   users with sockets on node N                      for the reaper
  *   rt:{A}:conns     hash  node -> connections                               quota totals
  *   rt:{nodes}:hb      hash  node -> heartbeat (Redis time, ms)
+ *   rt:{nodes}:clock   hash  last: the last heartbeat; since: heartbeats run without a gap
  *   rt:{nodes}:id:N    the claim of a node id (token, expires unless refreshed)
  *   rt:{nodes}:apps:N  set   apps node N has state in (sent by the node itself, not by the
  *                            per-app scripts: another slot), for the reaper
@@ -52,6 +53,7 @@
 
 #define HEARTBEAT_MS 1000
 #define DEAD_AFTER_MS 5000 /* a node silent this long is reaped (within the 10 s bound) */
+#define HEARTBEAT_GAP_MS 2000 /* no heartbeat ran for this long: Redis was away */
 #define CLAIM_TTL_MS 15000
 #define HEAL_AFTER_MS 3000 /* after this node's resync, for the other nodes' resyncs */
 #define RT_STRINGIFY2(x) #x
@@ -228,30 +230,47 @@ static const char lua_users_resync[] =
     "end\n"
     "return out\n";
 
-/* KEYS: rt:{nodes}:hb, rt:{nodes}:id:N. ARGV: node, token. Claims or refreshes the node id;
- * records the heartbeat in Redis time. Returns {claimed (0/1), live nodes, {dead node, ...},
- * 1 when the node had no heartbeat entry (first beat, or reaped meanwhile)}. */
+/* KEYS: rt:{nodes}:hb, rt:{nodes}:id:N, rt:{nodes}:clock. ARGV: node, token. Claims or
+ * refreshes the node id; records the heartbeat in Redis time. Returns {claimed (0/1), live
+ * nodes, {dead node, ...}, 1 when the node had no heartbeat entry (first beat, or reaped
+ * meanwhile)}.
+ * A stale heartbeat means a dead node only while the others' heartbeats arrive: when Redis ran
+ * none for HEARTBEAT_GAP_MS (it was stopped, unreachable, restarted, or a replica took over
+ * with the old times), every node looks silent although they are alive, and reaping them would
+ * tell every client they left until their resyncs bring them back. So the clock key keeps when
+ * the last heartbeat ran and since when they have run without such a gap; nobody is taken for
+ * dead until that has lasted DEAD_AFTER_MS, time for every live node to beat again (its
+ * reconnect back-off is at most 2.5 s). */
+/* clang-format off */
 static const char lua_heartbeat[] =
     "local node, token = ARGV[1], ARGV[2]\n"
     "local cur = redis.call('GET', KEYS[2])\n"
     "if cur and cur ~= token then return {0, 0, {}} end\n"
-    "redis.call('SET', KEYS[2], token, 'PX', " RT_STRINGIFY(
-        CLAIM_TTL_MS) ")\n"
-                      "local t = redis.call('TIME')\n"
-                      "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-                      "local fresh = redis.call('HSET', KEYS[1], node, now)\n"
-                      "local all = redis.call('HGETALL', KEYS[1])\n"
-                      "local live, dead = 0, {}\n"
-                      "for i = 1, #all, 2 do\n"
-                      "  if now - tonumber(all[i + 1]) > " RT_STRINGIFY(
-                          DEAD_AFTER_MS) " then\n"
-                                         "    dead[#dead + 1] = all[i]\n"
-                                         "  else live = live + 1 end\n"
-                                         "end\n"
-                                         "return {1, live, dead, fresh}\n";
+    "redis.call('SET', KEYS[2], token, 'PX', " RT_STRINGIFY(CLAIM_TTL_MS) ")\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local last = tonumber(redis.call('HGET', KEYS[3], 'last') or '0')\n"
+    "local since = tonumber(redis.call('HGET', KEYS[3], 'since') or '0')\n"
+    "if now - last > " RT_STRINGIFY(HEARTBEAT_GAP_MS) " then\n"
+    "  since = now\n"
+    "  redis.call('HSET', KEYS[3], 'since', now)\n"
+    "end\n"
+    "redis.call('HSET', KEYS[3], 'last', now)\n"
+    "local judging = now - since > " RT_STRINGIFY(DEAD_AFTER_MS) "\n"
+    "local fresh = redis.call('HSET', KEYS[1], node, now)\n"
+    "local all = redis.call('HGETALL', KEYS[1])\n"
+    "local live, dead = 0, {}\n"
+    "for i = 1, #all, 2 do\n"
+    "  if judging and now - tonumber(all[i + 1]) > " RT_STRINGIFY(DEAD_AFTER_MS) " then\n"
+    "    dead[#dead + 1] = all[i]\n"
+    "  else live = live + 1 end\n"
+    "end\n"
+    "return {1, live, dead, fresh}\n";
+/* clang-format on */
 
 /* The keys about nodes: one hash tag, one slot (one master of a Redis Cluster). */
 #define NODES_HB_KEY "rt:{nodes}:hb"
+#define NODES_CLOCK_KEY "rt:{nodes}:clock"
 #define NODE_KEY_MAX 48
 
 /* Writes "rt:{nodes}:<what>:<node>" (what: "id", "apps" or "reap") into out. */
@@ -1182,8 +1201,9 @@ static void tick(uv_timer_t *t)
     }
     char id[NODE_KEY_MAX];
     node_key(id, "id", reg.node);
-    const char *argv[] = {"EVAL", lua_heartbeat, "2", NODES_HB_KEY, id, reg.node, reg.token};
-    command(on_heartbeat, NULL, 7, argv);
+    const char *argv[] = {"EVAL", lua_heartbeat, "3",      NODES_HB_KEY, id,
+                          NODES_CLOCK_KEY, reg.node, reg.token};
+    command(on_heartbeat, NULL, 8, argv);
     if (reg.claimed) rt_apps_each(refresh_conns, NULL);
 }
 

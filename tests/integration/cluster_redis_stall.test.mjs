@@ -10,7 +10,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, createApp, freePort } from '../harness/index.mjs';
 import {
-  Cluster, SANITIZED, RssSampler, alive, eventually, frames, health, join, restClient, sdk, sleep, waitFor,
+  Cluster, SANITIZED, RssSampler, addedIds, alive, eventually, frames, getJson, health, join, membersView, removedIds,
+  restClient, sdk, sleep, stays, userIds, waitFor,
 } from './cluster_helpers.mjs';
 
 const BUS_DOWN = { error: 'Cluster bus unavailable: the event was not delivered' };
@@ -199,6 +200,46 @@ describe('Redis stopped (SIGSTOP) with no load, RT_REDIS_REPLY_TIMEOUT=2', { tim
     await eventually(() => healthView(d), { http: 200, status: 'ok', redis: 'connected' }, 10000, '/health on d');
     assert.deepEqual(await sdk(restClient(d, s.app).trigger('feed', 'back', { n: 3 })), { status: 200, body: {} });
     await eventually(() => frames(s.y, 'feed', 'back'), [{ n: 3 }], 3000, 'the event on d\'s subscriber');
+  });
+});
+
+describe('Redis stopped (SIGSTOP) for 7 s, longer than a dead node\'s 5 s, with presence on two nodes', { timeout: 60000 }, () => {
+  let cl, app, p, q, alice, bob;
+  const room = 'presence-room';
+  before(async () => {
+    const db = createDatabase();
+    app = createApp(db, [], 'redis-stall-presence');
+    cl = new Cluster(db);
+    await cl.startRedis(await freePort());
+    p = await cl.startNode('p', '440005');
+    q = await cl.startNode('q', '440006');
+    alice = cl.client(p, app, { presence: { user_id: 'alice', user_info: {} } });
+    bob = cl.client(q, app, { presence: { user_id: 'bob', user_info: {} } });
+    await join(alice, room);
+    await join(bob, room);
+    await eventually(() => [alice, bob].map((c) => membersView(c, room).count), [2, 2], 5000, 'both members on both nodes');
+  });
+  after(async () => {
+    cl?.redis?.proc?.kill('SIGCONT');
+    await cl?.shutdown();
+  });
+
+  test('SIGCONT: no live node is reaped (no member_removed/member_added pair), members and user counts stay right on both nodes', async () => {
+    await sleep(1500); // both nodes have sent heartbeats since the joins
+    const added = [alice, bob].map((c) => addedIds(c, room).length);
+    // Shorter than RT_REDIS_REPLY_TIMEOUT (10 s): the nodes keep their connections, and the
+    // heartbeats they queued meanwhile run the moment Redis reads again, each finding the
+    // other's last beat 7 s old.
+    cl.redis.proc.kill('SIGSTOP');
+    await sleep(7000);
+    cl.redis.proc.kill('SIGCONT');
+    await stays(() => [alice, bob].map((c) => removedIds(c, room)), [[], []], 4000, 'no member_removed on either node');
+    assert.deepEqual([alice, bob].map((c) => addedIds(c, room).length), added, 'no member_added either');
+    for (const node of [p, q]) {
+      assert.deepEqual(await userIds(node, app, room), ['alice', 'bob'], `members on ${node.name}`);
+      assert.deepEqual(await getJson(node, app, `/channels/${room}`, { info: 'user_count' }),
+        { occupied: true, user_count: 2 }, `user_count on ${node.name}`);
+    }
   });
 });
 
