@@ -1201,8 +1201,8 @@ static void tick(uv_timer_t *t)
     }
     char id[NODE_KEY_MAX];
     node_key(id, "id", reg.node);
-    const char *argv[] = {"EVAL", lua_heartbeat, "3",      NODES_HB_KEY, id,
-                          NODES_CLOCK_KEY, reg.node, reg.token};
+    const char *argv[] = {"EVAL", lua_heartbeat,   "3",      NODES_HB_KEY,
+                          id,     NODES_CLOCK_KEY, reg.node, reg.token};
     command(on_heartbeat, NULL, 8, argv);
     if (reg.claimed) rt_apps_each(refresh_conns, NULL);
 }
