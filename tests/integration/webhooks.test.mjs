@@ -7,6 +7,10 @@ import { createHmac } from 'node:crypto';
 import { createDatabase, createApp, startServer, rtadmin, sleep, waitFor } from '../harness/index.mjs';
 import { pusherClient, connected, subscribed, restClient } from './helpers.mjs';
 
+// A stopping node waits up to RT_CLOSE_TIMEOUT for webhooks still in flight; these suites end
+// with receivers that are closed or hang on purpose, so they stop after 1 s instead of 5.
+const startQuickStop = (opts) => startServer({ ...opts, env: { RT_CLOSE_TIMEOUT: '1', ...(opts.env || {}) } });
+
 /** A local receiver that records every POST; `status` decides the reply. */
 async function receiver() {
   const r = { hits: [], status: 200 };
@@ -32,7 +36,7 @@ describe('webhooks', { timeout: 120000 }, () => {
     hook = await receiver();
     app = createApp(db, ['--client-events', '--subscription-count'], 'hooks');
     assert.equal(rtadmin(['webhook', 'add', app.id, hook.url], { RT_DATABASE_URL: db }).code, 0);
-    server = await startServer({ dbUrl: db });
+    server = await startQuickStop({ dbUrl: db });
   });
   after(async () => {
     hook.server.closeAllConnections();
@@ -147,7 +151,7 @@ describe('webhook delivery', { timeout: 120000 }, () => {
     hook = await receiver();
     app = createApp(db, [], 'retries');
     assert.equal(rtadmin(['webhook', 'add', app.id, hook.url, '--events', 'channel_occupied'], { RT_DATABASE_URL: db }).code, 0);
-    server = await startServer({ dbUrl: db });
+    server = await startQuickStop({ dbUrl: db });
   });
   after(async () => {
     hook.server.closeAllConnections();
@@ -209,7 +213,7 @@ describe('standalone webhook queue (in memory)', { timeout: 120000 }, () => {
     const add = (a, url, ...opts) => assert.equal(rtadmin(['webhook', 'add', a.id, url, ...opts], { RT_DATABASE_URL: db }).code, 0);
     add(app, batched.url, '--events', 'channel_occupied', '--batch-window-ms', '1000', '--batch-max', '3');
     add(deadApp, failing.url, '--batch-window-ms', '0');
-    server = await startServer({ dbUrl: db, env: { RT_WEBHOOK_RETRY_BASE_MS: '100', RT_WEBHOOK_RETRY_SECONDS: '2' } });
+    server = await startQuickStop({ dbUrl: db, env: { RT_WEBHOOK_RETRY_BASE_MS: '100', RT_WEBHOOK_RETRY_SECONDS: '2' } });
   });
   after(async () => {
     for (const r of [batched, failing]) { r.server.closeAllConnections(); r.server.close(); }

@@ -11,6 +11,10 @@ import {
   receiver, rawClient, subscribeAll, unsubscribeAll, floodClientEvents, metrics, series, appSeries,
 } from './webhooks_limits_helpers.mjs';
 
+// A stopping node waits up to RT_CLOSE_TIMEOUT for webhooks still in flight; these suites end
+// with receivers that are closed or hang on purpose, so they stop after 1 s instead of 5.
+const startQuickStop = (opts) => startServer({ ...opts, env: { RT_CLOSE_TIMEOUT: '1', ...(opts.env || {}) } });
+
 const names = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 /** A webhook that sends every event in its own request (--batch-max 1), so that requests
@@ -44,7 +48,7 @@ describe('an app whose endpoint hangs', { timeout: 120000 }, () => {
     appB = createApp(db, [], 'healthy-endpoint');
     addWebhook(db, appA, dead.url);
     addWebhook(db, appB, healthy.url);
-    server = await startServer({ dbUrl: db });
+    server = await startQuickStop({ dbUrl: db });
   });
   after(async () => {
     flooder?.close();
@@ -94,7 +98,7 @@ describe('per-app backlog cap', { timeout: 120000 }, () => {
     addWebhook(db, appA, dead.url);
     addWebhook(db, appC, failing.url);
     addWebhook(db, appD, big.url, 'client_event');
-    server = await startServer({
+    server = await startQuickStop({
       dbUrl: db,
       env: { RT_WEBHOOK_APP_MAX_PENDING: '50', RT_WEBHOOK_APP_MAX_PENDING_KB: '2048' },
     });
@@ -174,7 +178,7 @@ describe('node-wide backlog cap', { timeout: 120000 }, () => {
     appC = createApp(db, ['--max-subscriptions-per-connection', '1000'], 'second');
     addWebhook(db, appA, deadA.url);
     addWebhook(db, appC, deadC.url);
-    server = await startServer({
+    server = await startQuickStop({
       dbUrl: db,
       env: { RT_WEBHOOK_MAX_PENDING: '60', RT_WEBHOOK_APP_MAX_PENDING: '50', RT_WEBHOOK_APP_CONCURRENCY: '2' },
     });
@@ -213,7 +217,7 @@ describe('node-wide backlog cap', { timeout: 120000 }, () => {
     deadE = await receiver('hang');
     appE = createApp(db2, ['--client-events', '--max-payload-kb', '100', '--client-events-per-second', '0'], 'bytes');
     addWebhook(db2, appE, deadE.url, 'client_event');
-    const s = await startServer({ dbUrl: db2, env: { RT_WEBHOOK_MAX_PENDING_KB: '1024' } });
+    const s = await startQuickStop({ dbUrl: db2, env: { RT_WEBHOOK_MAX_PENDING_KB: '1024' } });
     try {
       (await floodClientEvents(s, appE, 100, 64 * 1024)).close();
       const m = await metrics(s);
@@ -236,7 +240,7 @@ describe('settle window', { timeout: 120000 }, () => {
     hook = await receiver('ok');
     app = createApp(db, ['--max-subscriptions-per-connection', '1000'], 'settle');
     addWebhook(db, app, hook.url, 'channel_vacated');
-    server = await startServer({ dbUrl: db, env: { RT_WEBHOOK_APP_MAX_PENDING: '50' } });
+    server = await startQuickStop({ dbUrl: db, env: { RT_WEBHOOK_APP_MAX_PENDING: '50' } });
   });
   after(async () => {
     c?.close();
@@ -266,7 +270,7 @@ describe('channel churn', { timeout: 120000 }, () => {
     hook = await receiver('ok');
     app = createApp(db, [], 'churn');
     addWebhook(db, app, hook.url);
-    server = await startServer({
+    server = await startQuickStop({
       dbUrl: db,
       // No subscribe rate limit here: only the webhook bucket decides what is sent.
       env: { RT_WEBHOOK_APP_CHANNEL_EVENTS_PER_SECOND: '1', RT_WEBHOOK_APP_CHANNEL_EVENTS_BURST: '40', RT_SUBSCRIBE_RATE: '0' },
@@ -325,7 +329,7 @@ describe('webhook URLs in logs', { timeout: 120000 }, () => {
     hook = await receiver('fail');
     app = createApp(db, [], 'redact');
     addWebhook(db, app, `http://hookuser:hookpass@127.0.0.1:${hook.port}/hook?token=s3cr3t-token&v=1`);
-    server = await startServer({ dbUrl: db, env: { RT_LOG_LEVEL: 'debug' } });
+    server = await startQuickStop({ dbUrl: db, env: { RT_LOG_LEVEL: 'debug' } });
   });
   after(async () => {
     c?.close();
