@@ -301,7 +301,7 @@ static void count_send(struct rt_channel *ch, uint64_t now)
         return;
     if (rt_registry_active()) {
         /* The total is read from Redis (rt_channel_deliver_count delivers it here): the
-         * cluster total at that moment, not this node's cluster_total. A change of this node's
+         * cluster total at that moment. A change of this node's
          * also goes to the webhook and tells the other nodes to read it. */
         rt_registry_read_count(ch->app, ch->name, local);
         return;
@@ -395,13 +395,12 @@ void rt_channel_count_refresh(struct rt_app *app, const char *name)
     count_schedule(ch);
 }
 
-void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
-                              size_t total)
+void rt_channel_cluster_count(struct rt_app *app, const char *name)
 {
     if (!app->cfg->subscription_count)
         return;
+    struct rt_channel *ch = rt_channel_find(app, name);
     if (ch) {
-        ch->cluster_total = total;
         rt_channel_count_changed(ch);
         return;
     }

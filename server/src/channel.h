@@ -52,7 +52,6 @@ struct rt_channel {
     bool count_pending;
     bool count_local; /* cluster mode: the pending change is this node's to announce */
     struct rt_channel *count_next, *count_prev;
-    size_t cluster_total; /* cluster mode: subscriptions on every node, as last reported */
     struct rt_member_ring *recent; /* cluster mode: last member events, for pending joins */
     /* cluster mode, presence: the members this node's subscribers have been told about (their
      * member_added/member_removed so far), so that a re-announced member is not announced twice
@@ -102,11 +101,10 @@ char *rt_channel_presence_json(const struct rt_channel *ch);
  * A channel freed before then sends nothing. */
 void rt_channel_count_changed(struct rt_channel *ch);
 
-/* Cluster mode: the channel's subscription total across nodes changed to total (ch is the
- * local channel, or NULL when this node has no subscriber): the coalesced
- * pusher_internal:subscription_count goes to every node. */
-void rt_channel_cluster_count(struct rt_app *app, const char *name, struct rt_channel *ch,
-                              size_t total);
+/* Cluster mode: a script of this node changed the channel's subscription total across nodes:
+ * the coalesced pusher_internal:subscription_count goes to every node (at once when this node
+ * has no subscriber of the channel to coalesce on). */
+void rt_channel_cluster_count(struct rt_app *app, const char *name);
 
 /* Cluster mode: another node changed the channel's subscriptions. This node reads the total
  * from Redis itself (coalesced as above) and gives it to its subscribers; the other node sends

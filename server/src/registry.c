@@ -557,8 +557,7 @@ static void announce_total(struct rt_app *app, const char *channel, long long to
     if (occupied) rt_transition_channel(RT_TRANSITION_OCCUPIED, app, channel);
     if (vacated) rt_transition_channel(RT_TRANSITION_VACATED, app, channel);
     if (presence || total <= 0) return;
-    struct rt_channel *ch = rt_channel_find(app, channel);
-    rt_channel_cluster_count(app, channel, ch, (size_t)total);
+    rt_channel_cluster_count(app, channel);
 }
 
 /* ---- channels ----------------------------------------------------------------------------- */

@@ -26,7 +26,7 @@ function docExample() {
 
 // Stand-ins for the parts of Laravel the example touches. The user is #42, Ada; a channel
 // whose name ends in "-forbidden" is refused by its (imagined) rule in routes/channels.php.
-const STUBS = String.raw`<?php
+const LARAVEL_STANDINS = String.raw`<?php
 namespace Illuminate\Http {
     class Request {
         public function __construct(private array $input) {}
@@ -61,7 +61,7 @@ namespace {
 
 const ROUTER = String.raw`<?php
 require getenv('SDK_AUTOLOAD');
-require __DIR__ . '/stubs.php';
+require __DIR__ . '/laravel_standins.php';
 require __DIR__ . '/web.php';
 $action = Illuminate\Support\Facades\Route::$routes[parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH)] ?? null;
 if ($_SERVER['REQUEST_METHOD'] !== 'POST' || !$action) { http_response_code(404); return; }
@@ -82,7 +82,7 @@ describe('the Laravel auth route of docs/ingest.md', { timeout: 60000 }, () => {
     app = createApp(db, [], 'laravel-auth');
     server = await startServer({ dbUrl: db });
     dir = mkdtempSync(path.join(tmpdir(), 'rt-laravel-auth-'));
-    writeFileSync(path.join(dir, 'stubs.php'), STUBS);
+    writeFileSync(path.join(dir, 'laravel_standins.php'), LARAVEL_STANDINS);
     writeFileSync(path.join(dir, 'web.php'), `<?php\n${docExample()}`);
     writeFileSync(path.join(dir, 'router.php'), ROUTER);
     const port = await freePort();
@@ -95,7 +95,7 @@ describe('the Laravel auth route of docs/ingest.md', { timeout: 60000 }, () => {
     });
     authUrl = `http://127.0.0.1:${port}/broadcasting/auth`;
     await waitFor(async () => {
-      try { return (await fetch(authUrl, { method: 'POST' })).status !== 0; } catch { return false; }
+      try { await fetch(authUrl, { method: 'POST' }); return true; } catch { return false; } // any answer: listening
     }, 10000, 'php -S');
   });
   after(async () => {
